@@ -1,0 +1,36 @@
+# Tend — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test test-sqlite test-postgres lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tend needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/tend migrate
+	$(BIN)/tend demo --if-empty
+	$(BIN)/tend manage collectstatic --noinput --verbosity 0
+	@$(BIN)/tend demo --print-logins
+	$(BIN)/tend serve
+
+test: setup
+	@bash scripts/run-tests
+
+lint: setup
+	$(BIN)/ruff check tend tests bench
+
+bench: setup
+	$(BIN)/python bench/filter_bench.py
+
+clean:
+	rm -rf $(VENV) static .pytest_cache .ruff_cache

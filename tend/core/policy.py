@@ -1,0 +1,90 @@
+"""The one permission policy. Every check in Tend — HTML views, the API, the CLI — asks here.
+
+A request acts as an `Actor`: a user plus how they authenticated. A signed-in browser session
+carries the user's full permissions; an API token carries them too, capped by its scope (a read
+token never writes). The matrix of roles × actions is tested in tests/core/test_policy.py.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .errors import Forbidden
+
+
+class Action(StrEnum):
+    USE_WORKSPACE = "use_workspace"  # read records, engagements, pipelines, the directory
+    EDIT_RECORDS = "edit_records"  # create, update, archive, restore, merge, associate
+    MANAGE_SCHEMA = "manage_schema"  # object types, property definitions, pipelines
+    MANAGE_CS_SETTINGS = "manage_cs_settings"  # workspace settings, default views
+    VIEW_AS = "view_as"  # see the workspace as another user
+    MANAGE_USERS = "manage_users"  # users, seats, permissions, teams
+
+
+READ_ACTIONS = frozenset({Action.USE_WORKSPACE})
+
+
+class Scope(StrEnum):
+    SESSION = "session"
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: object
+    scope: Scope = Scope.SESSION
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope in (Scope.SESSION, Scope.WRITE)
+
+
+def _role_allows(user, action: Action) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    superuser = user.is_superuser
+    workspace = superuser or user.cs_workspace_access
+    settings_manager = superuser or user.manage_cs_settings
+    match action:
+        case Action.USE_WORKSPACE:
+            return workspace
+        case Action.EDIT_RECORDS:
+            # Working records needs an assigned Service seat, for super admins too (a super
+            # admin without a seat reaches the Summary tab and settings only).
+            return workspace and user.has_service_seat
+        case Action.MANAGE_SCHEMA | Action.MANAGE_CS_SETTINGS | Action.VIEW_AS:
+            return settings_manager
+        case Action.MANAGE_USERS:
+            return superuser
+    return False
+
+
+def allows(actor: Actor | object, action: Action) -> bool:
+    """Whether the actor (or a bare user, acting through a session) may perform `action`."""
+    if not isinstance(actor, Actor):
+        actor = Actor(actor)
+    if action not in READ_ACTIONS and not actor.can_write:
+        return False
+    return _role_allows(actor.user, action)
+
+
+_REASONS = {
+    Action.USE_WORKSPACE: gettext_lazy("You need access to the Customer Success workspace."),
+    Action.EDIT_RECORDS: gettext_lazy("You need an assigned Service seat to change records."),
+    Action.MANAGE_SCHEMA: gettext_lazy("You need the “Manage Customer Success settings” permission."),
+    Action.MANAGE_CS_SETTINGS: gettext_lazy("You need the “Manage Customer Success settings” permission."),
+    Action.VIEW_AS: gettext_lazy("You need the “Manage Customer Success settings” permission."),
+    Action.MANAGE_USERS: gettext_lazy("Only super admins manage users."),
+}
+
+
+def require(actor: Actor | object, action: Action) -> None:
+    """Raise Forbidden with a reason a person can act on, unless `allows`."""
+    if allows(actor, action):
+        return
+    if isinstance(actor, Actor) and not actor.can_write and action not in READ_ACTIONS:
+        raise Forbidden(_("This API token is read-only."))
+    raise Forbidden(str(_REASONS[action]))

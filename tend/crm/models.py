@@ -1,0 +1,227 @@
+"""The record engine: object types, their properties, records, associations, pipelines, history.
+
+Companies, contacts, deals, tickets, services and custom objects are all `Record`s of an
+`ObjectType`. Hot fields are real columns; every other property value lives, typed and
+validated, in the `properties` JSON column (see `values.py` for the canonical forms).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class PropertyType(models.TextChoices):
+    TEXT = "text", _("Single-line text")
+    LONG_TEXT = "long_text", _("Multi-line text")
+    NUMBER = "number", _("Number")
+    CURRENCY = "currency", _("Currency")
+    DATE = "date", _("Date")
+    DATETIME = "datetime", _("Date and time")
+    BOOLEAN = "boolean", _("Yes / no")
+    ENUMERATION = "enumeration", _("Pick one")
+    MULTI_ENUMERATION = "multi_enumeration", _("Pick several")
+    USER = "user", _("User")
+
+
+class ObjectType(models.Model):
+    """A kind of record: a built-in (companies, contacts, deals, tickets, services) or custom."""
+
+    name = models.SlugField(_("API name"), max_length=40, unique=True)
+    label_singular = models.CharField(_("singular label"), max_length=80)
+    label_plural = models.CharField(_("plural label"), max_length=80)
+    primary_property = models.CharField(_("primary display property"), max_length=64, default="name")
+    built_in = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("object type")
+        verbose_name_plural = _("object types")
+
+    def __str__(self) -> str:
+        return str(self.label_plural)
+
+
+class PropertyDefinition(models.Model):
+    """A typed property of an object type, stored in `Record.properties[name]`."""
+
+    object_type = models.ForeignKey(ObjectType, on_delete=models.CASCADE, related_name="property_definitions")
+    name = models.CharField(_("API name"), max_length=64)
+    label = models.CharField(_("label"), max_length=120)
+    type = models.CharField(_("type"), max_length=24, choices=PropertyType.choices)
+    # Ordered options for enumerations: [{"value": "gold", "label": "Gold"}, …]
+    options = models.JSONField(_("options"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    unique = models.BooleanField(_("unique"), default=False)
+    read_only = models.BooleanField(_("read-only"), default=False)
+    group = models.CharField(_("group"), max_length=80, blank=True, default="")
+    description = models.TextField(_("description"), blank=True, default="")
+    built_in = models.BooleanField(default=False)
+    display_order = models.IntegerField(default=0)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["object_type_id", "display_order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "name"], name="property_unique_name"),
+        ]
+        verbose_name = _("property")
+        verbose_name_plural = _("properties")
+
+    def __str__(self) -> str:
+        return f"{self.object_type.name}.{self.name}"
+
+
+class Pipeline(models.Model):
+    """An ordered set of stages that records of one object type move through."""
+
+    object_type = models.ForeignKey(ObjectType, on_delete=models.CASCADE, related_name="pipelines")
+    label = models.CharField(_("label"), max_length=120)
+    display_order = models.IntegerField(default=0)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["object_type_id", "display_order", "id"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Stage(models.Model):
+    """A pipeline stage. Entering it may require properties; it may close the record."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "", _("Open")
+        WON = "won", _("Closed won")
+        LOST = "lost", _("Closed lost")
+        COMPLETE = "complete", _("Complete")
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    label = models.CharField(_("label"), max_length=120)
+    display_order = models.IntegerField(default=0)
+    required_properties = models.JSONField(_("properties required to enter"), default=list, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True, default="")
+    probability = models.FloatField(_("win probability"), null=True, blank=True)
+    target_days = models.PositiveIntegerField(_("target days in stage"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["pipeline_id", "display_order", "id"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_closed(self) -> bool:
+        return bool(self.outcome)
+
+
+class RecordQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self):
+        return self.filter(archived_at__isnull=False, merged_into__isnull=True)
+
+    def of_type(self, object_type: "ObjectType"):
+        return self.filter(object_type=object_type)
+
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+
+class Record(models.Model):
+    """One company, contact, deal, ticket, service or custom object."""
+
+    object_type = models.ForeignKey(ObjectType, on_delete=models.PROTECT, related_name="records")
+    name = models.CharField(_("name"), max_length=255, default="", blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_records"
+    )
+    pipeline = models.ForeignKey(Pipeline, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="records")
+    stage_entered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_records"
+    )
+    properties = models.JSONField(default=dict, blank=True)
+
+    objects = RecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["object_type", "owner", "id"], name="record_type_owner"),
+            models.Index(fields=["object_type", "name"], name="record_type_name"),
+            models.Index(fields=["object_type", "stage"], name="record_type_stage"),
+            models.Index(fields=["object_type", "last_activity_at"], name="record_type_activity"),
+            models.Index(fields=["object_type", "updated_at"], name="record_type_updated"),
+        ]
+        verbose_name = _("record")
+        verbose_name_plural = _("records")
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.pk}"
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Association(models.Model):
+    """A directed link between two records, stored once per direction, with an optional label."""
+
+    from_record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="associations_from")
+    to_record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="associations_to")
+    label = models.CharField(_("label"), max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_record", "to_record", "label"], name="association_unique"),
+            models.CheckConstraint(condition=~Q(from_record=models.F("to_record")), name="association_not_self"),
+        ]
+        indexes = [models.Index(fields=["to_record"], name="association_to")]
+
+    def __str__(self) -> str:
+        return f"{self.from_record_id} → {self.to_record_id} {self.label}".strip()
+
+
+class ChangeSource(models.TextChoices):
+    UI = "ui", _("Tend UI")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+    AUTOMATION = "automation", _("Automation")
+    MERGE = "merge", _("Merge")
+    SYSTEM = "system", _("System")
+
+
+class PropertyChange(models.Model):
+    """One change of one property of one record: the property history."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="property_changes")
+    property_name = models.CharField(max_length=64)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=ChangeSource.choices)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["record", "property_name", "changed_at"], name="change_record_prop")]
+
+    def __str__(self) -> str:
+        return f"{self.record_id}.{self.property_name}: {self.old_value!r} → {self.new_value!r}"

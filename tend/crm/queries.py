@@ -1,0 +1,93 @@
+"""Reads of the record engine, always through the permission policy."""
+
+from django.db.models import Prefetch
+
+from tend.core import policy
+from tend.core.errors import NotFound
+
+from .models import Association, ObjectType, Pipeline, PropertyChange, Record, Stage
+
+
+def get_object_type(actor, name: str) -> ObjectType:
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    object_type = ObjectType.objects.filter(name=name).first()
+    if object_type is None:
+        raise NotFound(f"No object type {name!r}.")
+    return object_type
+
+
+def object_types(actor):
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    return ObjectType.objects.all()
+
+
+def records_for(actor, object_type: ObjectType, *, archived: bool = False):
+    """Records of one type that the actor may see (everyone with workspace access sees all)."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    records = Record.objects.filter(object_type=object_type)
+    return records.archived() if archived else records.active()
+
+
+def resolve_merged(record: Record) -> Record:
+    """Follow merges: a merged record's id still answers with the record it was merged into."""
+    seen = set()
+    while record.merged_into_id is not None and record.pk not in seen:
+        seen.add(record.pk)
+        record = Record.objects.get(pk=record.merged_into_id)
+    return record
+
+
+def get_record(actor, object_type: ObjectType, record_id, *, include_archived: bool = True) -> Record:
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    try:
+        record_id = int(record_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound(f"No {object_type.name} record {record_id!r}.") from exc
+    record = Record.objects.filter(pk=record_id, object_type=object_type).first()
+    if record is None:
+        raise NotFound(f"No {object_type.name} record {record_id}.")
+    record = resolve_merged(record)
+    if record.archived_at is not None and not include_archived:
+        raise NotFound(f"{object_type.name} record {record_id} is archived.")
+    return record
+
+
+def record_history(actor, record: Record, *, property_name: str | None = None):
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    changes = PropertyChange.objects.filter(record=record).select_related("changed_by")
+    if property_name:
+        changes = changes.filter(property_name=property_name)
+    return changes.order_by("-changed_at", "-id")
+
+
+def associated_records(actor, record: Record, to_type: ObjectType):
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    return (
+        Association.objects.filter(
+            from_record=record, to_record__object_type=to_type, to_record__archived_at__isnull=True
+        )
+        .select_related("to_record")
+        .order_by("to_record_id", "label")
+    )
+
+
+def pipelines_for(actor, object_type: ObjectType, *, include_archived: bool = False):
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    pipelines = Pipeline.objects.filter(object_type=object_type)
+    if not include_archived:
+        pipelines = pipelines.filter(archived_at__isnull=True)
+    return pipelines.prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("display_order", "id")))
+
+
+def get_pipeline(actor, object_type: ObjectType, pipeline_id) -> Pipeline:
+    pipeline = pipelines_for(actor, object_type, include_archived=True).filter(pk=_int_or_none(pipeline_id)).first()
+    if pipeline is None:
+        raise NotFound(f"No pipeline {pipeline_id} for {object_type.name}.")
+    return pipeline
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

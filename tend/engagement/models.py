@@ -1,0 +1,125 @@
+"""Engagements: tasks, meetings, notes, logged calls and emails, each linked to records."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+User = settings.AUTH_USER_MODEL
+
+
+class EngagementQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class Engagement(models.Model):
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EngagementQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return str(getattr(self, "subject", None) or getattr(self, "title", None) or f"#{self.pk}")
+
+
+class Task(Engagement):
+    class Type(models.TextChoices):
+        TODO = "todo", _("To-do")
+        CALL = "call", _("Call")
+        EMAIL = "email", _("Email")
+
+    class Priority(models.TextChoices):
+        NONE = "none", _("None")
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", _("Not started")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING = "waiting", _("Waiting")
+        DEFERRED = "deferred", _("Deferred")
+        COMPLETED = "completed", _("Completed")
+
+    subject = models.CharField(_("subject"), max_length=255)
+    notes = models.TextField(_("notes"), blank=True, default="")
+    type = models.CharField(_("type"), max_length=16, choices=Type.choices, default=Type.TODO)
+    priority = models.CharField(_("priority"), max_length=16, choices=Priority.choices, default=Priority.NONE)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NOT_STARTED)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    records = models.ManyToManyField("crm.Record", related_name="tasks", blank=True)
+
+    class Meta(Engagement.Meta):
+        indexes = [models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_due")]
+
+
+class Meeting(Engagement):
+    class Outcome(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    title = models.CharField(_("title"), max_length=255)
+    notes = models.TextField(_("notes"), blank=True, default="")
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    location = models.CharField(_("location"), max_length=255, blank=True, default="")
+    meeting_url = models.CharField(_("meeting URL"), max_length=500, blank=True, default="")
+    attendees = models.JSONField(_("attendees"), default=list, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.SCHEDULED)
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings")
+    records = models.ManyToManyField("crm.Record", related_name="meetings", blank=True)
+
+    class Meta(Engagement.Meta):
+        indexes = [models.Index(fields=["owner", "start_at"], name="meeting_owner_start")]
+
+
+class Note(Engagement):
+    body = models.TextField(_("body"))
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="notes")
+    records = models.ManyToManyField("crm.Record", related_name="notes", blank=True)
+
+
+class Call(Engagement):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+
+    class Outcome(models.TextChoices):
+        CONNECTED = "connected", _("Connected")
+        BUSY = "busy", _("Busy")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_VOICEMAIL = "left_voicemail", _("Left voicemail")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+    title = models.CharField(_("title"), max_length=255, blank=True, default="")
+    body = models.TextField(_("notes"), blank=True, default="")
+    direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices, default=Direction.OUTBOUND)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True, default="")
+    duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), null=True, blank=True)
+    occurred_at = models.DateTimeField(_("time"))
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    records = models.ManyToManyField("crm.Record", related_name="calls", blank=True)
+
+
+class Email(Engagement):
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Received")
+        OUTBOUND = "outbound", _("Sent")
+
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"), blank=True, default="")
+    direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices, default=Direction.OUTBOUND)
+    from_address = models.CharField(_("from"), max_length=254, blank=True, default="")
+    to_addresses = models.JSONField(_("to"), default=list, blank=True)
+    occurred_at = models.DateTimeField(_("time"))
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails")
+    records = models.ManyToManyField("crm.Record", related_name="emails", blank=True)

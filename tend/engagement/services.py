@@ -1,0 +1,192 @@
+"""Writes for engagements. Values are validated by the same registry and validator as records."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator, validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tend.core import clock, policy
+from tend.core.errors import FieldError, ValidationFailed
+from tend.crm import values
+from tend.crm.models import PropertyType, Record
+from tend.crm.services import record_touch_activity
+
+from .kinds import Kind
+from .models import Meeting, Task
+
+MAX_LIST_ITEMS = 200
+
+
+def _clean(kind: Kind, incoming, *, creating: bool, errors: list[FieldError]) -> dict:
+    cleaned: dict = {}
+    if not isinstance(incoming, dict):
+        errors.append(FieldError("properties", _("properties must be an object.")))
+        return cleaned
+    registry = kind.registry()
+    user_ids = values.active_user_ids
+    for name, raw in incoming.items():
+        at = f"properties.{name}"
+        if name in kind.list_properties:
+            cleaned[name] = _clean_email_list(raw, at, errors)
+            continue
+        spec = registry.get(name)
+        if spec is None:
+            errors.append(FieldError(at, _("Unknown property %(name)s.") % {"name": name}, "unknown_property"))
+            continue
+        if spec.read_only:
+            errors.append(FieldError(at, _("%(name)s is read-only.") % {"name": name}, "read_only"))
+            continue
+        try:
+            value = values.clean_value(spec.type, raw, options=list(spec.options), user_ids=user_ids)
+        except values.InvalidValue as exc:
+            errors.append(FieldError(at, str(exc)))
+            continue
+        if value is None and spec.required:
+            errors.append(FieldError(at, _("%(name)s is required.") % {"name": name}, "required"))
+            continue
+        if spec.type == PropertyType.DATETIME and value is not None:
+            value = values.parse_datetime(value)
+        cleaned[name] = value
+    if creating:
+        for spec in registry:
+            if spec.required and spec.name not in incoming:
+                errors.append(
+                    FieldError(f"properties.{spec.name}", _("%(name)s is required.") % {"name": spec.name}, "required")
+                )
+    if cleaned.get("meeting_url"):
+        try:
+            URLValidator(schemes=["http", "https"])(cleaned["meeting_url"])
+        except DjangoValidationError:
+            errors.append(FieldError("properties.meeting_url", _("Enter a full http(s) URL.")))
+    return cleaned
+
+
+def _clean_email_list(raw, at: str, errors: list[FieldError]) -> list[str]:
+    items = [i.strip() for i in raw.split(",")] if isinstance(raw, str) else raw
+    if items is None:
+        return []
+    if not isinstance(items, list) or len(items) > MAX_LIST_ITEMS:
+        errors.append(FieldError(at, _("Enter a list of email addresses.")))
+        return []
+    result = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item:
+            continue
+        try:
+            validate_email(item)
+        except DjangoValidationError:
+            errors.append(FieldError(f"{at}[{i}]", _("Enter a valid email address.")))
+            continue
+        result.append(item.lower())
+    return list(dict.fromkeys(result))
+
+
+def _set_attributes(kind: Kind, engagement, cleaned: dict) -> None:
+    registry = kind.registry()
+    for name, value in cleaned.items():
+        spec = registry.get(name)
+        if spec is None:  # a list property
+            setattr(engagement, name, value)
+            continue
+        attr = spec.column.removesuffix("_id") if spec.type == PropertyType.USER else spec.column
+        if spec.type == PropertyType.USER:
+            setattr(engagement, f"{attr}_id", value)
+        elif value is None:
+            field = engagement._meta.get_field(attr)
+            setattr(
+                engagement,
+                attr,
+                None if field.null else (field.default if not callable(field.default) else field.default()),
+            )
+        else:
+            setattr(engagement, attr, value)
+
+
+def _check_whole(kind: Kind, engagement, errors: list[FieldError]) -> None:
+    if isinstance(engagement, Meeting) and engagement.start_at and engagement.end_at:
+        if engagement.end_at < engagement.start_at:
+            errors.append(FieldError("properties.end_at", _("The meeting cannot end before it starts.")))
+
+
+def _records(record_ids, errors: list[FieldError]) -> list[Record]:
+    if record_ids is None:
+        return []
+    if not isinstance(record_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in record_ids):
+        errors.append(FieldError("associations", _("Enter a list of record ids.")))
+        return []
+    found = {r.pk: r for r in Record.objects.filter(pk__in=record_ids, archived_at__isnull=True)}
+    for i, record_id in enumerate(record_ids):
+        if record_id not in found:
+            errors.append(FieldError(f"associations[{i}]", _("No record %(id)s.") % {"id": record_id}, "not_found"))
+    return list(found.values())
+
+
+def _activity_time(kind: Kind, engagement) -> dt.datetime | None:
+    if kind.name == "tasks":
+        return None
+    at = getattr(engagement, kind.time_property)
+    return at if at and at <= clock.now() else None
+
+
+def engagement_create(*, actor, kind: Kind, properties: dict, associations: list[int] | None = None):
+    policy.require(actor, policy.Action.EDIT_RECORDS)
+    errors: list[FieldError] = []
+    cleaned = _clean(kind, properties, creating=True, errors=errors)
+    records = _records(associations, errors)
+    now = clock.now()
+    engagement = kind.model(created_at=now, updated_at=now)
+    user = actor.user if isinstance(actor, policy.Actor) else actor
+    if kind.owner_property not in cleaned:
+        cleaned[kind.owner_property] = user.pk
+    for time_field in ("occurred_at",):
+        if hasattr(engagement, time_field) and not cleaned.get(time_field):
+            cleaned[time_field] = now
+    _set_attributes(kind, engagement, cleaned)
+    _check_whole(kind, engagement, errors)
+    if errors:
+        raise ValidationFailed(errors=errors, detail=errors[0].message)
+    if isinstance(engagement, Task) and engagement.status == Task.Status.COMPLETED:
+        engagement.completed_at = now
+    with transaction.atomic():
+        engagement.save()
+        engagement.records.set(records)
+        if (at := _activity_time(kind, engagement)) is not None:
+            record_touch_activity(record_ids=[r.pk for r in records], at=at)
+    return engagement
+
+
+def engagement_update(*, actor, kind: Kind, engagement, properties: dict, associations: list[int] | None = None):
+    policy.require(actor, policy.Action.EDIT_RECORDS)
+    errors: list[FieldError] = []
+    if engagement.archived_at is not None:
+        raise ValidationFailed.single("id", _("Deleted engagements cannot be changed."), "archived")
+    was_completed = isinstance(engagement, Task) and engagement.status == Task.Status.COMPLETED
+    cleaned = _clean(kind, properties, creating=False, errors=errors)
+    records = _records(associations, errors) if associations is not None else None
+    _set_attributes(kind, engagement, cleaned)
+    _check_whole(kind, engagement, errors)
+    if errors:
+        raise ValidationFailed(errors=errors, detail=errors[0].message)
+    now = clock.now()
+    if isinstance(engagement, Task):
+        if engagement.status == Task.Status.COMPLETED and not was_completed:
+            engagement.completed_at = now
+        elif engagement.status != Task.Status.COMPLETED:
+            engagement.completed_at = None
+    engagement.updated_at = now
+    with transaction.atomic():
+        engagement.save()
+        if records is not None:
+            engagement.records.set(records)
+        if (at := _activity_time(kind, engagement)) is not None:
+            record_touch_activity(record_ids=engagement.records.values_list("pk", flat=True), at=at)
+    return engagement
+
+
+def engagement_archive(*, actor, engagement) -> None:
+    policy.require(actor, policy.Action.EDIT_RECORDS)
+    if engagement.archived_at is None:
+        engagement.archived_at = clock.now()
+        engagement.save(update_fields=["archived_at"])
