@@ -5,7 +5,8 @@ from typing import Any, Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Body, Field, Router, Schema
+from ninja.responses import Status
 
 from tend.core import policy
 from tend.core.api import parse_after, parse_limit
@@ -228,7 +229,7 @@ def create_object_type(request, payload: ObjectTypeIn):
         label_plural=payload.labelPlural,
         primary_property=payload.primaryProperty,
     )
-    return 201, object_type_out(ot)
+    return Status(201, object_type_out(ot))
 
 
 @schema_router.get("/object-types/{object_type}", summary="Get an object type")
@@ -237,7 +238,7 @@ def get_object_type(request, object_type: str):
 
 
 @schema_router.patch("/object-types/{object_type}", summary="Change labels or the primary display property")
-def update_object_type(request, object_type: str, payload: dict[str, Any]):
+def update_object_type(request, object_type: str, payload: Body[dict[str, Any]]):
     ot = queries.get_object_type(request.auth, object_type)
     return object_type_out(services.object_type_update(actor=request.auth, object_type=ot, changes=payload))
 
@@ -264,7 +265,7 @@ def create_property(request, object_type: str, payload: PropertyIn):
         group=payload.group,
         description=payload.description,
     )
-    return 201, registry_for(ot).get(definition.name).as_api()
+    return Status(201, registry_for(ot).get(definition.name).as_api())
 
 
 def _definition(request, object_type: str, name: str) -> PropertyDefinition:
@@ -285,7 +286,7 @@ def get_property(request, object_type: str, name: str):
 
 
 @schema_router.patch("/properties/{object_type}/{name}", summary="Change a property")
-def update_property(request, object_type: str, name: str, payload: dict[str, Any]):
+def update_property(request, object_type: str, name: str, payload: Body[dict[str, Any]]):
     definition = _definition(request, object_type, name)
     definition = services.property_update(actor=request.auth, definition=definition, changes=payload)
     return registry_for(definition.object_type).get(definition.name).as_api()
@@ -294,7 +295,7 @@ def update_property(request, object_type: str, name: str, payload: dict[str, Any
 @schema_router.delete("/properties/{object_type}/{name}", response={204: None}, summary="Archive a property")
 def archive_property(request, object_type: str, name: str):
     services.property_archive(actor=request.auth, definition=_definition(request, object_type, name))
-    return 204, None
+    return Status(204, None)
 
 
 # --------------------------------------------------------------------------- records
@@ -330,7 +331,7 @@ def create_record(request, object_type: str, payload: RecordIn):
     record = services.record_create_with_associations(
         actor=request.auth, object_type=ot, properties=payload.properties, associations=targets, source=ChangeSource.API
     )
-    return 201, record_out(record, registry_for(ot))
+    return Status(201, record_out(record, registry_for(ot)))
 
 
 def _association_targets(request, associations: list[AssociationIn], where: str) -> list[tuple[Record, str]]:
@@ -367,7 +368,7 @@ def update_record(request, object_type: str, record_id: str, payload: RecordPatc
 def archive_record(request, object_type: str, record_id: str):
     ot = queries.get_object_type(request.auth, object_type)
     services.record_archive(actor=request.auth, record=queries.get_record(request.auth, ot, record_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/objects/{object_type}/{record_id}/restore", summary="Restore an archived record")
@@ -481,7 +482,7 @@ def _batch_write(request, ot, inputs, atomic: bool, *, created: bool):
     ok_status = 201 if created else 200
     if atomic:
         records = services.records_write(actor=request.auth, object_type=ot, inputs=inputs, prefix_inputs=True)
-        return ok_status, {"status": "COMPLETE", "results": [record_out(r, registry) for r in records]}
+        return Status(ok_status, {"status": "COMPLETE", "results": [record_out(r, registry) for r in records]})
     results, errors = [], []
     for i, item in enumerate(inputs):
         try:
@@ -490,8 +491,8 @@ def _batch_write(request, ot, inputs, atomic: bool, *, created: bool):
         except ValidationFailed as exc:
             errors.extend(FieldError(f"inputs[{i}].{e.field}", e.message, e.code).as_dict() for e in exc.errors)
     if errors:
-        return 207, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors}
-    return ok_status, {"status": "COMPLETE", "results": results}
+        return Status(207, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors})
+    return Status(ok_status, {"status": "COMPLETE", "results": results})
 
 
 @collection_router.post(
@@ -502,7 +503,7 @@ def batch_archive(request, object_type: str, payload: BatchArchiveIn):
     _batch_size(payload.inputs)
     found = _records_by_id(request, ot, [i.id for i in payload.inputs])
     services.records_archive(actor=request.auth, records=list(found.values()))
-    return 204, None
+    return Status(204, None)
 
 
 @collection_router.post("/objects/{object_type}/merge", summary="Merge two records")
@@ -552,7 +553,7 @@ def delete_association(request, from_type: str, record_id: str, to_type: str, to
     record = queries.get_record(request.auth, from_ot, record_id)
     other = queries.get_record(request.auth, to_ot, to_id)
     services.association_delete(actor=request.auth, from_record=record, to_record=other, label=label)
-    return 204, None
+    return Status(204, None)
 
 
 # --------------------------------------------------------------------------- pipelines
@@ -571,7 +572,7 @@ def create_pipeline(request, object_type: str, payload: PipelineIn):
     pipeline = services.pipeline_create(
         actor=request.auth, object_type=ot, label=payload.label, stages=stages, display_order=payload.displayOrder
     )
-    return 201, pipeline_out(queries.get_pipeline(request.auth, ot, pipeline.pk))
+    return Status(201, pipeline_out(queries.get_pipeline(request.auth, ot, pipeline.pk)))
 
 
 @pipeline_router.get("/pipelines/{object_type}/{pipeline_id}", summary="Get a pipeline")
@@ -581,7 +582,7 @@ def get_pipeline(request, object_type: str, pipeline_id: str):
 
 
 @pipeline_router.patch("/pipelines/{object_type}/{pipeline_id}", summary="Rename, reorder or archive a pipeline")
-def update_pipeline(request, object_type: str, pipeline_id: str, payload: dict[str, Any]):
+def update_pipeline(request, object_type: str, pipeline_id: str, payload: Body[dict[str, Any]]):
     ot = queries.get_object_type(request.auth, object_type)
     pipeline = services.pipeline_update(
         actor=request.auth, pipeline=queries.get_pipeline(request.auth, ot, pipeline_id), changes=payload
@@ -603,11 +604,11 @@ def create_stage(request, object_type: str, pipeline_id: str, payload: StageIn):
     ot = queries.get_object_type(request.auth, object_type)
     pipeline = queries.get_pipeline(request.auth, ot, pipeline_id)
     stage = services.stage_create(actor=request.auth, pipeline=pipeline, data=_stage_data(payload.dict()))
-    return 201, stage_out(stage)
+    return Status(201, stage_out(stage))
 
 
 @pipeline_router.patch("/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}", summary="Change a stage")
-def update_stage(request, object_type: str, pipeline_id: str, stage_id: str, payload: dict[str, Any]):
+def update_stage(request, object_type: str, pipeline_id: str, stage_id: str, payload: Body[dict[str, Any]]):
     stage = _stage(request, object_type, pipeline_id, stage_id)
     return stage_out(services.stage_update(actor=request.auth, stage=stage, data=_stage_data(dict(payload))))
 

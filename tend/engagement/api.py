@@ -4,6 +4,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 
 from tend.core import policy
 from tend.core.api import parse_after, parse_limit
@@ -97,7 +98,7 @@ def _register(kind_name: str) -> None:
         engagement = services.engagement_create(
             actor=request.auth, kind=kind, properties=payload.properties, associations=payload.associations
         )
-        return 201, engagement_out(kind, _get(request, kind, engagement.pk))
+        return Status(201, engagement_out(kind, _get(request, kind, engagement.pk)))
 
     @router.post(f"/{kind_name}/search", summary=f"Search {kind_name}", operation_id=f"search_{kind_name}")
     def search_items(request, payload: EngagementSearchIn):
@@ -135,7 +136,7 @@ def _register(kind_name: str) -> None:
     )
     def delete_item(request, item_id: int):
         services.engagement_archive(actor=request.auth, engagement=_get(request, kind, item_id))
-        return 204, None
+        return Status(204, None)
 
 
 for _name in KINDS:
