@@ -6,7 +6,7 @@ from django.test import Client
 from tend.crm.models import ObjectType, Pipeline, PropertyDefinition, Record, Stage
 from tend.engagement.models import Meeting, Task
 
-from .test_records_api import JSON, assert_problem, make_company, patch, post
+from .test_records_api import assert_problem, make_company, patch, post
 
 pytestmark = pytest.mark.django_db
 
