@@ -6,7 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup run test test-sqlite test-postgres lint bench clean
 
-setup: $(STAMP)
+VENDOR_STAMP := tend/core/static/vendor/.built
+
+setup: $(STAMP) $(VENDOR_STAMP)
+
+# Front-end packages come from npm, pinned by frontend/package-lock.json; never from a CDN.
+$(VENDOR_STAMP): frontend/package.json frontend/package-lock.json frontend/build.mjs
+	@command -v npm >/dev/null || { echo "Tend needs Node.js and npm for its front-end packages."; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+	@touch $(VENDOR_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tend needs Python 3.11 or newer")'
@@ -33,4 +41,4 @@ bench: setup
 	$(BIN)/python bench/filter_bench.py
 
 clean:
-	rm -rf $(VENV) static .pytest_cache .ruff_cache
+	rm -rf $(VENV) static .pytest_cache .ruff_cache frontend/node_modules tend/core/static/vendor

@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext as _
 
 from tend.api import api
+from tend.core import views as core_views
 from tend.core.api import problem
 
 
@@ -17,12 +19,19 @@ def api_not_found(request, rest=""):
 
 
 def home(request):
-    return redirect("/api/v1/docs")
+    return redirect("customers")
 
 
 urlpatterns = [
-    path("", home),
+    path("", home, name="home"),
     path("healthz", health),
+    path("login/", core_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("me/preferences/", core_views.preferences, name="preferences"),
+    path("view-as/", core_views.view_as, name="view-as"),
+    path("", include("tend.workspace.urls")),
+    path("settings/", include("tend.workspace.settings_urls")),
+    path("", include("tend.crm.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),

@@ -16,6 +16,7 @@ from .errors import Forbidden
 
 class Action(StrEnum):
     USE_WORKSPACE = "use_workspace"  # read records, engagements, pipelines, the directory
+    USE_WORK_TABS = "use_work_tabs"  # the Customers, Services, Revenue, Tasks… tabs of the UI
     EDIT_RECORDS = "edit_records"  # create, update, archive, restore, merge, associate
     MANAGE_SCHEMA = "manage_schema"  # object types, property definitions, pipelines
     MANAGE_CS_SETTINGS = "manage_cs_settings"  # workspace settings, default views
@@ -23,7 +24,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"  # users, seats, permissions, teams
 
 
-READ_ACTIONS = frozenset({Action.USE_WORKSPACE})
+READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS})
 
 
 class Scope(StrEnum):
@@ -51,6 +52,9 @@ def _role_allows(user, action: Action) -> bool:
     match action:
         case Action.USE_WORKSPACE:
             return workspace
+        case Action.USE_WORK_TABS:
+            # A super admin without a Service seat reaches only the Summary tab and settings.
+            return workspace and (user.has_service_seat or not superuser)
         case Action.EDIT_RECORDS:
             # Working records needs an assigned Service seat, for super admins too (a super
             # admin without a seat reaches the Summary tab and settings only).
@@ -73,12 +77,17 @@ def allows(actor: Actor | object, action: Action) -> bool:
 
 _REASONS = {
     Action.USE_WORKSPACE: gettext_lazy("You need access to the Customer Success workspace."),
+    Action.USE_WORK_TABS: gettext_lazy(
+        "Super admins without an assigned Service seat can use the Summary tab, View as and the settings only. "
+        "Ask for a Service seat to work customers, services and revenue."
+    ),
     Action.EDIT_RECORDS: gettext_lazy("You need an assigned Service seat to change records."),
     Action.MANAGE_SCHEMA: gettext_lazy("You need the “Manage Customer Success settings” permission."),
     Action.MANAGE_CS_SETTINGS: gettext_lazy("You need the “Manage Customer Success settings” permission."),
     Action.VIEW_AS: gettext_lazy("You need the “Manage Customer Success settings” permission."),
     Action.MANAGE_USERS: gettext_lazy("Only super admins manage users."),
 }
+_WORKSPACE_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.EDIT_RECORDS})
 
 
 def require(actor: Actor | object, action: Action) -> None:
@@ -87,4 +96,8 @@ def require(actor: Actor | object, action: Action) -> None:
         return
     if isinstance(actor, Actor) and not actor.can_write and action not in READ_ACTIONS:
         raise Forbidden(_("This API token is read-only."))
+    user = actor.user if isinstance(actor, Actor) else actor
+    if action in _WORKSPACE_ACTIONS and not _role_allows(user, Action.USE_WORKSPACE):
+        # Without workspace access a seat would not help, whatever the action's own reason says.
+        raise Forbidden(str(_REASONS[Action.USE_WORKSPACE]))
     raise Forbidden(str(_REASONS[action]))

@@ -14,8 +14,8 @@ def _enum(*pairs):
     return [{"value": v, "label": label} for v, label in pairs]
 
 
-CS_STAGES = _enum(("onboarding", "Onboarding"), ("active", "Active"), ("at_risk", "At risk"), ("churned", "Churned"))
-PLANS = _enum(("starter", "Starter"), ("growth", "Growth"), ("enterprise", "Enterprise"))
+CS_STAGES = _enum(("onboarding", N_("Onboarding")), ("active", N_("Active")), ("at_risk", N_("At risk")), ("churned", N_("Churned")))
+PLANS = _enum(("starter", N_("Starter")), ("growth", N_("Growth")), ("enterprise", N_("Enterprise")))
 
 OBJECT_TYPES = [
     ("companies", N_("Company"), N_("Companies")),
@@ -42,12 +42,12 @@ PROPERTIES = {
             {
                 "group": "company",
                 "options": _enum(
-                    ("software", "Software"),
-                    ("manufacturing", "Manufacturing"),
-                    ("retail", "Retail"),
-                    ("healthcare", "Healthcare"),
-                    ("finance", "Finance"),
-                    ("education", "Education"),
+                    ("software", N_("Software")),
+                    ("manufacturing", N_("Manufacturing")),
+                    ("retail", N_("Retail")),
+                    ("healthcare", N_("Healthcare")),
+                    ("finance", N_("Finance")),
+                    ("education", N_("Education")),
                 ),
             },
         ),
@@ -91,7 +91,7 @@ PROPERTIES = {
             T.ENUMERATION,
             {
                 "group": "deal",
-                "options": _enum(("new_business", "New business"), ("renewal", "Renewal"), ("expansion", "Expansion")),
+                "options": _enum(("new_business", N_("New business")), ("renewal", N_("Renewal")), ("expansion", N_("Expansion"))),
             },
         ),
         ("contract_end_date", N_("Contract end date"), T.DATE, {"group": "deal"}),
@@ -106,7 +106,7 @@ PROPERTIES = {
             T.ENUMERATION,
             {
                 "group": "ticket",
-                "options": _enum(("low", "Low"), ("medium", "Medium"), ("high", "High"), ("urgent", "Urgent")),
+                "options": _enum(("low", N_("Low")), ("medium", N_("Medium")), ("high", N_("High")), ("urgent", N_("Urgent"))),
             },
         ),
         (
@@ -116,10 +116,10 @@ PROPERTIES = {
             {
                 "group": "ticket",
                 "options": _enum(
-                    ("question", "Question"),
-                    ("problem", "Problem"),
-                    ("feature_request", "Feature request"),
-                    ("billing", "Billing"),
+                    ("question", N_("Question")),
+                    ("problem", N_("Problem")),
+                    ("feature_request", N_("Feature request")),
+                    ("billing", N_("Billing")),
                 ),
             },
         ),
@@ -134,10 +134,10 @@ PROPERTIES = {
             {
                 "group": "service",
                 "options": _enum(
-                    ("onboarding", "Onboarding"),
-                    ("consulting", "Consulting"),
-                    ("maintenance", "Maintenance"),
-                    ("training", "Training"),
+                    ("onboarding", N_("Onboarding")),
+                    ("consulting", N_("Consulting")),
+                    ("maintenance", N_("Maintenance")),
+                    ("training", N_("Training")),
                 ),
             },
         ),
@@ -152,7 +152,7 @@ PROPERTIES = {
             {
                 "group": "customer_success",
                 "options": _enum(
-                    ("not_started", "Not started"), ("in_progress", "In progress"), ("achieved", "Achieved")
+                    ("not_started", N_("Not started")), ("in_progress", N_("In progress")), ("achieved", N_("Achieved"))
                 ),
             },
         ),

@@ -194,10 +194,15 @@ def _clean_filter_value(spec: PropSpec, raw, where: str):
 
 
 def _clean_pipeline_value(spec: PropSpec, raw) -> int:
+    # int() alone would take true as 1 and 2.5 as 2, and 10**20 overflows SQLite's integers.
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise values.InvalidValue(_("Enter a %(what)s id.") % {"what": spec.type})
     try:
         value = int(raw)
     except (TypeError, ValueError) as exc:
         raise values.InvalidValue(_("Enter a %(what)s id.") % {"what": spec.type}) from exc
+    if not 0 < value <= values.MAX_ID:
+        raise values.InvalidValue(_("Enter a %(what)s id.") % {"what": spec.type})
     return value
 
 
@@ -222,7 +227,8 @@ def _relative_range(spec: PropSpec, op: str, days: int, tz: zoneinfo.ZoneInfo):
         low, high = clock.start_of_day(today - dt.timedelta(days=days), tz), now
     else:
         low = now
-        high = clock.start_of_day(today + dt.timedelta(days=days + 1), tz) - dt.timedelta(seconds=1)
+        # The last instant of the last day: columns keep microseconds (values in JSON do not).
+        high = clock.start_of_day(today + dt.timedelta(days=days + 1), tz) - dt.timedelta(microseconds=1)
     if spec.is_column:
         return low, high
     return values.format_datetime(low), values.format_datetime(high)
@@ -314,5 +320,5 @@ def _compile_sort(sort, registry: Registry):
         raise _Reject(".direction", _("direction must be ASCENDING or DESCENDING."))
     expression = F(spec.column) if spec.is_column else KeyTransform(spec.name, "properties")
     if direction == "ASCENDING":
-        return expression.asc(nulls_last=True)
+        return expression.asc()
     return expression.desc(nulls_last=True)

@@ -52,6 +52,20 @@ def _require(actor, action: policy.Action) -> None:
         policy.require(actor, action)
 
 
+def _check_label(errors: list[FieldError], field_name: str, value, max_length: int) -> None:
+    """A required one-line label that fits its column (PostgreSQL refuses longer values)."""
+    if value is not None and not isinstance(value, str):
+        errors.append(FieldError(field_name, _("Enter text.")))
+    elif not (value or "").strip():
+        errors.append(FieldError(field_name, _("Enter a label."), "required"))
+    elif len(value.strip()) > max_length:
+        errors.append(FieldError(field_name, _("Enter at most %(n)d characters.") % {"n": max_length}))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 # --------------------------------------------------------------------------- object types
 
 
@@ -68,10 +82,7 @@ def object_type_create(
     elif ObjectType.objects.filter(name=name).exists():
         errors.append(FieldError("name", _("An object type named %(name)s already exists.") % {"name": name}, "unique"))
     for field_name, label in (("labelSingular", label_singular), ("labelPlural", label_plural)):
-        if not (label or "").strip():
-            errors.append(FieldError(field_name, _("Enter a label."), "required"))
-        elif len(label) > 80:
-            errors.append(FieldError(field_name, _("Enter at most 80 characters.")))
+        _check_label(errors, field_name, label, 80)
     if primary_property != "name":
         errors.append(FieldError("primaryProperty", _("A new object type starts with name as its primary property.")))
     if errors:
@@ -92,12 +103,13 @@ def object_type_update(*, actor, object_type: ObjectType, changes: dict) -> Obje
         if key not in allowed:
             errors.append(FieldError(key, _("This field cannot be changed.")))
     if "primaryProperty" in changes:
-        spec = registry_for(object_type).get(changes["primaryProperty"])
+        primary = changes["primaryProperty"]
+        spec = registry_for(object_type).get(primary) if isinstance(primary, str) else None
         if spec is None or spec.type != PropertyType.TEXT:
             errors.append(FieldError("primaryProperty", _("Choose a single-line text property.")))
     for key in ("labelSingular", "labelPlural"):
-        if key in changes and not (changes[key] or "").strip():
-            errors.append(FieldError(key, _("Enter a label."), "required"))
+        if key in changes:
+            _check_label(errors, key, changes[key], 80)
     if errors:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
     for key, attr in allowed.items():
@@ -167,8 +179,9 @@ def property_create(
                 "unique",
             )
         )
-    if not (label or "").strip():
-        errors.append(FieldError("label", _("Enter a label."), "required"))
+    _check_label(errors, "label", label, 120)
+    if group and (not isinstance(group, str) or len(group.strip()) > 80):
+        errors.append(FieldError("group", _("Enter at most %(n)d characters.") % {"n": 80}))
     if type not in PropertyType.values:
         errors.append(FieldError("type", _("Choose one of: %(types)s.") % {"types": ", ".join(PropertyType.values)}))
     cleaned_options = _clean_options(type, options, errors) if type in PropertyType.values else []
@@ -226,9 +239,16 @@ def property_update(*, actor, definition: PropertyDefinition, changes: dict) -> 
                 errors.append(
                     FieldError("options", _("Option %(v)s is in use and cannot be removed.") % {"v": value}, "in_use")
                 )
-    if "label" in changes and not (changes["label"] or "").strip():
-        errors.append(FieldError("label", _("Enter a label."), "required"))
-    if changes.get("unique") and not definition.unique:
+    if "label" in changes:
+        _check_label(errors, "label", changes["label"], 120)
+    if "group" in changes and changes["group"] is not None:
+        if not isinstance(changes["group"], str) or len(changes["group"].strip()) > 80:
+            errors.append(FieldError("group", _("Enter at most %(n)d characters.") % {"n": 80}))
+    if "description" in changes and changes["description"] is not None and not isinstance(changes["description"], str):
+        errors.append(FieldError("description", _("Enter text.")))
+    if "displayOrder" in changes and not _is_int(changes["displayOrder"]):
+        errors.append(FieldError("displayOrder", _("Enter a whole number.")))
+    if changes.get("unique") is True and not definition.unique:
         if definition.type not in (PropertyType.TEXT, PropertyType.NUMBER):
             errors.append(FieldError("unique", _("Only text and number properties can be unique.")))
         elif _has_duplicates(definition):
@@ -240,7 +260,12 @@ def property_update(*, actor, definition: PropertyDefinition, changes: dict) -> 
         raise ValidationFailed(errors=errors, detail=errors[0].message)
     for key, attr in PROPERTY_EDITABLE.items():
         if key in changes:
-            setattr(definition, attr, new_options if key == "options" else changes[key])
+            value = changes[key]
+            if key == "options":
+                value = new_options
+            elif key in ("label", "group", "description"):
+                value = (value or "").strip()
+            setattr(definition, attr, value)
     definition.save()
     return definition
 
@@ -320,8 +345,7 @@ def pipeline_create(
 ) -> Pipeline:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors: list[FieldError] = []
-    if not (label or "").strip():
-        errors.append(FieldError("label", _("Enter a label."), "required"))
+    _check_label(errors, "label", label, 120)
     if not isinstance(stages, list) or not stages:
         errors.append(FieldError("stages", _("A pipeline needs at least one stage."), "required"))
         stages = []
@@ -349,9 +373,13 @@ def pipeline_update(*, actor, pipeline: Pipeline, changes: dict) -> Pipeline:
     for key in changes:
         if key not in ("label", "displayOrder", "archived"):
             errors.append(FieldError(key, _("This field cannot be changed here.")))
-    if "label" in changes and not (changes["label"] or "").strip():
-        errors.append(FieldError("label", _("Enter a label."), "required"))
-    if changes.get("archived") and Record.objects.filter(pipeline=pipeline, archived_at__isnull=True).exists():
+    if "label" in changes:
+        _check_label(errors, "label", changes["label"], 120)
+    if "displayOrder" in changes and not _is_int(changes["displayOrder"]):
+        errors.append(FieldError("displayOrder", _("Enter a whole number.")))
+    if "archived" in changes and not isinstance(changes["archived"], bool):
+        errors.append(FieldError("archived", _("Enter true or false.")))
+    if changes.get("archived") is True and Record.objects.filter(pipeline=pipeline, archived_at__isnull=True).exists():
         errors.append(FieldError("archived", _("Move the records out of this pipeline before archiving it."), "in_use"))
     if errors:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
@@ -433,13 +461,15 @@ def _clean_record_input(
         if spec is None:
             errors.append(FieldError(at, _("Unknown property %(name)s.") % {"name": name}, "unknown_property"))
             continue
-        if spec.read_only and source not in SYSTEM_SOURCES:
+        # Read-only columns (created/updated/last activity) are kept by Tend itself, for every source.
+        if spec.read_only and (spec.is_column or source not in SYSTEM_SOURCES):
             errors.append(FieldError(at, _("%(name)s is read-only.") % {"name": name}, "read_only"))
             continue
         try:
             if spec.type in (PIPELINE, STAGE):
                 cleaned = None if values.is_empty(raw) else int(raw)
-                if cleaned is not None and isinstance(raw, bool):
+                # int() would take true as 1 and 2.5 as stage 2.
+                if cleaned is not None and (isinstance(raw, bool) or (isinstance(raw, float) and cleaned != raw)):
                     raise ValueError
                 valid = registry.pipeline_ids() if spec.type == PIPELINE else registry.stage_ids()
                 if cleaned is not None and cleaned not in valid:
@@ -584,7 +614,9 @@ def _history_value(name: str, record: Record | None):
     return record.properties.get(name)
 
 
-def _apply(plan: _Plan, *, object_type: ObjectType, user, source: str, now) -> tuple[Record, list[PropertyChange]]:
+def _apply(
+    plan: _Plan, *, object_type: ObjectType, user, source: str, now, force_save: bool = False
+) -> tuple[Record, list[PropertyChange]]:
     record = plan.record
     created = record is None
     if created:
@@ -611,8 +643,11 @@ def _apply(plan: _Plan, *, object_type: ObjectType, user, source: str, now) -> t
         if old != value:
             changes.append((name, old, value))
     record.properties = props
-    record.updated_at = now
-    record.save()
+    # A write that changes nothing leaves the record alone: a sync that sends the same values
+    # again must not move "last modified" (it would see its own write as a new change).
+    if created or changes or force_save:
+        record.updated_at = now
+        record.save()
     history = [
         PropertyChange(
             record=record,
@@ -745,7 +780,9 @@ def record_merge(*, actor, primary: Record, secondary: Record) -> Record:
         ):
             primary.last_activity_at = secondary.last_activity_at
         PropertyChange.objects.filter(record=secondary).update(record=primary)
-        record, history = _apply(plan, object_type=primary.object_type, user=user, source=ChangeSource.MERGE, now=now)
+        record, history = _apply(
+            plan, object_type=primary.object_type, user=user, source=ChangeSource.MERGE, now=now, force_save=True
+        )
         PropertyChange.objects.bulk_create(history)
         _move_associations(primary, secondary)
         _move_engagements(primary, secondary)

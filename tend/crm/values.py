@@ -9,7 +9,7 @@ An empty value (None, "", []) means "no value" and is never stored.
 import datetime as dt
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
@@ -17,6 +17,8 @@ from .models import PropertyType
 
 MAX_TEXT = 1000
 MAX_LONG_TEXT = 65_536
+MAX_NUMBER = 10**15  # whole numbers stay below 2**53, exact for JSON clients that read floats
+MAX_ID = 2**63 - 1  # a bigint primary key
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 OPTION_VALUE_RE = re.compile(r"^[A-Za-z0-9_\-.]{1,100}$")
 
@@ -30,33 +32,26 @@ def is_empty(value) -> bool:
 
 
 def _number(raw, *, decimals: int | None = None):
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
         raise InvalidValue(_("Enter a number."))
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float):
-        if not math.isfinite(raw):
-            raise InvalidValue(_("Enter a finite number."))
-        value = raw
-    elif isinstance(raw, str | Decimal):
-        try:
-            parsed = Decimal(str(raw).strip())
-        except InvalidOperation as exc:
-            raise InvalidValue(_("Enter a number.")) from exc
-        if not parsed.is_finite():
-            raise InvalidValue(_("Enter a finite number."))
-        if parsed == parsed.to_integral_value() and abs(parsed) < 2**53:
-            return int(parsed)
-        value = float(parsed)
-    else:
-        raise InvalidValue(_("Enter a number."))
-    if abs(value) >= 1e15:
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise InvalidValue(_("Enter a finite number."))
+    try:
+        # A float goes through its shortest repr so that 0.125 rounds as written, not as the
+        # binary fraction stored; an int directly, so that no digit limit applies.
+        parsed = Decimal(raw) if isinstance(raw, int) else Decimal(str(raw).strip())
+    except InvalidOperation as exc:
+        raise InvalidValue(_("Enter a number.")) from exc
+    if not parsed.is_finite():
+        raise InvalidValue(_("Enter a finite number."))
+    if decimals is not None and abs(parsed) < MAX_NUMBER:
+        parsed = parsed.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if abs(parsed) >= MAX_NUMBER:
         raise InvalidValue(_("Enter a number below one quadrillion."))
-    if decimals is not None:
-        value = round(value, decimals)
-    if value == int(value):
-        return int(value)
-    return value
+    if parsed == parsed.to_integral_value():
+        return int(parsed)
+    value = float(parsed)
+    return int(value) if value.is_integer() else value
 
 
 def parse_date(raw) -> dt.date:
@@ -83,11 +78,15 @@ def parse_datetime(raw) -> dt.datetime:
         raise InvalidValue(_("Enter a date and time in ISO 8601, e.g. 2026-05-01T09:30:00Z."))
     if value.tzinfo is None:
         raise InvalidValue(_("Include a time zone offset, e.g. 2026-05-01T09:30:00+02:00 or …Z."))
-    return value.astimezone(dt.UTC).replace(microsecond=0)
+    try:
+        return value.astimezone(dt.UTC).replace(microsecond=0)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise InvalidValue(_("Enter a date and time in ISO 8601, e.g. 2026-05-01T09:30:00Z.")) from exc
 
 
 def format_datetime(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime("%Y"): glibc does not zero-pad years before 1000.
+    return value.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def option_values(options: list[dict]) -> list[str]:
@@ -150,12 +149,15 @@ def clean_value(prop_type: str, raw, *, options: list[dict] | None = None, user_
             chosen = set(items)
             return [v for v in allowed if v in chosen] or None
         case PropertyType.USER:
-            if isinstance(raw, bool):
+            # int() would silently turn 3.7 into user 3.
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
                 raise InvalidValue(_("Enter a user id."))
             try:
                 user_id = int(raw)
             except (TypeError, ValueError) as exc:
                 raise InvalidValue(_("Enter a user id.")) from exc
+            if not 0 < user_id <= MAX_ID:
+                raise InvalidValue(_("Enter a user id."))
             if user_ids is not None and user_id not in user_ids([user_id]):
                 raise InvalidValue(_("No active user has id %(id)s.") % {"id": user_id})
             return user_id

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tend.core import clock
 from tend.core.errors import NotFound, ValidationFailed
@@ -120,3 +121,22 @@ def token_authenticate(raw_key: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def user_update_preferences(*, user: User, language: str, time_zone: str) -> User:
+    """Save the user's language and time zone, validated; nothing changes on bad input."""
+    from tend.core.errors import FieldError
+
+    errors = []
+    if language not in dict(User._meta.get_field("language").choices):
+        errors.append(FieldError("language", _("Choose English, 日本語, Deutsch or Italiano.")))
+    try:
+        User._meta.get_field("time_zone").run_validators(time_zone)
+    except Exception:  # noqa: BLE001 - Django's ValidationError; the message below says it all
+        errors.append(FieldError("time_zone", _("%(tz)s is not a known time zone.") % {"tz": time_zone}))
+    if errors:
+        raise ValidationFailed(errors=errors, detail=errors[0].message)
+    user.language = language
+    user.time_zone = time_zone
+    user.save(update_fields=["language", "time_zone"])
+    return user

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
@@ -17,6 +17,12 @@ from .kinds import Kind
 from .models import Meeting, Task
 
 MAX_LIST_ITEMS = 200
+
+
+def _require(actor, action: policy.Action) -> None:
+    """`actor=None` is Tend itself (automation, demo data), as in the record services."""
+    if actor is not None:
+        policy.require(actor, action)
 
 
 def _clean(kind: Kind, incoming, *, creating: bool, errors: list[FieldError]) -> dict:
@@ -48,6 +54,9 @@ def _clean(kind: Kind, incoming, *, creating: bool, errors: list[FieldError]) ->
             continue
         if spec.type == PropertyType.DATETIME and value is not None:
             value = values.parse_datetime(value)
+        if (problem := _column_problem(kind, spec, value, creating=creating)) is not None:
+            errors.append(FieldError(at, *problem))
+            continue
         cleaned[name] = value
     if creating:
         for spec in registry:
@@ -63,6 +72,26 @@ def _clean(kind: Kind, incoming, *, creating: bool, errors: list[FieldError]) ->
     return cleaned
 
 
+def _column_problem(kind: Kind, spec, value, *, creating: bool) -> tuple[str, str] | None:
+    """What the model's column would refuse (length, whole number, range, NOT NULL), as a
+    (message, code) pair, so that such input is a validation error and not a database error."""
+    field = kind.model._meta.get_field(spec.column)
+    if field.is_relation:
+        return None
+    if value is None:
+        # On create an empty time falls back to "now"; on update the column cannot be emptied.
+        if not creating and not field.null and not field.has_default():
+            return _("%(name)s is required.") % {"name": spec.name}, "required"
+        return None
+    if isinstance(field, models.IntegerField) and not isinstance(value, int):
+        return _("Enter a whole number."), "invalid"
+    try:
+        field.run_validators(value)
+    except DjangoValidationError as exc:
+        return " ".join(exc.messages), "invalid"
+    return None
+
+
 def _clean_email_list(raw, at: str, errors: list[FieldError]) -> list[str]:
     items = [i.strip() for i in raw.split(",")] if isinstance(raw, str) else raw
     if items is None:
@@ -72,7 +101,11 @@ def _clean_email_list(raw, at: str, errors: list[FieldError]) -> list[str]:
         return []
     result = []
     for i, item in enumerate(items):
-        if not isinstance(item, str) or not item:
+        if not isinstance(item, str):
+            errors.append(FieldError(f"{at}[{i}]", _("Enter a valid email address.")))
+            continue
+        item = item.strip()
+        if not item:
             continue
         try:
             validate_email(item)
@@ -131,14 +164,14 @@ def _activity_time(kind: Kind, engagement) -> dt.datetime | None:
 
 
 def engagement_create(*, actor, kind: Kind, properties: dict, associations: list[int] | None = None):
-    policy.require(actor, policy.Action.EDIT_RECORDS)
+    _require(actor, policy.Action.EDIT_RECORDS)
     errors: list[FieldError] = []
     cleaned = _clean(kind, properties, creating=True, errors=errors)
     records = _records(associations, errors)
     now = clock.now()
     engagement = kind.model(created_at=now, updated_at=now)
     user = actor.user if isinstance(actor, policy.Actor) else actor
-    if kind.owner_property not in cleaned:
+    if kind.owner_property not in cleaned and user is not None:
         cleaned[kind.owner_property] = user.pk
     for time_field in ("occurred_at",):
         if hasattr(engagement, time_field) and not cleaned.get(time_field):
@@ -158,7 +191,7 @@ def engagement_create(*, actor, kind: Kind, properties: dict, associations: list
 
 
 def engagement_update(*, actor, kind: Kind, engagement, properties: dict, associations: list[int] | None = None):
-    policy.require(actor, policy.Action.EDIT_RECORDS)
+    _require(actor, policy.Action.EDIT_RECORDS)
     errors: list[FieldError] = []
     if engagement.archived_at is not None:
         raise ValidationFailed.single("id", _("Deleted engagements cannot be changed."), "archived")
@@ -186,7 +219,7 @@ def engagement_update(*, actor, kind: Kind, engagement, properties: dict, associ
 
 
 def engagement_archive(*, actor, engagement) -> None:
-    policy.require(actor, policy.Action.EDIT_RECORDS)
+    _require(actor, policy.Action.EDIT_RECORDS)
     if engagement.archived_at is None:
         engagement.archived_at = clock.now()
         engagement.save(update_fields=["archived_at"])

@@ -1,0 +1,13 @@
+from . import policy
+from .web import viewing
+
+
+def workspace(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "viewing": viewing(request),
+        "can_manage_settings": policy.allows(user, policy.Action.MANAGE_CS_SETTINGS),
+        "can_view_as": policy.allows(user, policy.Action.VIEW_AS),
+    }

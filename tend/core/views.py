@@ -1,0 +1,75 @@
+"""Sign-in, personal preferences (language, time zone) and View as."""
+
+import zoneinfo
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from tend.directory.models import LANGUAGE_CHOICES, User
+from tend.directory.services import user_update_preferences
+
+from . import policy
+from .errors import ValidationFailed
+from .web import VIEW_AS_SESSION_KEY, explain_forbidden
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label=gettext_lazy("Email"), widget=forms.EmailInput(attrs={"autofocus": True}))
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "core/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=LANGUAGE_CHOICES)
+    time_zone = forms.ChoiceField(
+        label=gettext_lazy("Time zone"), choices=[(z, z) for z in sorted(zoneinfo.available_timezones())]
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request):
+    form = PreferencesForm(request.POST or None, initial={"language": request.user.language, "time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_update_preferences(user=request.user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            translation.activate(request.user.language)
+            messages.success(request, _("Your preferences are saved."))
+            return redirect("preferences")
+    return render(request, "core/preferences.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def view_as(request):
+    if not policy.allows(request.user, policy.Action.VIEW_AS):
+        return explain_forbidden(request, _("You need the “Manage Customer Success settings” permission."))
+    if request.method == "POST":
+        if request.POST.get("stop"):
+            request.session.pop(VIEW_AS_SESSION_KEY, None)
+            messages.info(request, _("You are back to your own workspace."))
+            return redirect("/")
+        target = User.objects.filter(pk=request.POST.get("user") or 0, is_active=True).first()
+        if target is None:
+            messages.error(request, _("Choose a user."))
+            return redirect("view-as")
+        request.session[VIEW_AS_SESSION_KEY] = target.pk
+        return redirect("/")
+    users = User.objects.filter(is_active=True, cs_workspace_access=True).exclude(pk=request.user.pk)
+    return render(request, "core/view_as.html", {"users": users, "current": request.session.get(VIEW_AS_SESSION_KEY)})

@@ -1,0 +1,86 @@
+"""How property values read to a person: labels for options, users and stages, dates in the
+viewer's time zone, numbers in their locale. One place, used by tables, panels and pages."""
+
+import datetime as dt
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from .models import PropertyType, Stage
+from .registry import PIPELINE, STAGE, PropSpec, Registry
+
+
+class Formatter:
+    """Formats values of many records with a fixed number of queries (users and stages are
+    loaded once, for all rows)."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self._users: dict[int, str] | None = None
+        self._stages: dict[int, str] | None = None
+        self._pipelines: dict[int, str] | None = None
+
+    def _user_names(self) -> dict[int, str]:
+        if self._users is None:
+            from tend.directory.models import User
+
+            self._users = {u.pk: u.display_name for u in User.objects.only("pk", "email", "full_name")}
+        return self._users
+
+    def _stage_labels(self):
+        if self._stages is None:
+            stages = Stage.objects.filter(pipeline__object_type=self.registry.object_type).select_related("pipeline")
+            self._stages, self._pipelines = {}, {}
+            for stage in stages:
+                self._stages[stage.pk] = _(stage.label)
+                self._pipelines[stage.pipeline_id] = _(stage.pipeline.label)
+        return self._stages, self._pipelines
+
+    def raw(self, record, name: str):
+        spec = self.registry.get(name)
+        if spec is None:
+            return None
+        if spec.is_column:
+            column = spec.column
+            return getattr(record, column)
+        return record.properties.get(name)
+
+    def text(self, record, name: str) -> str:
+        spec = self.registry.get(name)
+        if spec is None:
+            return ""
+        return self.format(spec, self.raw(record, name))
+
+    def format(self, spec: PropSpec, value) -> str:
+        if value is None or value == "" or value == []:
+            return ""
+        match spec.type:
+            case PropertyType.USER:
+                return self._user_names().get(int(value), _("Unknown user"))
+            case PropertyType.ENUMERATION:
+                return _option_label(spec, value)
+            case PropertyType.MULTI_ENUMERATION:
+                return ", ".join(_option_label(spec, v) for v in value)
+            case PropertyType.BOOLEAN:
+                return _("Yes") if value else _("No")
+            case PropertyType.DATE:
+                return formats.date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+            case PropertyType.DATETIME:
+                moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+            case PropertyType.NUMBER:
+                return formats.number_format(value, use_l10n=True, force_grouping=True)
+            case PropertyType.CURRENCY:
+                return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+            case _ if spec.type == STAGE:
+                return self._stage_labels()[0].get(value, "")
+            case _ if spec.type == PIPELINE:
+                return self._stage_labels()[1].get(value, "")
+        return str(value)
+
+
+def _option_label(spec: PropSpec, value) -> str:
+    for option in spec.options:
+        if option["value"] == value:
+            return _(option["label"])
+    return str(value)

@@ -1,0 +1,1 @@
+"""The demo workspace: a deterministic, coherent data set for trying Tend and for benchmarks."""

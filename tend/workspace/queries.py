@@ -1,0 +1,93 @@
+"""Reads of the workspace: which views a user sees, and the rows of the Customers tab."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from tend.core import clock, policy
+from tend.core.errors import NotFound
+from tend.crm.filters import compile_search
+from tend.crm.models import PropertyChange
+from tend.crm.queries import records_for
+from tend.crm.registry import registry_for
+
+from .models import SavedView, WorkspaceSettings
+from .services import DEFAULT_COLUMNS
+
+BUILTIN_VIEWS = {
+    "owned": _("Owned by me"),
+    "assigned30": _("Assigned in the last 30 days"),
+}
+ASSIGNED_WITHIN_DAYS = 30
+
+
+def views_for(actor, tab: str):
+    """Views the actor sees on a tab: their private ones and everyone-shared ones."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    return SavedView.objects.filter(tab=tab).filter(Q(owner=actor.user) | Q(visibility=SavedView.Visibility.EVERYONE))
+
+
+def default_views(actor, tab: str):
+    return (
+        views_for(actor, tab)
+        .filter(is_default=True, visibility=SavedView.Visibility.EVERYONE)
+        .order_by("default_position", "id")
+    )
+
+
+def get_view_for_user(actor, tab: str, view_id) -> SavedView:
+    try:
+        view_id = int(view_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("No such view.") from exc
+    view = views_for(actor, tab).filter(pk=view_id).select_related("owner").first()
+    if view is None:
+        raise NotFound("No such view.")
+    return view
+
+
+@dataclass
+class TableSpec:
+    """What a table shows: filter body (groups/query), sorts, columns, and a built-in rule."""
+
+    filters: dict = field(default_factory=dict)
+    sorts: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
+    builtin: str | None = None
+
+
+def with_extra_filters(filters: dict, extra: list[dict]) -> dict:
+    """AND extra filters into every OR-group of a filter body."""
+    if not extra:
+        return filters
+    groups = (filters or {}).get("filterGroups") or [{"filters": []}]
+    return {**(filters or {}), "filterGroups": [{"filters": [*g.get("filters", []), *extra]} for g in groups]}
+
+
+def customer_records(*, actor, viewed_user, ws: WorkspaceSettings, table: TableSpec, extra_filters: list[dict]):
+    """The Customers tab's queryset for `viewed_user` (the actor, or whom they view as)."""
+    object_type = ws.customer_object_type
+    registry = registry_for(object_type)
+    filters = dict(table.filters or {})
+    extra = list(extra_filters)
+    if table.builtin in BUILTIN_VIEWS:
+        extra.append({"propertyName": ws.customer_csm_property, "operator": "IS_ME"})
+    body = {**with_extra_filters(filters, extra), "sorts": table.sorts}
+    compiled = compile_search(body, registry, user=viewed_user, tz=clock.user_zone(viewed_user))
+    records = compiled.apply(records_for(actor, object_type))
+    if table.builtin == "assigned30":
+        since = clock.now() - dt.timedelta(days=ASSIGNED_WITHIN_DAYS)
+        assigned = PropertyChange.objects.filter(
+            record=OuterRef("pk"),
+            property_name=ws.customer_csm_property,
+            new_value=viewed_user.pk,
+            changed_at__gte=since,
+        )
+        records = records.filter(Exists(assigned))
+    return registry, records
+
+
+def default_columns(tab: str) -> list[str]:
+    return list(DEFAULT_COLUMNS.get(tab, ["name"]))

@@ -1,0 +1,11 @@
+"""The workspace settings screens, under /settings/ (the gear icon)."""
+
+from django.urls import path
+
+from . import settings_views
+
+urlpatterns = [
+    path("", settings_views.customers_settings, name="settings"),
+    path("services/", settings_views.services_settings, name="settings-services"),
+    path("revenue/", settings_views.revenue_settings, name="settings-revenue"),
+]

@@ -1,0 +1,404 @@
+"""`tend demo`: a deterministic, coherent demo workspace built around "now".
+
+Time stands still at NOW, a Wednesday 23:30 UTC: it is already Thursday in Tokyo, Berlin and
+Rome and still Wednesday in the Americas, so "today" differs by user, as it does for real.
+"""
+
+import datetime as dt
+import io
+import zoneinfo
+from collections import Counter
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tend.core.policy import Actor, Scope
+from tend.crm import queries, services, values
+from tend.crm.filters import compile_search
+from tend.crm.models import Association, ChangeSource, ObjectType, PropertyChange, Record
+from tend.crm.registry import registry_for
+from tend.demo import generate
+from tend.demo.generate import DEMO_PASSWORD, DEMO_USERS
+from tend.directory.models import Team, User
+from tend.engagement.models import Call, Email, Meeting, Note, Task
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 11, 23, 30, tzinfo=dt.UTC)
+COMPANIES = 30
+SEATED_CSMS = [u.email for u in DEMO_USERS if u.role == "csm" and u.seat]
+WITH_A_DAY = [u.email for u in DEMO_USERS if u.role != "admin"]  # the manager and every CSM
+
+
+@pytest.fixture(autouse=True)
+def fast_and_frozen(settings, time_machine):
+    # The production hasher is slow on purpose; the demo hashes its shared password once anyway.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    time_machine.move_to(NOW, tick=False)
+
+
+def demo(*args) -> str:
+    out = io.StringIO()
+    call_command("demo", *args, "--no-progress", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def workspace():
+    demo("--companies", str(COMPANIES))
+    return {u.email: u for u in User.objects.all()}
+
+
+def of_type(name: str):
+    return Record.objects.filter(object_type__name=name)
+
+
+def local(user: User, at: dt.datetime) -> dt.datetime:
+    return at.astimezone(zoneinfo.ZoneInfo(user.time_zone))
+
+
+def snapshot() -> dict:
+    """Everything the seed decides, with user ids replaced by emails (ids differ between runs)."""
+    email = dict(User.objects.values_list("pk", "email"))
+
+    def props(p: dict) -> dict:
+        return {k: email[v] if k == "csm" else v for k, v in p.items()}
+
+    return {
+        "records": sorted(
+            (
+                r.object_type.name,
+                r.name,
+                email[r.owner_id],
+                r.stage.label if r.stage else "",
+                sorted(props(r.properties).items()),
+            )  # fmt: skip
+            for r in Record.objects.select_related("object_type", "stage")
+        ),
+        "tasks": sorted((t.subject, email[t.assignee_id], t.status, t.due_at) for t in Task.objects.all()),
+        "meetings": sorted((m.title, email[m.owner_id], m.outcome, m.start_at) for m in Meeting.objects.all()),
+        "history": sorted(
+            (c.record.name, c.property_name, *(email.get(v, v) if user_valued else v for v in values), c.changed_at)
+            for c in PropertyChange.objects.select_related("record")
+            for user_valued, values in [(c.property_name in ("owner", "csm"), (c.old_value, c.new_value))]
+        ),
+        "counts": [
+            model.objects.count() for model in (User, Team, Record, Association, Task, Meeting, Note, Call, Email)
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- the team
+
+
+def test_the_demo_team_works_in_several_time_zones_and_languages(workspace):
+    users = workspace
+    assert sorted(users) == sorted(u.email for u in DEMO_USERS)
+    admin, manager = users["admin@demo.tend"], users["manager@demo.tend"]
+    assert (admin.is_superuser, admin.has_service_seat) == (True, True)
+    assert (manager.is_superuser, manager.manage_cs_settings, manager.has_service_seat) == (False, True, True)
+    csms = [users[e] for e in SEATED_CSMS]
+    assert len(csms) >= 4
+    assert {(u.time_zone, u.language) for u in csms} >= {
+        ("Asia/Tokyo", "ja"),
+        ("Europe/Berlin", "de"),
+        ("Europe/Rome", "it"),
+        ("America/New_York", "en"),
+    }
+    assert all(u.manager_id == manager.pk and not u.manage_cs_settings for u in csms)
+    seatless = [u for u in users.values() if not u.has_service_seat]
+    assert [(u.email, u.manager_id) for u in seatless] == [("sam@demo.tend", manager.pk)]
+    assert all(u.check_password(DEMO_PASSWORD) for u in users.values())
+    teams = {t.name: sorted(m.email for m in t.members.all()) for t in Team.objects.all()}
+    assert teams == {
+        "Enterprise CS": ["giulia@demo.tend", "lena@demo.tend", "manager@demo.tend", "yuki@demo.tend"],
+        "Growth CS": ["marcus@demo.tend", "priya@demo.tend", "sam@demo.tend"],
+    }
+
+
+# --------------------------------------------------------------------------- companies and their records
+
+
+def test_companies_carry_the_customer_success_properties(workspace):
+    seated = {workspace[e].pk for e in SEATED_CSMS}
+    companies = list(of_type("companies"))
+    assert len(companies) == COMPANIES
+    today = NOW.date()
+    for company in companies:
+        p = company.properties
+        assert company.owner_id == p["csm"] and p["csm"] in seated
+        assert p["contract_plan"] in ("starter", "growth", "enterprise")
+        assert p["cs_stage"] in ("onboarding", "active", "at_risk", "churned")
+        renewal = dt.date.fromisoformat(p["renewal_date"])
+        assert -30 <= (renewal - today).days <= 400
+        assert dt.date.fromisoformat(p["contract_start_date"]) < renewal
+        assert p["mrr"] > 0 and p["employees"] > 0
+        assert p["domain"].endswith(".example") and p["external_id"].startswith("acct-")
+        assert {"industry", "country", "city"} <= set(p)
+        assert company.created_at <= NOW and company.last_activity_at <= NOW
+    assert len({c.properties["domain"] for c in companies}) == COMPANIES
+    assert len({c.properties["external_id"] for c in companies}) == COMPANIES
+    stages = Counter(c.properties["cs_stage"] for c in companies)
+    assert stages["active"] > COMPANIES / 2 and len(stages) >= 3
+
+
+def test_every_stored_value_is_canonical_and_every_stage_requirement_is_met(workspace):
+    user_ids = set(User.objects.values_list("pk", flat=True))
+    for object_type in ObjectType.objects.all():
+        specs = {s.name: s for s in registry_for(object_type).value_specs()}
+        for record in Record.objects.filter(object_type=object_type).select_related("stage"):
+            for name, value in record.properties.items():
+                spec = specs[name]
+                clean = values.clean_value(spec.type, value, options=list(spec.options), user_ids=lambda ids: user_ids)
+                assert clean == value, (object_type.name, name, value)
+            if record.stage is not None:
+                assert record.pipeline_id == record.stage.pipeline_id
+                missing = [n for n in record.stage.required_properties if n not in record.properties]
+                assert missing == [], (record.name, record.stage.label)
+    # Bulk-written datetimes read back and compare exactly as ORM-written ones do.
+    company = of_type("companies").order_by("id").first()
+    assert Record.objects.filter(pk=company.pk, created_at=company.created_at).exists()
+    assert Record.objects.filter(pk=company.pk, last_activity_at__lte=NOW).exists()
+
+
+def test_pipelines_are_populated(workspace):
+    stages = Counter(
+        (r.object_type.name, r.pipeline.label, r.stage.label)
+        for r in Record.objects.filter(stage__isnull=False).select_related("object_type", "pipeline", "stage")
+    )
+    pipelines = Counter((t, p) for (t, p, _s), n in stages.items() for _ in range(n))
+    assert pipelines[("deals", "Sales pipeline")] >= COMPANIES
+    assert stages[("deals", "Sales pipeline", "Closed won")] >= COMPANIES * 0.9
+    assert sum(n for (t, p, s), n in stages.items() if p == "Sales pipeline" and s != "Closed won") > 0
+    assert pipelines[("tickets", "Support pipeline")] > 0
+    assert pipelines[("services", "Onboarding")] > 0
+    assert pipelines[("services", "Maintenance")] > 0
+    won = of_type("deals").filter(stage__label="Closed won")
+    assert all(d.properties["amount"] > 0 and "close_date" in d.properties for d in won)
+    kicked_off = of_type("services").filter(stage__label="Kickoff done")
+    assert all("kickoff_date" in s.properties for s in kicked_off)
+    complete = of_type("services").filter(stage__label="Onboarding complete")
+    assert complete.exists() and all(s.properties["goal_status"] for s in complete)
+    assert set(Record.objects.values_list("object_type__name", flat=True)) == {
+        "companies",
+        "contacts",
+        "deals",
+        "tickets",
+        "services",
+    }
+
+
+def test_contacts_and_records_are_associated_both_ways(workspace):
+    for company in of_type("companies"):
+        links = Association.objects.filter(from_record=company)
+        contacts = [a for a in links if a.to_record.object_type.name == "contacts"]
+        assert 1 <= len(contacts) <= 4
+        assert [a.label for a in contacts].count("primary") == 1
+        for link in links:
+            assert Association.objects.filter(from_record=link.to_record, to_record=company, label=link.label).exists()
+    orphans = Record.objects.exclude(object_type__name="companies").exclude(associations_from__isnull=False)
+    assert orphans.count() == 0
+    emails = list(of_type("contacts").values_list("properties__email", flat=True))
+    assert len(emails) == len(set(emails))
+
+
+def test_owner_and_csm_assignments_are_recorded_over_the_last_60_days(workspace):
+    for company in of_type("companies"):
+        changes = {c.property_name: c for c in company.property_changes.all()}
+        for name in ("owner", "csm"):
+            change = changes[name]
+            assert change.new_value == company.owner_id
+            assert change.source == ChangeSource.SYSTEM
+            assert NOW - dt.timedelta(days=60) <= change.changed_at <= NOW
+    recent = PropertyChange.objects.filter(property_name="csm", changed_at__gte=NOW - dt.timedelta(days=30))
+    assert 0 < recent.count() < COMPANIES
+
+
+# --------------------------------------------------------------------------- each CSM's day
+
+
+def test_tasks_are_due_overdue_today_and_tomorrow_in_each_users_own_time_zone(workspace):
+    for email in WITH_A_DAY:
+        check_tasks(workspace[email])
+
+
+def check_tasks(user: User) -> None:
+    today = local(user, NOW).date()
+    open_tasks = Task.objects.filter(assignee=user).exclude(status=Task.Status.COMPLETED)
+    by_day = Counter((local(user, t.due_at).date() - today).days for t in open_tasks)
+    assert by_day[0] >= 3  # due today
+    assert by_day[1] >= 2  # due tomorrow
+    assert sum(n for day, n in by_day.items() if day < 0) >= 3  # overdue
+    assert sum(n for day, n in by_day.items() if day > 1) >= 1  # upcoming
+    # The daily tasks fall in the user's working hours, wherever they are.
+    due_today = [local(user, t.due_at) for t in open_tasks if local(user, t.due_at).date() == today]
+    assert all(9 <= at.hour < 18 for at in due_today)
+    assert Task.objects.filter(assignee=user, status=Task.Status.COMPLETED, completed_at__isnull=False).exists()
+
+
+def test_today_differs_by_time_zone():
+    """The premise of the test above: at NOW Tokyo is a day ahead of New York."""
+    tokyo, new_york = (zoneinfo.ZoneInfo(z) for z in ("Asia/Tokyo", "America/New_York"))
+    assert NOW.astimezone(tokyo).date() == NOW.astimezone(new_york).date() + dt.timedelta(days=1)
+
+
+def test_meetings_fill_this_week_some_already_held_for_everyone(workspace):
+    for email in WITH_A_DAY:
+        check_meetings(workspace[email])
+
+
+def check_meetings(user: User) -> None:
+    today = local(user, NOW).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    this_week = [m for m in Meeting.objects.filter(owner=user) if monday <= local(user, m.start_at).date() < monday + dt.timedelta(days=7)]  # fmt: skip
+    assert len(this_week) >= 5
+    assert any(local(user, m.start_at).date() == today for m in this_week)
+    past = [m for m in this_week if m.start_at < NOW]
+    future = [m for m in this_week if m.start_at > NOW]
+    assert past and {m.outcome for m in past} <= {"attended", "no_show"}
+    assert future and {m.outcome for m in future} == {"scheduled"}
+    assert all(m.records.exists() for m in this_week)
+
+
+def test_engagements_link_records_and_move_last_activity(workspace):
+    for model in (Note, Call, Email, Meeting, Task):
+        assert model.objects.exists(), model
+        assert not model.objects.filter(records__isnull=True).exists(), model
+    for note in Note.objects.prefetch_related("records"):
+        assert note.created_at <= NOW
+        for company in note.records.all():
+            assert company.last_activity_at >= note.created_at
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_the_same_seed_builds_the_same_workspace():
+    demo("--companies", "12", "--seed", "7")
+    first = snapshot()
+    demo("--companies", "12", "--seed", "7", "--reset")
+    assert snapshot() == first
+    demo("--companies", "12", "--seed", "8", "--reset")
+    assert snapshot()["records"] != first["records"]
+
+
+def test_the_summary_counts_what_was_built():
+    out = demo("--companies", "20")
+    assert "Building the demo workspace: 20 companies (seed 2026)" in out
+    assert "Demo workspace ready in" in out and "companies/s" in out
+    counts = {
+        "companies": of_type("companies").count(),
+        "contacts": of_type("contacts").count(),
+        "property changes": PropertyChange.objects.count(),
+        "tasks": Task.objects.count(),
+    }
+    assert counts["companies"] == 20
+    for label, n in counts.items():
+        assert f"{label} {n:,}" in out
+
+
+def test_if_empty_leaves_an_existing_workspace_alone(workspace):
+    before = snapshot()
+    out = demo("--if-empty")
+    assert out == "The workspace already has data; the demo workspace was not created.\n"
+    assert snapshot() == before
+
+
+def test_without_a_flag_it_refuses_to_build_over_data(workspace):
+    before = snapshot()
+    with pytest.raises(CommandError, match="already has companies.*--reset.*--if-empty"):
+        demo()
+    assert snapshot() == before
+
+
+def test_reset_never_deletes_other_users_data(workspace):
+    someone = User.objects.create_user("someone@example.com", "pw-123456789", cs_workspace_access=True)
+    companies = ObjectType.objects.get(name="companies")
+    services.record_create(actor=None, object_type=companies, properties={"name": "Real Co", "owner": someone.pk})
+    before = snapshot()
+    with pytest.raises(CommandError, match="1 companies belong to users outside the demo team.*nothing was deleted"):
+        demo("--reset")
+    assert snapshot() == before
+
+
+def test_reset_replaces_only_the_demo(workspace):
+    someone = User.objects.create_user("someone@example.com", "pw-123456789", cs_workspace_access=True)
+    task = Task.objects.create(subject="Mine", assignee=someone, created_at=NOW, updated_at=NOW)
+    out = demo("--reset", "--companies", "5")
+    assert out.startswith("Deleted the previous demo data: ")
+    assert of_type("companies").count() == 5
+    assert Task.objects.filter(pk=task.pk).exists() and User.objects.filter(pk=someone.pk).exists()
+    assert Team.objects.count() == 2 and User.objects.count() == len(DEMO_USERS) + 1
+
+
+def test_print_logins_lists_the_demo_accounts(workspace):
+    out = demo("--print-logins")
+    assert out.startswith("Tend: open http://127.0.0.1:8000/")
+    assert f"password for all: {DEMO_PASSWORD}" in out
+    for user in DEMO_USERS:
+        assert f"  {user.email} " in out
+    assert "super admin" in out and "CSM without a Service seat" in out
+    assert of_type("companies").count() == COMPANIES  # printing builds nothing
+
+
+def test_print_logins_without_the_demo_says_so():
+    out = demo("--print-logins")
+    assert "No demo logins in this workspace" in out
+    assert Record.objects.count() == 0 and User.objects.count() == 0
+
+
+def test_companies_must_be_positive():
+    with pytest.raises(CommandError, match="at least 1"):
+        demo("--companies", "0")
+    assert User.objects.count() == 0
+
+
+# --------------------------------------------------------------------------- large workspaces
+
+
+def test_a_large_workspace_is_written_in_chunks_with_a_bounded_detailed_part(monkeypatch):
+    monkeypatch.setattr(generate, "DETAILED_LIMIT", 20)
+    progress = []
+    summary = generate.generate(companies=100, chunk_size=30, on_progress=progress.append)
+    assert progress == [30, 30, 30, 10]
+    assert summary.companies == 100 == of_type("companies").count()
+    detailed = of_type("companies").filter(associations_from__isnull=False).distinct()
+    assert detailed.count() == 20  # every 5th company
+    assert PropertyChange.objects.filter(property_name="csm").count() == 100
+    assert summary.counts["companies"] == 100 and summary.counts["contacts"] == of_type("contacts").count()
+    # Ids taken by the bulk path leave the sequence where the ORM continues from.
+    record = services.record_create(
+        actor=None, object_type=ObjectType.objects.get(name="companies"), properties={"name": "After"}
+    )
+    assert record.pk > Record.objects.exclude(pk=record.pk).order_by("-pk").first().pk
+
+
+def test_the_bulk_written_data_answers_the_filter_language(workspace):
+    """The CSM's everyday filter finds exactly the companies the data says it should."""
+    user = workspace["yuki@demo.tend"]
+    companies = ObjectType.objects.get(name="companies")
+    body = {
+        "filterGroups": [
+            {
+                "filters": [
+                    {"propertyName": "owner", "operator": "IS_ME"},
+                    {"propertyName": "renewal_date", "operator": "IN_NEXT_DAYS", "value": 90},
+                    {"propertyName": "cs_stage", "operator": "IN", "values": ["active", "at_risk", "onboarding"]},
+                ]
+            }
+        ],
+        "sorts": [{"propertyName": "renewal_date", "direction": "ASCENDING"}],
+    }
+    actor = Actor(user, Scope.SESSION)
+    found = list(compile_search(body, registry_for(companies), user=user).apply(queries.records_for(actor, companies)))
+    today = local(user, NOW).date()
+    expected = sorted(
+        (
+            c
+            for c in of_type("companies").filter(owner=user)
+            if 0 <= (dt.date.fromisoformat(c.properties["renewal_date"]) - today).days <= 90
+            and c.properties["cs_stage"] != "churned"
+        ),
+        key=lambda c: (c.properties["renewal_date"], c.pk),
+    )
+    assert [c.pk for c in found] == [c.pk for c in expected]
