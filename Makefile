@@ -4,11 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-sqlite test-postgres lint bench clean
+.PHONY: setup compilemessages run test lint bench clean
 
 VENDOR_STAMP := tend/core/static/vendor/.built
 
-setup: $(STAMP) $(VENDOR_STAMP)
+setup: $(STAMP) $(VENDOR_STAMP) compilemessages
 
 # Front-end packages come from npm, pinned by frontend/package-lock.json; never from a CDN.
 $(VENDOR_STAMP): frontend/package.json frontend/package-lock.json frontend/build.mjs
@@ -20,9 +20,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tend needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . >/dev/null 2>&1 \
 		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
+
+# Compiled translations (.mo) are built from the committed catalogs, not committed themselves.
+compilemessages: $(STAMP)
+	@if command -v msgfmt >/dev/null; then cd tend && ../$(BIN)/python ../manage.py compilemessages --verbosity 0; \
+	else echo "GNU gettext (msgfmt) is missing: Tend runs in English only. Install the gettext package."; fi
 
 run: setup
 	$(BIN)/tend migrate

@@ -85,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
 
-    args = parser.parse_args(argv)
+    # Options after a pass-through subcommand (demo --companies N, token create …) belong to it.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if not hasattr(args, "rest"):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.rest = [*unknown, *args.rest]
     match args.command:
         case "serve":
             return _serve(args)

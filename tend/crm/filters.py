@@ -320,5 +320,5 @@ def _compile_sort(sort, registry: Registry):
         raise _Reject(".direction", _("direction must be ASCENDING or DESCENDING."))
     expression = F(spec.column) if spec.is_column else KeyTransform(spec.name, "properties")
     if direction == "ASCENDING":
-        return expression.asc()
+        return expression.asc(nulls_last=True)
     return expression.desc(nulls_last=True)

@@ -6,8 +6,10 @@ NOT_IN, NOT_CONTAINS_TOKEN) also match records without a value; text comparisons
 IN_LAST_DAYS / IN_NEXT_DAYS count calendar days in the requesting user's time zone, today
 included; sorts put missing values last in both directions and break ties by id.
 
-Hypothesis generates companies with random values (many missing) and random search bodies, and
-the ids (in order) that the database returns must be exactly those the evaluator picks.
+Hypothesis generates search bodies (and, in the second property, the companies too, with many
+values missing), and the ids that the database returns, in order, must be exactly those the
+evaluator picks. "In the last N days" is read as the N days before today plus today itself, so
+N = 0 means today; for a datetime the range ends now ("next": starts now).
 """
 
 import datetime as dt
@@ -117,8 +119,8 @@ LOCAL_TIMES = [
     dt.time(23, 59, 59),
     dt.time(23, 59, 59, 750_000),
 ]
-# Frozen "now"s at which Tokyo's date and New York's differ, around New York's switch to EDT
-# (2025-03-09 02:00 local).
+# Frozen "now"s around New York's switch to EDT (2025-03-09 02:00 local): two at which Tokyo is
+# already a day ahead of New York, one a second before Tokyo's midnight, one at New York's.
 NOWS = [
     dt.datetime(2025, 3, 10, 16, 0, tzinfo=UTC),  # Tokyo Tue 01:00, New York Mon 12:00
     dt.datetime(2025, 3, 9, 6, 30, tzinfo=UTC),  # Tokyo Sun 15:30, New York Sun 01:30 EST

@@ -270,6 +270,21 @@ def test_engagements_link_records_and_move_last_activity(workspace):
             assert company.last_activity_at >= note.created_at
 
 
+def test_nothing_is_logged_in_the_future_just_after_utc_midnight(time_machine):
+    """At 00:30 UTC in January it is still 16:30 yesterday in California: "past" stays past."""
+    now = dt.datetime(2026, 1, 14, 0, 30, tzinfo=dt.UTC)
+    time_machine.move_to(now, tick=False)
+    demo("--companies", str(COMPANIES))
+    for model, field in ((Note, "created_at"), (Call, "occurred_at"), (Email, "occurred_at")):
+        assert not model.objects.filter(**{f"{field}__gt": now}).exists(), model
+    assert not Meeting.objects.filter(start_at__gt=now).exclude(outcome="scheduled").exists()
+    assert not Meeting.objects.filter(start_at__lte=now, outcome="scheduled").exists()
+    assert not Task.objects.filter(completed_at__gt=now).exists()
+    assert not PropertyChange.objects.filter(changed_at__gt=now).exists()
+    assert not Record.objects.filter(created_at__gt=now).exists()
+    assert not Record.objects.filter(last_activity_at__gt=now).exists()
+
+
 # --------------------------------------------------------------------------- the command
 
 
