@@ -22,14 +22,13 @@ from functools import reduce
 from operator import and_, or_
 
 from django.db.models import F, Q
-from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext as _
 
 from tend.core import clock
 from tend.core.errors import FieldError, ValidationFailed
 
 from . import values
-from .models import PropertyType
+from .models import PropertyKey, PropertyType
 from .registry import PIPELINE, STAGE, PropSpec, Registry
 
 MAX_GROUPS = 10
@@ -318,7 +317,7 @@ def _compile_sort(sort, registry: Registry):
     direction = sort.get("direction", "ASCENDING")
     if direction not in ("ASCENDING", "DESCENDING"):
         raise _Reject(".direction", _("direction must be ASCENDING or DESCENDING."))
-    expression = F(spec.column) if spec.is_column else KeyTransform(spec.name, "properties")
+    expression = F(spec.column) if spec.is_column else PropertyKey(spec.name, "properties")
     if direction == "ASCENDING":
         return expression.asc(nulls_last=True)
     return expression.desc(nulls_last=True)
