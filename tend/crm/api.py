@@ -29,7 +29,7 @@ ISO = "%Y-%m-%dT%H:%M:%SZ"
 def _iso(value):
     from datetime import UTC
 
-    return value.astimezone(UTC).strftime(ISO) if value else None
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None
 
 
 # --------------------------------------------------------------------------- serialisers

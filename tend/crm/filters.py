@@ -100,6 +100,9 @@ def compile_search(
         if not isinstance(filters, list):
             errors.append(FieldError(f"{where}.filters", _("Each filter group needs a list of filters.")))
             continue
+        if not filters:
+            errors.append(FieldError(f"{where}.filters", _("A filter group needs at least one filter."), "required"))
+            continue
         if len(filters) > MAX_FILTERS_PER_GROUP:
             errors.append(
                 FieldError(

@@ -20,7 +20,7 @@ router = Router(tags=["engagements"])
 def _iso(value):
     from datetime import UTC
 
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None
 
 
 def engagement_out(kind: Kind, engagement) -> dict:

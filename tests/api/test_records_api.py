@@ -252,6 +252,8 @@ class TestListingAndSearch:
         }
         assert_problem(post(api, "/api/v1/objects/companies/search", body), 422, "filterGroups[0].filters[1].operator")
         assert_problem(post(api, "/api/v1/objects/companies/search", {"limit": 201}), 422, "limit")
+        empty_group = {"filterGroups": [{"filters": []}]}
+        assert_problem(post(api, "/api/v1/objects/companies/search", empty_group), 422, "filterGroups[0].filters")
 
 
 class TestBatches:
