@@ -69,7 +69,15 @@ def test_every_message_is_translated(tmp_path):
     shutil.copy(ROOT / "manage.py", tmp_path / "manage.py")
     env = {**os.environ, "TEND_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(tmp_path)}
     env.pop("TEND_DATABASE_URL", None)
-    command = [sys.executable, "manage.py", "makemessages", "--no-obsolete", "--no-location", "--ignore", "migrations/*"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "makemessages",
+        "--no-obsolete",
+        "--no-location",
+        "--ignore",
+        "migrations/*",
+    ]
     for language in LANGUAGES:
         command += ["-l", language]
     subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True)

@@ -41,7 +41,9 @@ class PreferencesForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request):
-    form = PreferencesForm(request.POST or None, initial={"language": request.user.language, "time_zone": request.user.time_zone})
+    form = PreferencesForm(
+        request.POST or None, initial={"language": request.user.language, "time_zone": request.user.time_zone}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user_update_preferences(user=request.user, **form.cleaned_data)

@@ -53,7 +53,9 @@ def workspace_view(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not policy.allows(request.user, policy.Action.USE_WORKSPACE):
-            return explain_forbidden(request, _("You need access to the Customer Success workspace. Ask a super admin."))
+            return explain_forbidden(
+                request, _("You need access to the Customer Success workspace. Ask a super admin.")
+            )
         try:
             return view(request, *args, **kwargs)
         except Forbidden as exc:

@@ -14,7 +14,9 @@ def _enum(*pairs):
     return [{"value": v, "label": label} for v, label in pairs]
 
 
-CS_STAGES = _enum(("onboarding", N_("Onboarding")), ("active", N_("Active")), ("at_risk", N_("At risk")), ("churned", N_("Churned")))
+CS_STAGES = _enum(
+    ("onboarding", N_("Onboarding")), ("active", N_("Active")), ("at_risk", N_("At risk")), ("churned", N_("Churned"))
+)
 PLANS = _enum(("starter", N_("Starter")), ("growth", N_("Growth")), ("enterprise", N_("Enterprise")))
 
 OBJECT_TYPES = [
@@ -91,7 +93,9 @@ PROPERTIES = {
             T.ENUMERATION,
             {
                 "group": "deal",
-                "options": _enum(("new_business", N_("New business")), ("renewal", N_("Renewal")), ("expansion", N_("Expansion"))),
+                "options": _enum(
+                    ("new_business", N_("New business")), ("renewal", N_("Renewal")), ("expansion", N_("Expansion"))
+                ),
             },
         ),
         ("contract_end_date", N_("Contract end date"), T.DATE, {"group": "deal"}),
@@ -106,7 +110,9 @@ PROPERTIES = {
             T.ENUMERATION,
             {
                 "group": "ticket",
-                "options": _enum(("low", N_("Low")), ("medium", N_("Medium")), ("high", N_("High")), ("urgent", N_("Urgent"))),
+                "options": _enum(
+                    ("low", N_("Low")), ("medium", N_("Medium")), ("high", N_("High")), ("urgent", N_("Urgent"))
+                ),
             },
         ),
         (

@@ -66,7 +66,9 @@ class Formatter:
             case PropertyType.DATE:
                 return formats.date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
             case PropertyType.DATETIME:
-                moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                moment = (
+                    value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                )
                 return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
             case PropertyType.NUMBER:
                 return formats.number_format(value, use_l10n=True, force_grouping=True)

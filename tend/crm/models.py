@@ -141,7 +141,7 @@ class PropertyKey(KeyTransform):
         lhs, params, key_transforms = self.preprocess_lhs(compiler, connection)
         if params or not all(_SAFE_KEY.match(str(k)) for k in key_transforms):
             return super().as_sqlite(compiler, connection)
-        path = "'%s'" % compile_json_path(key_transforms)
+        path = f"'{compile_json_path(key_transforms)}'"
         datatypes = ",".join(repr(d) for d in sorted(connection.ops.jsonfield_datatype_values))
         sql = (
             f"(CASE WHEN JSON_TYPE({lhs}, {path}) IN ({datatypes}) "

@@ -18,7 +18,6 @@ Users and teams are created through the directory services.
 
 import datetime as dt
 import functools
-from contextlib import contextmanager
 import json
 import math
 import random
@@ -27,6 +26,7 @@ import time
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password

@@ -51,7 +51,13 @@ def new_page(browser, live_server):
             client = Client()
             client.force_login(user)
             context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                        "url": live_server.url,
+                    }
+                ]
             )
         contexts.append(context)
         return context.new_page()

@@ -18,7 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def data(db):
     csm = user_create(email="csm@example.com", password="pw-123456789", full_name="Casey CSM", has_service_seat=True)
     manager = user_create(
-        email="manager@example.com", password="pw-123456789", full_name="Mia Manager", has_service_seat=True, manage_cs_settings=True
+        email="manager@example.com",
+        password="pw-123456789",
+        full_name="Mia Manager",
+        has_service_seat=True,
+        manage_cs_settings=True,
     )
     companies = ObjectType.objects.get(name="companies")
     for name, stage, mrr in (("Acme", "at_risk", 1200), ("Globex", "active", 800), ("Initech", "at_risk", 300)):
@@ -67,7 +71,11 @@ def test_sign_in_build_a_view_and_make_it_default(new_page, data):
     expect(page.get_by_test_id("views-bar")).to_contain_text("At-risk accounts")
     view = SavedView.objects.get(name="At-risk accounts")
     assert view.columns[-1] == "country"
-    assert view.filters["filterGroups"][0]["filters"][0] == {"propertyName": "cs_stage", "operator": "IN", "values": ["at_risk"]}
+    assert view.filters["filterGroups"][0]["filters"][0] == {
+        "propertyName": "cs_stage",
+        "operator": "IN",
+        "values": ["at_risk"],
+    }
 
     # A CSM cannot share with everyone: the option is disabled.
     page.get_by_test_id("view-actions").click()
