@@ -24,6 +24,10 @@ from .web import VIEW_AS_SESSION_KEY, explain_forbidden
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(label=gettext_lazy("Email"), widget=forms.EmailInput(attrs={"autofocus": True}))
 
+    def clean_username(self) -> str:
+        # Emails are stored lower-cased; people type them any way.
+        return self.cleaned_data["username"].strip().lower()
+
 
 class LoginView(auth_views.LoginView):
     template_name = "core/login.html"

@@ -1374,25 +1374,33 @@ class TestPipelineSchema:
         pipeline.refresh_from_db()
         assert pipeline.archived_at == NOW
 
-    def test_a_stage_in_use_or_the_last_stage_cannot_be_deleted(self, deals, admin_actor):
+    def test_a_stage_in_use_cannot_be_deleted(self, deals, admin_actor):
         pipeline = services.pipeline_create(
             actor=admin_actor, object_type=deals, label="Tiny", stages=[{"label": "One"}, {"label": "Two"}]
         )
-        one, two = pipeline.stages.order_by("display_order")
+        one = pipeline.stages.get(label="One")
         make("deals", "D", stage=one.pk)
         before = schema_state()
 
-        with pytest.raises(ValidationFailed) as in_use:
-            services.stage_delete(actor=admin_actor, stage=one)
-        services.stage_delete(actor=admin_actor, stage=two)
-        with pytest.raises(ValidationFailed) as last:
+        with pytest.raises(ValidationFailed) as excinfo:
             services.stage_delete(actor=admin_actor, stage=one)
 
-        assert fields(in_use) == [("stage", "in_use")]
-        assert fields(last) == [("stage", "in_use")]
-        assert [s for s in schema_state()["stages"] if s["pipeline_id"] == pipeline.pk] == [
-            s for s in before["stages"] if s["id"] == one.pk
-        ]
+        assert fields(excinfo) == [("stage", "in_use")]
+        assert schema_state() == before
+
+    def test_a_pipeline_keeps_its_last_stage(self, deals, admin_actor):
+        pipeline = services.pipeline_create(
+            actor=admin_actor, object_type=deals, label="Tiny", stages=[{"label": "One"}, {"label": "Two"}]
+        )
+
+        services.stage_delete(actor=admin_actor, stage=pipeline.stages.get(label="Two"))
+        before = schema_state()
+        with pytest.raises(ValidationFailed) as excinfo:
+            services.stage_delete(actor=admin_actor, stage=pipeline.stages.get(label="One"))
+
+        assert fields(excinfo) == [("stage", "last_stage")]
+        assert schema_state() == before
+        assert list(pipeline.stages.values_list("label", flat=True)) == ["One"]
 
 
 # --------------------------------------------------------------------------- object types
