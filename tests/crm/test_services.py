@@ -886,6 +886,14 @@ class TestMerge:
         primary.refresh_from_db()
         assert (primary.pipeline_id, primary.stage_id) == (secondary.pipeline_id, secondary.stage_id)
 
+    def test_an_association_between_the_two_disappears(self, csm_actor):
+        primary, secondary = make("companies", "A"), make("companies", "B")
+        services.association_create(actor=None, from_record=primary, to_record=secondary, label="parent")
+
+        services.record_merge(actor=csm_actor, primary=primary, secondary=secondary)
+
+        assert Association.objects.count() == 0
+
     def test_chains_of_merges_resolve(self, companies, csm_actor):
         a, b, c = make("companies", "A"), make("companies", "B"), make("companies", "C")
 
