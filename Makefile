@@ -26,7 +26,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 # Compiled translations (.mo) are built from the committed catalogs, not committed themselves.
 compilemessages: $(STAMP)
-	@if command -v msgfmt >/dev/null; then cd tend && ../$(BIN)/python ../manage.py compilemessages --verbosity 0; \
+	@if ! ls tend/locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then echo "No translation catalogs yet."; \
+	elif command -v msgfmt >/dev/null; then cd tend && ../$(BIN)/python ../manage.py compilemessages --verbosity 0; \
 	else echo "GNU gettext (msgfmt) is missing: Tend runs in English only. Install the gettext package."; fi
 
 run: setup
