@@ -28,7 +28,8 @@ class InvalidValue(ValueError):
 
 
 def is_empty(value) -> bool:
-    return value is None or value == "" or value == []
+    """None, blank text and empty lists all mean "no value"."""
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
 def _number(raw, *, decimals: int | None = None):
@@ -137,7 +138,7 @@ def clean_value(prop_type: str, raw, *, options: list[dict] | None = None, user_
             return raw
         case PropertyType.MULTI_ENUMERATION:
             allowed = option_values(options)
-            items = raw.split(";") if isinstance(raw, str) else raw
+            items = [i.strip() for i in raw.split(";") if i.strip()] if isinstance(raw, str) else raw
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise InvalidValue(_("Enter a list of options."))
             unknown = [i for i in items if i not in allowed]

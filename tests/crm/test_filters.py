@@ -282,7 +282,9 @@ def maybe(c, make):
 
 
 def a_text(c, alphabet: str = TEXT_ALPHABET, longest: int = 3) -> str:
-    return "".join(c.choice(alphabet) for _ in range(c.integer(1, longest)))
+    text = "".join(c.choice(alphabet) for _ in range(c.integer(1, longest)))
+    # Blank text means "no value" (values.is_empty), so generated values always have a letter.
+    return text if text.strip() else "a" + text
 
 
 def an_instant(c) -> dt.datetime:
