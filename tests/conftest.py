@@ -6,6 +6,12 @@ from tend.crm.models import ObjectType
 from tend.directory.services import token_create, user_create
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Test users need no production-strength (deliberately slow) password hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def csm(db):
     """A CSM with workspace access and a Service seat."""

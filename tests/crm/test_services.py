@@ -27,12 +27,6 @@ from tend.engagement.services import engagement_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The users made by the fixtures need no slow production-strength password hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(hours=2)
 

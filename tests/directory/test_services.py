@@ -14,12 +14,6 @@ from tend.directory.services import token_authenticate, token_create, token_revo
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The users made by the fixtures need no slow production-strength password hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 
