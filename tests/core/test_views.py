@@ -50,7 +50,9 @@ def test_view_as_needs_the_settings_permission(client, csm, viewer):
 
 
 def test_view_as_and_stop(client, csm):
-    manager = user_create(email="m@example.com", password="pw-123456789", manage_cs_settings=True, has_service_seat=True)
+    manager = user_create(
+        email="m@example.com", password="pw-123456789", manage_cs_settings=True, has_service_seat=True
+    )
     client.force_login(manager)
     assert client.post("/view-as/", {"user": csm.pk}).status_code == 302
     assert client.session[VIEW_AS_SESSION_KEY] == csm.pk
@@ -60,7 +62,9 @@ def test_view_as_and_stop(client, csm):
 
 
 def test_inactive_view_as_target_falls_back_to_self(client, csm):
-    manager = user_create(email="m@example.com", password="pw-123456789", manage_cs_settings=True, has_service_seat=True)
+    manager = user_create(
+        email="m@example.com", password="pw-123456789", manage_cs_settings=True, has_service_seat=True
+    )
     client.force_login(manager)
     client.post("/view-as/", {"user": csm.pk})
     User.objects.filter(pk=csm.pk).update(is_active=False)
