@@ -142,3 +142,11 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# Behind a TLS-terminating proxy (nginx, Caddy, a load balancer) set TEND_HTTPS=true: Django then
+# trusts X-Forwarded-Proto and marks session and CSRF cookies Secure.
+if _env_bool("TEND_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
