@@ -14,9 +14,10 @@ class Formatter:
     """Formats values of many records with a fixed number of queries (users and stages are
     loaded once, for all rows)."""
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, users=None):
         self.registry = registry
-        self._users: dict[int, str] | None = None
+        # Callers that already loaded the users (e.g. for a user picker) pass them in.
+        self._users: dict[int, str] | None = {u.pk: u.display_name for u in users} if users is not None else None
         self._stages: dict[int, str] | None = None
         self._pipelines: dict[int, str] | None = None
 

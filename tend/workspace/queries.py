@@ -66,10 +66,12 @@ def with_extra_filters(filters: dict, extra: list[dict]) -> dict:
     return {**(filters or {}), "filterGroups": [{"filters": [*g.get("filters", []), *extra]} for g in groups]}
 
 
-def customer_records(*, actor, viewed_user, ws: WorkspaceSettings, table: TableSpec, extra_filters: list[dict]):
+def customer_records(
+    *, actor, viewed_user, ws: WorkspaceSettings, table: TableSpec, extra_filters: list[dict], registry=None
+):
     """The Customers tab's queryset for `viewed_user` (the actor, or whom they view as)."""
     object_type = ws.customer_object_type
-    registry = registry_for(object_type)
+    registry = registry or registry_for(object_type)
     filters = dict(table.filters or {})
     extra = list(extra_filters)
     if table.builtin in BUILTIN_VIEWS:

@@ -152,29 +152,38 @@ def customers(request):
     registry = registry_for(ws.customer_object_type)
     table.filters = _localize_datetimes(table.filters, registry, clock.user_zone(view.user))
     columns = [c for c in table.columns if registry.get(c)] or ["name"]
+    from tend.directory.models import User
+
+    users = list(User.objects.order_by("full_name", "email"))
     error = None
     rows, page = [], None
     try:
         registry, records = queries.customer_records(
-            actor=actor, viewed_user=view.user, ws=ws, table=table, extra_filters=_quick_filters(request)
+            actor=actor,
+            viewed_user=view.user,
+            ws=ws,
+            table=table,
+            extra_filters=_quick_filters(request),
+            registry=registry,
         )
         paginator = Paginator(records, PAGE_SIZE)
         page = paginator.get_page(request.GET.get("page"))
-        formatter = Formatter(registry)
+        formatter = Formatter(registry, users=users)
         rows = [{"record": r, "cells": [formatter.text(r, c) for c in columns]} for r in page.object_list]
     except ValidationFailed as exc:
         error = exc
-    from tend.directory.models import User
-
-    users = list(User.objects.filter(is_active=True).order_by("full_name", "email"))
+    all_views = list(queries.views_for(actor, TAB).select_related("owner"))
     current_sort = (table.sorts or [{}])[0]
     context = {
         "active_tab": TAB,
         "ws": ws,
         "object_type": ws.customer_object_type,
         "builtin_views": queries.BUILTIN_VIEWS,
-        "default_views": list(queries.default_views(actor, TAB)),
-        "all_views": list(queries.views_for(actor, TAB).select_related("owner")),
+        "default_views": sorted(
+            (v for v in all_views if v.is_default and v.visibility == SavedView.Visibility.EVERYONE),
+            key=lambda v: (v.default_position, v.pk),
+        ),
+        "all_views": all_views,
         "view_key": view_key,
         "saved": saved,
         "modified": modified,
@@ -192,7 +201,7 @@ def customers(request):
         "sorts_json": json.dumps(table.sorts or []),
         "columns_param": ",".join(columns),
         "all_properties": [s for s in registry],
-        "builder": _builder_schema(registry, users),
+        "builder": _builder_schema(registry, [u for u in users if u.is_active]),
         "quick_created": request.GET.get("created", ""),
         "quick_activity": request.GET.get("activity", ""),
         "q": request.GET.get("q", ""),
