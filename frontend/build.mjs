@@ -15,6 +15,7 @@ const files = {
   "bootstrap/dist/js/bootstrap.bundle.min.js": "bootstrap.bundle.min.js",
   "bootstrap-icons/font/bootstrap-icons.min.css": "bootstrap-icons.min.css",
   "bootstrap-icons/font/fonts": "fonts",
+  "sortablejs/Sortable.min.js": "sortable.min.js",
 };
 
 rmSync(out, { recursive: true, force: true });

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "tend.crm",
     "tend.engagement",
     "tend.workspace",
+    "tend.boards",
 ]
 
 MIDDLEWARE = [
@@ -89,7 +90,8 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Keep the connection (and SQLite's page cache) across requests, as for PostgreSQL.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers and one writer work at once; IMMEDIATE avoids "database is locked"
         # upgrades from read to write transactions under concurrent requests.

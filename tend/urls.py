@@ -30,6 +30,7 @@ urlpatterns = [
     path("me/preferences/", core_views.preferences, name="preferences"),
     path("view-as/", core_views.view_as, name="view-as"),
     path("", include("tend.workspace.urls")),
+    path("", include("tend.boards.urls")),
     path("settings/", include("tend.workspace.settings_urls")),
     path("", include("tend.crm.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,147 @@
+"""Reads of the Services and Revenue tabs: which board a tab shows, its records, its columns."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F, FloatField, Subquery, Sum, Window
+from django.db.models.functions import Cast, RowNumber
+
+from tend.core import clock
+from tend.core.errors import NotFound
+from tend.crm.filters import compile_search
+from tend.crm.models import ObjectType, Pipeline, PropertyKey, Record, Stage
+from tend.crm.queries import records_for
+from tend.crm.registry import Registry, registry_for
+from tend.workspace.models import WorkspaceSettings
+from tend.workspace.queries import with_extra_filters
+
+CARDS_PER_PAGE = 20
+AMOUNT = "amount"
+
+
+@dataclass
+class BoardConfig:
+    """What one tab works on: an object type, its CSM and renewal properties, its pipelines."""
+
+    tab: str  # "services" or "revenue-<object type name>"; also the SavedView.tab
+    kind: str  # "services" or "revenue"
+    object_type: ObjectType
+    csm_property: str
+    renewal_property: str
+    pipeline_ids: list[int]  # chosen in the settings; empty = all
+    default_pipeline_id: int | None
+
+    def pipelines(self) -> list[Pipeline]:
+        pipelines = Pipeline.objects.filter(object_type=self.object_type, archived_at__isnull=True)
+        if self.pipeline_ids:
+            pipelines = pipelines.filter(pk__in=self.pipeline_ids)
+        return list(pipelines.order_by("display_order", "id"))
+
+    def pipeline(self, requested, pipelines: list[Pipeline] | None = None) -> Pipeline | None:
+        """The pipeline asked for if it is one of this board's, else the default, else the first."""
+        pipelines = self.pipelines() if pipelines is None else pipelines
+        by_id = {p.pk: p for p in pipelines}
+        try:
+            wanted = int(requested)
+        except (TypeError, ValueError):
+            wanted = None
+        return by_id.get(wanted) or by_id.get(self.default_pipeline_id) or (pipelines[0] if pipelines else None)
+
+
+def services_board(ws: WorkspaceSettings) -> BoardConfig | None:
+    if ws.services_object_type is None:
+        return None
+    return BoardConfig(
+        tab="services",
+        kind="services",
+        object_type=ws.services_object_type,
+        csm_property=ws.services_csm_property,
+        renewal_property=ws.services_renewal_property,
+        pipeline_ids=[int(i) for i in ws.services_pipelines or []],
+        default_pipeline_id=ws.services_default_pipeline_id,
+    )
+
+
+def revenue_boards(ws: WorkspaceSettings) -> list[BoardConfig]:
+    """The revenue objects from the settings (at most two), in the order chosen there."""
+    entries = [e for e in ws.revenue_objects or [] if isinstance(e, dict)][:2]
+    types = {o.name: o for o in ObjectType.objects.filter(name__in=[e.get("objectType") for e in entries])}
+    boards = []
+    for entry in entries:
+        object_type = types.get(entry.get("objectType"))
+        if object_type is None:
+            continue
+        boards.append(
+            BoardConfig(
+                tab=f"revenue-{object_type.name}",
+                kind="revenue",
+                object_type=object_type,
+                csm_property=entry.get("csmProperty") or "",
+                renewal_property=entry.get("renewalProperty") or "",
+                pipeline_ids=[int(i) for i in entry.get("pipelines") or []],
+                default_pipeline_id=entry.get("defaultPipeline"),
+            )
+        )
+    return boards
+
+
+def board_for_tab(ws: WorkspaceSettings, tab: str) -> BoardConfig:
+    """The board behind a tab key, or NotFound (a stale URL after the settings changed)."""
+    boards = [services_board(ws), *revenue_boards(ws)]
+    for board in boards:
+        if board is not None and board.tab == tab:
+            return board
+    raise NotFound("No such board.")
+
+
+def board_records(*, actor, viewed_user, board: BoardConfig, pipeline: Pipeline, body: dict, extra: list[dict]):
+    """Records of the board's pipeline that match the filter body (the one filter language)."""
+    registry = registry_for(board.object_type)
+    compiled = compile_search(
+        {**with_extra_filters(dict(body or {}), extra), "sorts": body.get("sorts", [])},
+        registry,
+        user=viewed_user,
+        tz=clock.user_zone(viewed_user),
+    )
+    records = compiled.apply(records_for(actor, board.object_type)).filter(pipeline=pipeline)
+    return registry, records
+
+
+def has_amount(registry: Registry) -> bool:
+    spec = registry.get(AMOUNT)
+    return spec is not None and spec.type in ("number", "currency")
+
+
+def stage_totals(records, registry: Registry) -> dict[int, dict]:
+    """Count and amount total per stage, in one grouped query."""
+    aggregates = {"n": Count("pk")}
+    if has_amount(registry):
+        aggregates["total"] = Sum(Cast(PropertyKey(AMOUNT, "properties"), FloatField()))
+    rows = records.order_by().values("stage_id").annotate(**aggregates)
+    return {row["stage_id"]: row for row in rows}
+
+
+CARD_ORDER = (F("stage_entered_at").asc(nulls_last=True), F("pk").asc())
+
+
+def stage_cards(records, stage: Stage, *, offset: int, limit: int = CARDS_PER_PAGE) -> tuple[list, bool]:
+    """One page of a column's cards, longest in the stage first; whether more follow."""
+    page = list(records.filter(stage=stage).order_by(*CARD_ORDER)[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def first_pages(records, stages: list[Stage], *, limit: int = CARDS_PER_PAGE) -> dict[int, tuple[list, bool]]:
+    """The first page of every column in one query (a row number per stage), so that the number of
+    queries depends neither on the records nor on the stages."""
+    # Rank narrow rows (no JSON) first, then load only the chosen records.
+    ranked = (
+        records.filter(stage__in=stages)
+        .order_by()
+        .annotate(position=Window(RowNumber(), partition_by=[F("stage_id")], order_by=list(CARD_ORDER)))
+        .filter(position__lte=limit + 1)
+        .values("pk")
+    )
+    chosen = Record.objects.filter(pk__in=Subquery(ranked)).order_by("stage_id", *CARD_ORDER)
+    pages: dict[int, list] = {s.pk: [] for s in stages}
+    for record in chosen:
+        pages[record.stage_id].append(record)
+    return {pk: (page[:limit], len(page) > limit) for pk, page in pages.items()}
