@@ -23,10 +23,11 @@ BUILTIN_VIEWS = {
 ASSIGNED_WITHIN_DAYS = 30
 
 
-def views_for(actor, tab: str):
-    """Views the actor sees on a tab: their private ones and everyone-shared ones."""
+def views_for(actor, tab: str | None):
+    """Views the actor sees on a tab (or on every tab): their private ones and shared ones."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
-    return SavedView.objects.filter(tab=tab).filter(Q(owner=actor.user) | Q(visibility=SavedView.Visibility.EVERYONE))
+    views = SavedView.objects.all() if tab is None else SavedView.objects.filter(tab=tab)
+    return views.filter(Q(owner=actor.user) | Q(visibility=SavedView.Visibility.EVERYONE))
 
 
 def default_views(actor, tab: str):
@@ -37,7 +38,7 @@ def default_views(actor, tab: str):
     )
 
 
-def get_view_for_user(actor, tab: str, view_id) -> SavedView:
+def get_view_for_user(actor, tab: str | None, view_id) -> SavedView:
     try:
         view_id = int(view_id)
     except (TypeError, ValueError) as exc:

@@ -217,6 +217,22 @@ def _base_query(request) -> str:
     return urlencode(keep)
 
 
+def _tab_target(view: SavedView, ws) -> tuple:
+    """The object type a saved view filters and the page it belongs to."""
+    if view.tab == TAB:
+        return ws.customer_object_type, reverse("customers")
+    from tend.boards.queries import board_for_tab
+
+    board = board_for_tab(ws, view.tab)
+    page = reverse("services") if board.kind == "services" else f"{reverse('revenue')}?object={board.object_type.name}"
+    return board.object_type, page
+
+
+def _view_page(view: SavedView, ws) -> str:
+    page = _tab_target(view, ws)[1]
+    return f"{page}{'&' if '?' in page else '?'}view={view.pk}"
+
+
 def _view_form_data(request) -> dict:
     filters = _json_param(request.POST.get("filters"), {})
     sorts = _json_param(request.POST.get("sorts"), [])
@@ -286,7 +302,8 @@ def view_update(request, view_id: int):
         return refused
     actor = viewing(request).actor
     ws = services.workspace_settings()
-    view = queries.get_view_for_user(actor, TAB, view_id)
+    view = queries.get_view_for_user(actor, None, view_id)
+    object_type, _page = _tab_target(view, ws)
     changes = {}
     if "name" in request.POST:
         changes["name"] = request.POST["name"]
@@ -299,7 +316,7 @@ def view_update(request, view_id: int):
         if data["columns"]:
             changes["columns"] = data["columns"]
     try:
-        services.view_update(actor=actor, view=view, object_type=ws.customer_object_type, **changes)
+        services.view_update(actor=actor, view=view, object_type=object_type, **changes)
     except ValidationFailed as exc:
         return _form_errors_response(
             request,
@@ -308,7 +325,7 @@ def view_update(request, view_id: int):
             {"form": request.POST, "action": reverse("customers-view-update", args=[view.pk]), "view": view},
         )
     messages.success(request, _("View “%(name)s” updated.") % {"name": view.name})
-    return _redirect(request, f"{reverse('customers')}?view={view.pk}")
+    return _redirect(request, _view_page(view, ws))
 
 
 @workspace_view
@@ -317,13 +334,14 @@ def view_delete(request, view_id: int):
     if refused := _refuse_view_as(request):
         return refused
     actor = viewing(request).actor
-    view = queries.get_view_for_user(actor, TAB, view_id)
+    view = queries.get_view_for_user(actor, None, view_id)
+    page = _tab_target(view, services.workspace_settings())[1]
     try:
         services.view_delete(actor=actor, view=view, confirmed=request.POST.get("confirm") == "on")
     except ValidationFailed as exc:
         return _form_errors_response(request, exc, "workspace/_view_delete.html", {"view": view})
     messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
-    return _redirect(request, reverse("customers"))
+    return _redirect(request, page)
 
 
 @workspace_view
@@ -332,7 +350,7 @@ def view_default(request, view_id: int):
     if refused := _refuse_view_as(request):
         return refused
     actor = viewing(request).actor
-    view = queries.get_view_for_user(actor, TAB, view_id)
+    view = queries.get_view_for_user(actor, None, view_id)
     make_default = request.POST.get("is_default") == "on"
     try:
         services.view_set_default(
@@ -344,7 +362,7 @@ def view_default(request, view_id: int):
         messages.success(request, _("“%(name)s” is now a default view.") % {"name": view.name})
     else:
         messages.success(request, _("“%(name)s” is no longer a default view; the view is kept.") % {"name": view.name})
-    return _redirect(request, f"{reverse('customers')}?view={view.pk}")
+    return _redirect(request, _view_page(view, services.workspace_settings()))
 
 
 @workspace_view
