@@ -4,7 +4,7 @@ Installed after every `migrate` (idempotent: existing rows are left as the admin
 """
 
 from django.db import transaction
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from .models import ObjectType, Pipeline, PropertyDefinition, Stage
 from .models import PropertyType as T
@@ -15,154 +15,185 @@ def _enum(*pairs):
 
 
 CS_STAGES = _enum(
-    ("onboarding", N_("Onboarding")), ("active", N_("Active")), ("at_risk", N_("At risk")), ("churned", N_("Churned"))
+    ("onboarding", gettext_noop("Onboarding")),
+    ("active", gettext_noop("Active")),
+    ("at_risk", gettext_noop("At risk")),
+    ("churned", gettext_noop("Churned")),
 )
-PLANS = _enum(("starter", N_("Starter")), ("growth", N_("Growth")), ("enterprise", N_("Enterprise")))
+PLANS = _enum(
+    ("starter", gettext_noop("Starter")), ("growth", gettext_noop("Growth")), ("enterprise", gettext_noop("Enterprise"))
+)
 
 OBJECT_TYPES = [
-    ("companies", N_("Company"), N_("Companies")),
-    ("contacts", N_("Contact"), N_("Contacts")),
-    ("deals", N_("Deal"), N_("Deals")),
-    ("tickets", N_("Ticket"), N_("Tickets")),
-    ("services", N_("Service"), N_("Services")),
+    ("companies", gettext_noop("Company"), gettext_noop("Companies")),
+    ("contacts", gettext_noop("Contact"), gettext_noop("Contacts")),
+    ("deals", gettext_noop("Deal"), gettext_noop("Deals")),
+    ("tickets", gettext_noop("Ticket"), gettext_noop("Tickets")),
+    ("services", gettext_noop("Service"), gettext_noop("Services")),
 ]
 
 # (name, label, type, extra) per object type, in display order.
 PROPERTIES = {
     "companies": [
-        ("domain", N_("Company domain"), T.TEXT, {"unique": True, "group": "company"}),
+        ("domain", gettext_noop("Company domain"), T.TEXT, {"unique": True, "group": "company"}),
         (
             "external_id",
-            N_("External id"),
+            gettext_noop("External id"),
             T.TEXT,
-            {"unique": True, "group": "company", "description": N_("The id of this account in your product.")},
+            {
+                "unique": True,
+                "group": "company",
+                "description": gettext_noop("The id of this account in your product."),
+            },
         ),
         (
             "industry",
-            N_("Industry"),
+            gettext_noop("Industry"),
             T.ENUMERATION,
             {
                 "group": "company",
                 "options": _enum(
-                    ("software", N_("Software")),
-                    ("manufacturing", N_("Manufacturing")),
-                    ("retail", N_("Retail")),
-                    ("healthcare", N_("Healthcare")),
-                    ("finance", N_("Finance")),
-                    ("education", N_("Education")),
+                    ("software", gettext_noop("Software")),
+                    ("manufacturing", gettext_noop("Manufacturing")),
+                    ("retail", gettext_noop("Retail")),
+                    ("healthcare", gettext_noop("Healthcare")),
+                    ("finance", gettext_noop("Finance")),
+                    ("education", gettext_noop("Education")),
                 ),
             },
         ),
-        ("country", N_("Country"), T.TEXT, {"group": "company"}),
-        ("city", N_("City"), T.TEXT, {"group": "company"}),
-        ("employees", N_("Number of employees"), T.NUMBER, {"group": "company"}),
-        ("contract_plan", N_("Contract plan"), T.ENUMERATION, {"group": "customer_success", "options": PLANS}),
-        ("contract_start_date", N_("Contract start date"), T.DATE, {"group": "customer_success"}),
-        ("renewal_date", N_("Renewal date"), T.DATE, {"group": "customer_success"}),
-        ("mrr", N_("MRR"), T.CURRENCY, {"group": "customer_success", "description": N_("Monthly recurring revenue.")}),
-        ("cs_stage", N_("CS stage"), T.ENUMERATION, {"group": "customer_success", "options": CS_STAGES}),
+        ("country", gettext_noop("Country"), T.TEXT, {"group": "company"}),
+        ("city", gettext_noop("City"), T.TEXT, {"group": "company"}),
+        ("employees", gettext_noop("Number of employees"), T.NUMBER, {"group": "company"}),
+        (
+            "contract_plan",
+            gettext_noop("Contract plan"),
+            T.ENUMERATION,
+            {"group": "customer_success", "options": PLANS},
+        ),
+        ("contract_start_date", gettext_noop("Contract start date"), T.DATE, {"group": "customer_success"}),
+        ("renewal_date", gettext_noop("Renewal date"), T.DATE, {"group": "customer_success"}),
+        (
+            "mrr",
+            gettext_noop("MRR"),
+            T.CURRENCY,
+            {"group": "customer_success", "description": gettext_noop("Monthly recurring revenue.")},
+        ),
+        ("cs_stage", gettext_noop("CS stage"), T.ENUMERATION, {"group": "customer_success", "options": CS_STAGES}),
         (
             "csm",
-            N_("CSM"),
+            gettext_noop("CSM"),
             T.USER,
-            {"group": "customer_success", "description": N_("The customer success manager of this account.")},
+            {"group": "customer_success", "description": gettext_noop("The customer success manager of this account.")},
         ),
         (
             "nps",
-            N_("NPS"),
+            gettext_noop("NPS"),
             T.NUMBER,
-            {"group": "customer_success", "description": N_("Latest Net Promoter Score answer (0–10).")},
+            {"group": "customer_success", "description": gettext_noop("Latest Net Promoter Score answer (0–10).")},
         ),
     ],
     "contacts": [
-        ("email", N_("Email"), T.TEXT, {"unique": True, "group": "contact"}),
-        ("first_name", N_("First name"), T.TEXT, {"group": "contact"}),
-        ("last_name", N_("Last name"), T.TEXT, {"group": "contact"}),
-        ("job_title", N_("Job title"), T.TEXT, {"group": "contact"}),
-        ("phone", N_("Phone"), T.TEXT, {"group": "contact"}),
-        ("key_contact", N_("Key contact"), T.BOOLEAN, {"group": "customer_success"}),
-        ("left_company", N_("Left the company"), T.BOOLEAN, {"group": "customer_success"}),
-        ("nps", N_("NPS"), T.NUMBER, {"group": "customer_success"}),
+        ("email", gettext_noop("Email"), T.TEXT, {"unique": True, "group": "contact"}),
+        ("first_name", gettext_noop("First name"), T.TEXT, {"group": "contact"}),
+        ("last_name", gettext_noop("Last name"), T.TEXT, {"group": "contact"}),
+        ("job_title", gettext_noop("Job title"), T.TEXT, {"group": "contact"}),
+        ("phone", gettext_noop("Phone"), T.TEXT, {"group": "contact"}),
+        ("key_contact", gettext_noop("Key contact"), T.BOOLEAN, {"group": "customer_success"}),
+        ("left_company", gettext_noop("Left the company"), T.BOOLEAN, {"group": "customer_success"}),
+        ("nps", gettext_noop("NPS"), T.NUMBER, {"group": "customer_success"}),
     ],
     "deals": [
-        ("amount", N_("Amount"), T.CURRENCY, {"group": "deal"}),
-        ("close_date", N_("Close date"), T.DATE, {"group": "deal"}),
+        ("amount", gettext_noop("Amount"), T.CURRENCY, {"group": "deal"}),
+        ("close_date", gettext_noop("Close date"), T.DATE, {"group": "deal"}),
         (
             "deal_type",
-            N_("Deal type"),
+            gettext_noop("Deal type"),
             T.ENUMERATION,
             {
                 "group": "deal",
                 "options": _enum(
-                    ("new_business", N_("New business")), ("renewal", N_("Renewal")), ("expansion", N_("Expansion"))
+                    ("new_business", gettext_noop("New business")),
+                    ("renewal", gettext_noop("Renewal")),
+                    ("expansion", gettext_noop("Expansion")),
                 ),
             },
         ),
-        ("contract_end_date", N_("Contract end date"), T.DATE, {"group": "deal"}),
-        ("mrr", N_("MRR"), T.CURRENCY, {"group": "deal"}),
-        ("csm", N_("CSM"), T.USER, {"group": "customer_success"}),
+        ("contract_end_date", gettext_noop("Contract end date"), T.DATE, {"group": "deal"}),
+        ("mrr", gettext_noop("MRR"), T.CURRENCY, {"group": "deal"}),
+        ("csm", gettext_noop("CSM"), T.USER, {"group": "customer_success"}),
     ],
     "tickets": [
-        ("description", N_("Description"), T.LONG_TEXT, {"group": "ticket"}),
+        ("description", gettext_noop("Description"), T.LONG_TEXT, {"group": "ticket"}),
         (
             "priority",
-            N_("Priority"),
+            gettext_noop("Priority"),
             T.ENUMERATION,
             {
                 "group": "ticket",
                 "options": _enum(
-                    ("low", N_("Low")), ("medium", N_("Medium")), ("high", N_("High")), ("urgent", N_("Urgent"))
+                    ("low", gettext_noop("Low")),
+                    ("medium", gettext_noop("Medium")),
+                    ("high", gettext_noop("High")),
+                    ("urgent", gettext_noop("Urgent")),
                 ),
             },
         ),
         (
             "category",
-            N_("Category"),
+            gettext_noop("Category"),
             T.ENUMERATION,
             {
                 "group": "ticket",
                 "options": _enum(
-                    ("question", N_("Question")),
-                    ("problem", N_("Problem")),
-                    ("feature_request", N_("Feature request")),
-                    ("billing", N_("Billing")),
+                    ("question", gettext_noop("Question")),
+                    ("problem", gettext_noop("Problem")),
+                    ("feature_request", gettext_noop("Feature request")),
+                    ("billing", gettext_noop("Billing")),
                 ),
             },
         ),
-        ("csat", N_("CSAT"), T.NUMBER, {"group": "ticket", "description": N_("Customer satisfaction, 1–5.")}),
-        ("closed_at", N_("Close date"), T.DATETIME, {"group": "ticket"}),
+        (
+            "csat",
+            gettext_noop("CSAT"),
+            T.NUMBER,
+            {"group": "ticket", "description": gettext_noop("Customer satisfaction, 1–5.")},
+        ),
+        ("closed_at", gettext_noop("Close date"), T.DATETIME, {"group": "ticket"}),
     ],
     "services": [
         (
             "service_type",
-            N_("Service type"),
+            gettext_noop("Service type"),
             T.ENUMERATION,
             {
                 "group": "service",
                 "options": _enum(
-                    ("onboarding", N_("Onboarding")),
-                    ("consulting", N_("Consulting")),
-                    ("maintenance", N_("Maintenance")),
-                    ("training", N_("Training")),
+                    ("onboarding", gettext_noop("Onboarding")),
+                    ("consulting", gettext_noop("Consulting")),
+                    ("maintenance", gettext_noop("Maintenance")),
+                    ("training", gettext_noop("Training")),
                 ),
             },
         ),
-        ("start_date", N_("Start date"), T.DATE, {"group": "service"}),
-        ("target_end_date", N_("Target end date"), T.DATE, {"group": "service"}),
-        ("renewal_date", N_("Renewal date"), T.DATE, {"group": "service"}),
-        ("csm", N_("CSM"), T.USER, {"group": "customer_success"}),
+        ("start_date", gettext_noop("Start date"), T.DATE, {"group": "service"}),
+        ("target_end_date", gettext_noop("Target end date"), T.DATE, {"group": "service"}),
+        ("renewal_date", gettext_noop("Renewal date"), T.DATE, {"group": "service"}),
+        ("csm", gettext_noop("CSM"), T.USER, {"group": "customer_success"}),
         (
             "goal_status",
-            N_("Goal status"),
+            gettext_noop("Goal status"),
             T.ENUMERATION,
             {
                 "group": "customer_success",
                 "options": _enum(
-                    ("not_started", N_("Not started")), ("in_progress", N_("In progress")), ("achieved", N_("Achieved"))
+                    ("not_started", gettext_noop("Not started")),
+                    ("in_progress", gettext_noop("In progress")),
+                    ("achieved", gettext_noop("Achieved")),
                 ),
             },
         ),
-        ("kickoff_date", N_("Kickoff date"), T.DATE, {"group": "service"}),
+        ("kickoff_date", gettext_noop("Kickoff date"), T.DATE, {"group": "service"}),
     ],
 }
 
@@ -170,45 +201,45 @@ PROPERTIES = {
 PIPELINES = [
     (
         "deals",
-        N_("Sales pipeline"),
+        gettext_noop("Sales pipeline"),
         [
-            (N_("Appointment scheduled"), "", 0.2, None, []),
-            (N_("Qualified to buy"), "", 0.4, None, []),
-            (N_("Contract sent"), "", 0.8, None, ["amount"]),
-            (N_("Closed won"), "won", 1.0, None, ["amount", "close_date"]),
-            (N_("Closed lost"), "lost", 0.0, None, []),
+            (gettext_noop("Appointment scheduled"), "", 0.2, None, []),
+            (gettext_noop("Qualified to buy"), "", 0.4, None, []),
+            (gettext_noop("Contract sent"), "", 0.8, None, ["amount"]),
+            (gettext_noop("Closed won"), "won", 1.0, None, ["amount", "close_date"]),
+            (gettext_noop("Closed lost"), "lost", 0.0, None, []),
         ],
     ),
     (
         "tickets",
-        N_("Support pipeline"),
+        gettext_noop("Support pipeline"),
         [
-            (N_("New"), "", None, 1, []),
-            (N_("Waiting on contact"), "", None, None, []),
-            (N_("Waiting on us"), "", None, 2, []),
-            (N_("Closed"), "complete", None, None, []),
+            (gettext_noop("New"), "", None, 1, []),
+            (gettext_noop("Waiting on contact"), "", None, None, []),
+            (gettext_noop("Waiting on us"), "", None, 2, []),
+            (gettext_noop("Closed"), "complete", None, None, []),
         ],
     ),
     (
         "services",
-        N_("Onboarding"),
+        gettext_noop("Onboarding"),
         [
-            (N_("Kickoff prep"), "", None, 3, []),
-            (N_("Kickoff done"), "", None, 7, ["kickoff_date"]),
-            (N_("Initial setup done"), "", None, 21, []),
-            (N_("Training done"), "", None, 14, []),
-            (N_("First value review"), "", None, 14, []),
-            (N_("Onboarding complete"), "complete", None, None, ["goal_status"]),
+            (gettext_noop("Kickoff prep"), "", None, 3, []),
+            (gettext_noop("Kickoff done"), "", None, 7, ["kickoff_date"]),
+            (gettext_noop("Initial setup done"), "", None, 21, []),
+            (gettext_noop("Training done"), "", None, 14, []),
+            (gettext_noop("First value review"), "", None, 14, []),
+            (gettext_noop("Onboarding complete"), "complete", None, None, ["goal_status"]),
         ],
     ),
     (
         "services",
-        N_("Maintenance"),
+        gettext_noop("Maintenance"),
         [
-            (N_("Scheduled"), "", None, None, []),
-            (N_("In progress"), "", None, 5, []),
-            (N_("Waiting on customer"), "", None, None, []),
-            (N_("Done"), "complete", None, None, []),
+            (gettext_noop("Scheduled"), "", None, None, []),
+            (gettext_noop("In progress"), "", None, 5, []),
+            (gettext_noop("Waiting on customer"), "", None, None, []),
+            (gettext_noop("Done"), "complete", None, None, []),
         ],
     ),
 ]
