@@ -252,6 +252,12 @@ def _page(request, tab_name: str, board: BoardConfig | None, boards: list[BoardC
             "columns_param": ",".join(state.columns),
             "can_share": policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS),
             "saved": state.saved,
+            "state_fields": [
+                ("object", board.object_type.name),
+                ("pipeline", state.pipeline.pk if state.pipeline else ""),
+                ("layout", state.layout),
+                ("view", state.view_key),
+            ],
             "can_edit_saved": bool(state.saved) and ws_services.can_edit_view(actor, state.saved) and view.can_act,
             "modified": bool(state.saved) and any(request.GET.get(k) for k in ("filters", "columns", "sort")),
             "quick_days": QUICK_DAYS,

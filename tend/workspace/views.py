@@ -185,6 +185,7 @@ def customers(request):
         ),
         "all_views": all_views,
         "view_key": view_key,
+        "state_fields": [("view", view_key)],
         "saved": saved,
         "modified": modified,
         "can_edit_saved": bool(saved) and services.can_edit_view(actor, saved) and view.can_act,
