@@ -177,10 +177,10 @@ def _column(stage: Stage, records, totals: dict, formatter, board, registry, *, 
     }
 
 
-def _columns_context(request, board, registry, state, stage_ids=None) -> dict:
-    """Columns of the board (all, or only `stage_ids`), with counts and totals."""
+def _records(request, board, state):
+    """The records the tab shows for the viewed user, with the current filters."""
     view = viewing(request)
-    registry, records = queries.board_records(
+    return queries.board_records(
         actor=view.actor,
         viewed_user=view.user,
         board=board,
@@ -188,6 +188,12 @@ def _columns_context(request, board, registry, state, stage_ids=None) -> dict:
         body=state.body(),
         extra=state.extra_filters(),
     )
+
+
+def _columns_context(request, board, registry, state, stage_ids=None) -> dict:
+    """Columns of the board (all, or only `stage_ids`), with counts and totals."""
+    view = viewing(request)
+    registry, records = _records(request, board, state)
     stages = list(state.pipeline.stages.order_by("display_order", "id"))
     totals = queries.stage_totals(records, registry)
     formatter = Formatter(registry)
@@ -288,15 +294,7 @@ def _users():
 
 
 def _table_context(request, board, registry, state) -> dict:
-    view = viewing(request)
-    registry, records = queries.board_records(
-        actor=view.actor,
-        viewed_user=view.user,
-        board=board,
-        pipeline=state.pipeline,
-        body=state.body(),
-        extra=state.extra_filters(),
-    )
+    registry, records = _records(request, board, state)
     if not state.sorts:
         records = records.order_by("-created_at", "-pk")
     page = Paginator(records, TABLE_PAGE_SIZE).get_page(state.params.get("page"))
@@ -325,15 +323,7 @@ def column(request, tab: str, stage_id: int):
     stage = state.pipeline.stages.filter(pk=stage_id).first() if state.pipeline else None
     if stage is None:
         raise Http404
-    view = viewing(request)
-    registry, records = queries.board_records(
-        actor=view.actor,
-        viewed_user=view.user,
-        board=board,
-        pipeline=state.pipeline,
-        body=state.body(),
-        extra=state.extra_filters(),
-    )
+    registry, records = _records(request, board, state)
     try:
         offset = max(0, int(request.GET.get("offset", 0)))
     except ValueError:

@@ -3,7 +3,7 @@ from django.contrib import admin
 from .models import ObjectType, Pipeline, PropertyDefinition, Stage
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
     """Schema is changed through the API (services validate every change); the admin only shows it."""
 
     def has_add_permission(self, request, obj=None):
@@ -14,6 +14,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
 
 
 @admin.register(ObjectType)
@@ -27,18 +31,9 @@ class PropertyDefinitionAdmin(ReadOnlyAdmin):
     list_filter = ["object_type", "type", "built_in"]
 
 
-class StageInline(admin.TabularInline):
+class StageInline(ReadOnly, admin.TabularInline):
     model = Stage
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Pipeline)
