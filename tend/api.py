@@ -7,6 +7,10 @@ from tend.crm.api import collection_router, pipeline_router, schema_router
 from tend.crm.api import router as records_router
 from tend.directory.api import router as directory_router
 from tend.engagement.api import router as engagement_router
+from tend.health.api import router as health_router
+from tend.schedule.api import router as schedule_router
+from tend.signals.api import router as signals_router
+from tend.tasks.api import router as tasks_router
 
 api = NinjaAPI(
     title="Tend API",
@@ -26,3 +30,7 @@ api.add_router("", records_router)
 api.add_router("", pipeline_router)
 api.add_router("", engagement_router)
 api.add_router("", directory_router)
+api.add_router("", tasks_router)
+api.add_router("", schedule_router)
+api.add_router("", signals_router)
+api.add_router("", health_router)

@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "tend.engagement",
     "tend.workspace",
     "tend.boards",
+    "tend.tasks",
+    "tend.schedule",
+    "tend.signals",
+    "tend.health",
 ]
 
 MIDDLEWARE = [
