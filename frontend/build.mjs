@@ -16,6 +16,9 @@ const files = {
   "bootstrap-icons/font/bootstrap-icons.min.css": "bootstrap-icons.min.css",
   "bootstrap-icons/font/fonts": "fonts",
   "sortablejs/Sortable.min.js": "sortable.min.js",
+  "fullcalendar/index.global.min.js": "fullcalendar.min.js",
+  "@fullcalendar/core/locales-all.global.min.js": "fullcalendar-locales.min.js",
+  "echarts/dist/echarts.min.js": "echarts.min.js",
 };
 
 rmSync(out, { recursive: true, force: true });
