@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import picker, views
 
 RECORD = "records/<str:object_type>/<int:record_id>/"
 
 urlpatterns = [
+    path("records/picker/", picker.record_picker_search, name="record-picker-search"),
     path(RECORD, views.record_detail, name="record-detail"),
     path(f"{RECORD}preview/", views.record_preview, name="record-preview"),
     path(f"{RECORD}timeline/", views.record_timeline, name="record-timeline"),
