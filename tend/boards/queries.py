@@ -123,9 +123,18 @@ def stage_totals(records, registry: Registry) -> dict[int, dict]:
 CARD_ORDER = (F("stage_entered_at").asc(nulls_last=True), F("pk").asc())
 
 
+def card_order(records) -> tuple:
+    """The order of cards in a column: the view's sort when it has one (`board_records` applies
+    it, always ending with the id), else longest in the stage first."""
+    order = tuple(records.query.order_by)
+    if not order or order == ("id",):
+        return CARD_ORDER
+    return order
+
+
 def stage_cards(records, stage: Stage, *, offset: int, limit: int = CARDS_PER_PAGE) -> tuple[list, bool]:
-    """One page of a column's cards, longest in the stage first; whether more follow."""
-    page = list(records.filter(stage=stage).order_by(*CARD_ORDER)[offset : offset + limit + 1])
+    """One page of a column's cards, in `card_order`; whether more follow."""
+    page = list(records.filter(stage=stage).order_by(*card_order(records))[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
 
 
@@ -133,14 +142,15 @@ def first_pages(records, stages: list[Stage], *, limit: int = CARDS_PER_PAGE) ->
     """The first page of every column in one query (a row number per stage), so that the number of
     queries depends neither on the records nor on the stages."""
     # Rank narrow rows (no JSON) first, then load only the chosen records.
+    order = card_order(records)
     ranked = (
         records.filter(stage__in=stages)
         .order_by()
-        .annotate(position=Window(RowNumber(), partition_by=[F("stage_id")], order_by=list(CARD_ORDER)))
+        .annotate(position=Window(RowNumber(), partition_by=[F("stage_id")], order_by=list(order)))
         .filter(position__lte=limit + 1)
         .values("pk")
     )
-    chosen = Record.objects.filter(pk__in=Subquery(ranked)).order_by("stage_id", *CARD_ORDER)
+    chosen = Record.objects.filter(pk__in=Subquery(ranked)).order_by("stage_id", *order)
     pages: dict[int, list] = {s.pk: [] for s in stages}
     for record in chosen:
         pages[record.stage_id].append(record)

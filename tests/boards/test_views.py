@@ -283,6 +283,19 @@ class TestRevenue:
         sent = column(response, "Contract sent")
         assert (sent["count"], sent["total"], sent["weighted"]) == (1, 200, 160)
 
+    def test_cards_follow_the_view_sort_and_otherwise_time_in_stage(self, signed_in, sales):
+        with time_machine.travel(NOW - dt.timedelta(days=3), tick=False):
+            deal("Oldest small", sales, "Qualified to buy", amount=100)
+        deal("Big", sales, "Qualified to buy", amount=900)
+        deal("Middle", sales, "Qualified to buy", amount=500)
+        unsorted = column(signed_in.get("/revenue/?object=deals"), "Qualified to buy")
+        assert [c["record"].name for c in unsorted["cards"]] == ["Oldest small", "Big", "Middle"]
+        by_amount = column(signed_in.get("/revenue/?object=deals&sort=amount&dir=desc"), "Qualified to buy")
+        assert [c["record"].name for c in by_amount["cards"]] == ["Big", "Middle", "Oldest small"]
+        stage_id = stage(sales, "Qualified to buy").pk
+        more = signed_in.get(f"/boards/revenue-deals/column/{stage_id}/?object=deals&sort=amount&dir=asc&offset=1")
+        assert [c["record"].name for c in more.context["col"]["cards"]] == ["Middle", "Big"]
+
     def test_object_switcher_between_revenue_objects(self, signed_in, sales):
         ws = workspace_settings()
         ws.revenue_objects = [
