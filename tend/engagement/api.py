@@ -13,6 +13,7 @@ from tend.crm.filters import compile_search
 
 from . import services
 from .kinds import KINDS, Kind
+from .models import TaskChange
 
 router = Router(tags=["engagements"])
 
@@ -96,7 +97,11 @@ def _register(kind_name: str) -> None:
     )
     def create_item(request, payload: EngagementIn):
         engagement = services.engagement_create(
-            actor=request.auth, kind=kind, properties=payload.properties, associations=payload.associations
+            actor=request.auth,
+            kind=kind,
+            properties=payload.properties,
+            associations=payload.associations,
+            source=TaskChange.Source.API,
         )
         return Status(201, engagement_out(kind, _get(request, kind, engagement.pk)))
 
@@ -112,11 +117,13 @@ def _register(kind_name: str) -> None:
             result["paging"] = {"next": {"after": str(offset + limit)}}
         return result
 
-    @router.get(f"/{kind_name}/{{item_id}}", summary=f"Get one of {kind_name}", operation_id=f"get_{kind_name}")
+    @router.get(f"/{kind_name}/{{int:item_id}}", summary=f"Get one of {kind_name}", operation_id=f"get_{kind_name}")
     def get_item(request, item_id: int):
         return engagement_out(kind, _get(request, kind, item_id))
 
-    @router.patch(f"/{kind_name}/{{item_id}}", summary=f"Update one of {kind_name}", operation_id=f"update_{kind_name}")
+    @router.patch(
+        f"/{kind_name}/{{int:item_id}}", summary=f"Update one of {kind_name}", operation_id=f"update_{kind_name}"
+    )
     def update_item(request, item_id: int, payload: EngagementIn):
         engagement = _get(request, kind, item_id)
         services.engagement_update(
@@ -125,17 +132,20 @@ def _register(kind_name: str) -> None:
             engagement=engagement,
             properties=payload.properties,
             associations=payload.associations,
+            source=TaskChange.Source.API,
         )
         return engagement_out(kind, _get(request, kind, item_id))
 
     @router.delete(
-        f"/{kind_name}/{{item_id}}",
+        f"/{kind_name}/{{int:item_id}}",
         response={204: None},
         summary=f"Delete one of {kind_name}",
         operation_id=f"delete_{kind_name}",
     )
     def delete_item(request, item_id: int):
-        services.engagement_archive(actor=request.auth, engagement=_get(request, kind, item_id))
+        services.engagement_archive(
+            actor=request.auth, engagement=_get(request, kind, item_id), source=TaskChange.Source.API
+        )
         return Status(204, None)
 
 

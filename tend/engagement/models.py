@@ -1,5 +1,8 @@
 """Engagements: tasks, meetings, notes, logged calls and emails, each linked to records."""
 
+import datetime as dt
+import zoneinfo
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +28,67 @@ class Engagement(models.Model):
 
     def __str__(self) -> str:
         return str(getattr(self, "subject", None) or getattr(self, "title", None) or f"#{self.pk}")
+
+
+def _day_bounds(tz: zoneinfo.ZoneInfo, offset: int = 0) -> tuple[dt.datetime, dt.datetime]:
+    """The start and end (exclusive) of the local day `offset` days from today in `tz`, as
+    aware datetimes: a day around a DST change is 23 or 25 hours long, never 24 by assumption."""
+    from tend.core import clock
+
+    day = clock.today(tz) + dt.timedelta(days=offset)
+    return clock.start_of_day(day, tz), clock.start_of_day(day + dt.timedelta(days=1), tz)
+
+
+class TaskQuerySet(EngagementQuerySet):
+    """Named task states. "Today" is always a day in the given (the user's) time zone. Each
+    state is also available as a Q (`TaskQuerySet.q_*`) so that one aggregate can count them all."""
+
+    @staticmethod
+    def q_open() -> models.Q:
+        return ~models.Q(status=Task.Status.COMPLETED)
+
+    @staticmethod
+    def q_completed() -> models.Q:
+        return models.Q(status=Task.Status.COMPLETED)
+
+    @classmethod
+    def q_overdue(cls, now: dt.datetime) -> models.Q:
+        """Open tasks whose due time has passed (earlier today included)."""
+        return cls.q_open() & models.Q(due_at__lt=now)
+
+    @classmethod
+    def q_due_on(cls, tz: zoneinfo.ZoneInfo, offset: int) -> models.Q:
+        start, end = _day_bounds(tz, offset)
+        return cls.q_open() & models.Q(due_at__gte=start, due_at__lt=end)
+
+    @classmethod
+    def q_upcoming(cls, tz: zoneinfo.ZoneInfo) -> models.Q:
+        """Open tasks due after today (tomorrow included)."""
+        return cls.q_open() & models.Q(due_at__gte=_day_bounds(tz, 1)[0])
+
+    def assigned_to(self, user):
+        return self.filter(assignee=user)
+
+    def open(self):
+        return self.filter(self.q_open())
+
+    def completed(self):
+        return self.filter(self.q_completed())
+
+    def overdue(self, now: dt.datetime):
+        return self.filter(self.q_overdue(now))
+
+    def due_on(self, tz: zoneinfo.ZoneInfo, offset: int):
+        return self.filter(self.q_due_on(tz, offset))
+
+    def due_today(self, tz: zoneinfo.ZoneInfo):
+        return self.due_on(tz, 0)
+
+    def due_tomorrow(self, tz: zoneinfo.ZoneInfo):
+        return self.due_on(tz, 1)
+
+    def upcoming(self, tz: zoneinfo.ZoneInfo):
+        return self.filter(self.q_upcoming(tz))
 
 
 class Task(Engagement):
@@ -56,8 +120,41 @@ class Task(Engagement):
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     records = models.ManyToManyField("crm.Record", related_name="tasks", blank=True)
 
+    objects = TaskQuerySet.as_manager()
+
     class Meta(Engagement.Meta):
         indexes = [models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_due")]
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == self.Status.COMPLETED
+
+
+class TaskChange(models.Model):
+    """One change of one property of one task (the task's history), whatever wrote it."""
+
+    class Source(models.TextChoices):
+        UI = "ui", _("Tend UI")
+        API = "api", _("API")
+        BULK = "bulk", _("Bulk action")
+        IMPORT = "import", _("Import")
+        AUTOMATION = "automation", _("Automation")
+        SYSTEM = "system", _("System")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="changes")
+    property = models.CharField(max_length=64)  # a task property name, or "created" / "archived"
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["task", "changed_at"], name="taskchange_task_at")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}.{self.property}: {self.old_value!r} → {self.new_value!r}"
 
 
 class Meeting(Engagement):

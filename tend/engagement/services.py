@@ -12,9 +12,10 @@ from tend.core.errors import FieldError, ValidationFailed
 from tend.crm import values
 from tend.crm.models import PropertyType, Record
 from tend.crm.services import record_touch_activity
+from tend.health.marks import mark_related_accounts
 
-from .kinds import Kind
-from .models import Meeting, Task
+from .kinds import KINDS, Kind
+from .models import Meeting, Task, TaskChange
 
 MAX_LIST_ITEMS = 200
 
@@ -163,7 +164,43 @@ def _activity_time(kind: Kind, engagement) -> dt.datetime | None:
     return at if at and at <= clock.now() else None
 
 
-def engagement_create(*, actor, kind: Kind, properties: dict, associations: list[int] | None = None):
+def task_history_value(spec, value):
+    """The canonical (JSON) form of a task column value, as stored in TaskChange."""
+    if value is None or value == "":
+        return None
+    if spec.type == PropertyType.DATETIME:
+        return values.format_datetime(value)
+    return value
+
+
+def _task_snapshot(task: Task) -> dict:
+    return {
+        spec.name: task_history_value(spec, getattr(task, spec.column))
+        for spec in KINDS["tasks"].specs
+        if spec.name not in ("created_at", "updated_at")
+    }
+
+
+def _task_history(task: Task, before: dict | None, *, user, source: str, at) -> None:
+    """History rows for what changed on a task since `before` (None: the task was just created)."""
+    after = _task_snapshot(task)
+    if before is None:
+        rows = [TaskChange(task=task, property="created", new_value=after.get("subject"))]
+    else:
+        rows = [
+            TaskChange(task=task, property=name, old_value=before.get(name), new_value=value)
+            for name, value in after.items()
+            if before.get(name) != value
+        ]
+    for row in rows:
+        row.changed_by, row.changed_at, row.source = user, at, source
+    TaskChange.objects.bulk_create(rows)
+
+
+def engagement_create(
+    *, actor, kind: Kind, properties: dict, associations: list[int] | None = None, source: str = TaskChange.Source.UI
+):
+    """Create a task, meeting, note, call or email; tasks get a "created" history row (`source`)."""
     _require(actor, policy.Action.EDIT_RECORDS)
     errors: list[FieldError] = []
     cleaned = _clean(kind, properties, creating=True, errors=errors)
@@ -185,16 +222,29 @@ def engagement_create(*, actor, kind: Kind, properties: dict, associations: list
     with transaction.atomic():
         engagement.save()
         engagement.records.set(records)
+        if isinstance(engagement, Task):
+            _task_history(engagement, None, user=user, source=source, at=now)
         if (at := _activity_time(kind, engagement)) is not None:
             record_touch_activity(record_ids=[r.pk for r in records], at=at)
+        mark_related_accounts([r.pk for r in records], reason="engagement")
     return engagement
 
 
-def engagement_update(*, actor, kind: Kind, engagement, properties: dict, associations: list[int] | None = None):
+def engagement_update(
+    *,
+    actor,
+    kind: Kind,
+    engagement,
+    properties: dict,
+    associations: list[int] | None = None,
+    source: str = TaskChange.Source.UI,
+):
+    """Change an engagement; for a task every changed property gets a history row (`source`)."""
     _require(actor, policy.Action.EDIT_RECORDS)
     errors: list[FieldError] = []
     if engagement.archived_at is not None:
         raise ValidationFailed.single("id", _("Deleted engagements cannot be changed."), "archived")
+    before = _task_snapshot(engagement) if isinstance(engagement, Task) else None
     was_completed = isinstance(engagement, Task) and engagement.status == Task.Status.COMPLETED
     cleaned = _clean(kind, properties, creating=False, errors=errors)
     records = _records(associations, errors) if associations is not None else None
@@ -213,13 +263,28 @@ def engagement_update(*, actor, kind: Kind, engagement, properties: dict, associ
         engagement.save()
         if records is not None:
             engagement.records.set(records)
+        if before is not None:
+            user = actor.user if isinstance(actor, policy.Actor) else actor
+            _task_history(engagement, before, user=user, source=source, at=now)
         if (at := _activity_time(kind, engagement)) is not None:
             record_touch_activity(record_ids=engagement.records.values_list("pk", flat=True), at=at)
+        mark_related_accounts(engagement.records.values_list("pk", flat=True), reason="engagement")
     return engagement
 
 
-def engagement_archive(*, actor, engagement) -> None:
+def engagement_archive(*, actor, engagement, source: str = TaskChange.Source.UI) -> None:
     _require(actor, policy.Action.EDIT_RECORDS)
     if engagement.archived_at is None:
         engagement.archived_at = clock.now()
-        engagement.save(update_fields=["archived_at"])
+        with transaction.atomic():
+            engagement.save(update_fields=["archived_at"])
+            if isinstance(engagement, Task):
+                TaskChange.objects.create(
+                    task=engagement,
+                    property="archived",
+                    old_value=False,
+                    new_value=True,
+                    changed_by=actor.user if isinstance(actor, policy.Actor) else actor,
+                    changed_at=engagement.archived_at,
+                    source=source,
+                )

@@ -17,7 +17,21 @@ MAX_COLUMNS = 20
 CUSTOMER_TYPES_EXCLUDED = ("deals", "tickets", "services")
 SERVICE_TYPES_EXCLUDED = ("companies", "contacts", "deals", "tickets")
 REVENUE_TYPES_EXCLUDED = ("companies", "contacts", "tickets", "services")
-DEFAULT_COLUMNS = {"customers": ["name", "csm", "cs_stage", "mrr", "renewal_date", "last_activity_at"]}
+DEFAULT_COLUMNS = {
+    "customers": ["name", "csm", "cs_stage", "mrr", "renewal_date", "last_activity_at"],
+    "tasks": ["subject", "status", "due_at", "priority", "type", "assignee"],
+}
+TASKS_TAB = "tasks"
+
+
+def view_registry(tab: str, object_type: ObjectType | None):
+    """The property registry a tab's saved views are validated against: the task registry for
+    the Tasks tab, the object type's registry for the record tabs."""
+    if tab == TASKS_TAB:
+        from tend.engagement.kinds import KINDS
+
+        return KINDS["tasks"].registry()
+    return registry_for(object_type)
 
 
 def workspace_settings() -> WorkspaceSettings:
@@ -273,8 +287,8 @@ def settings_update_revenue(*, actor, objects: list[dict]) -> WorkspaceSettings:
 # --------------------------------------------------------------------------- saved views
 
 
-def _clean_view(*, actor, object_type: ObjectType, name, filters, columns, sorts, errors) -> None:
-    registry = registry_for(object_type)
+def _clean_view(*, actor, tab: str, object_type: ObjectType | None, name, filters, columns, sorts, errors) -> None:
+    registry = view_registry(tab, object_type)
     name = (name or "").strip()
     if not name:
         errors.append(FieldError("name", _("Give the view a name."), "required"))
@@ -320,12 +334,23 @@ def _require_visibility(actor, visibility: str) -> None:
 
 
 def view_create(
-    *, actor, tab: str, object_type: ObjectType, name: str, filters=None, columns=None, sorts=None, visibility="private"
+    *,
+    actor,
+    tab: str,
+    object_type: ObjectType | None,
+    name: str,
+    filters=None,
+    columns=None,
+    sorts=None,
+    visibility="private",
 ) -> SavedView:
+    """`object_type` is the record type the view filters (None for the Tasks tab)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     errors: list[FieldError] = []
     _clean_view(
-        actor=actor, object_type=object_type, name=name, filters=filters, columns=columns, sorts=sorts, errors=errors
+        actor=actor,
+        tab=tab,
+        object_type=object_type, name=name, filters=filters, columns=columns, sorts=sorts, errors=errors
     )
     if errors:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
@@ -341,7 +366,7 @@ def view_create(
     )
 
 
-def view_update(*, actor, view: SavedView, object_type: ObjectType, **changes) -> SavedView:
+def view_update(*, actor, view: SavedView, object_type: ObjectType | None, **changes) -> SavedView:
     """Change name, filters, columns, sorts or visibility of a view the actor may edit."""
     _require_edit(actor, view)
     allowed = {"name", "filters", "columns", "sorts", "visibility"}
@@ -351,6 +376,7 @@ def view_update(*, actor, view: SavedView, object_type: ObjectType, **changes) -
     errors: list[FieldError] = []
     _clean_view(
         actor=actor,
+        tab=view.tab,
         object_type=object_type,
         name=changes.get("name", view.name),
         filters=changes.get("filters", view.filters),

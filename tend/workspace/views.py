@@ -222,6 +222,8 @@ def _tab_target(view: SavedView, ws) -> tuple:
     """The object type a saved view filters and the page it belongs to."""
     if view.tab == TAB:
         return ws.customer_object_type, reverse("customers")
+    if view.tab == services.TASKS_TAB:
+        return None, reverse("tasks")
     from tend.boards.queries import board_for_tab
 
     board = board_for_tab(ws, view.tab)

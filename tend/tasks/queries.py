@@ -1,0 +1,115 @@
+"""Reads of the Tasks tab: the default views, their counts, and the table's queryset."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q
+from django.utils.translation import gettext_lazy as _
+
+from tend.core import clock, policy
+from tend.core.errors import NotFound
+from tend.crm.filters import compile_search
+from tend.crm.models import Record
+from tend.engagement.kinds import KINDS
+from tend.engagement.models import Task, TaskChange, TaskQuerySet
+
+TAB = "tasks"
+DEFAULT_VIEWS = {
+    "today": _("Due today"),
+    "overdue": _("Overdue"),
+    "tomorrow": _("Due tomorrow"),
+    "upcoming": _("Upcoming"),
+    "open": _("All open"),
+    "completed": _("All completed"),
+}
+DEFAULT_VIEW = "today"
+# The order a default view lists its tasks in unless the user sorts by a column.
+DEFAULT_SORTS = {
+    "completed": [{"propertyName": "completed_at", "direction": "DESCENDING"}],
+}
+DUE_SORT = [{"propertyName": "due_at", "direction": "ASCENDING"}]
+
+
+def registry():
+    return KINDS["tasks"].registry()
+
+
+def view_condition(key: str, *, tz, now) -> Q:
+    """The condition of one of the default views (`key` in DEFAULT_VIEWS), from the named
+    task states of TaskQuerySet."""
+    match key:
+        case "today":
+            return TaskQuerySet.q_due_on(tz, 0)
+        case "overdue":
+            return TaskQuerySet.q_overdue(now)
+        case "tomorrow":
+            return TaskQuerySet.q_due_on(tz, 1)
+        case "upcoming":
+            return TaskQuerySet.q_upcoming(tz)
+        case "open":
+            return TaskQuerySet.q_open()
+        case "completed":
+            return TaskQuerySet.q_completed()
+    raise NotFound("No such view.")
+
+
+def in_view(tasks, key: str, *, tz, now):
+    return tasks.filter(view_condition(key, tz=tz, now=now))
+
+
+def visible_tasks(actor):
+    """Every task the actor may see (all workspace users see every active task, as in the API)."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    return Task.objects.active()
+
+
+def view_counts(actor, user) -> dict[str, int]:
+    """How many of `user`'s tasks each default view holds, in one query."""
+    tz, now = clock.user_zone(user), clock.now()
+    aggregates = {key: Count("pk", filter=view_condition(key, tz=tz, now=now)) for key in DEFAULT_VIEWS}
+    return visible_tasks(actor).assigned_to(user).aggregate(**aggregates)
+
+
+@dataclass
+class TaskTable:
+    """What the Tasks table shows: a default view or a saved view, with URL changes on top."""
+
+    view_key: str = DEFAULT_VIEW
+    builtin: str | None = DEFAULT_VIEW
+    filters: dict = field(default_factory=dict)
+    sorts: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
+
+
+def table_tasks(*, actor, viewed_user, table: TaskTable, reg=None):
+    """The table's queryset: `viewed_user`'s tasks in the chosen view, filtered and sorted with
+    the one filter language (ValidationFailed names a bad filter)."""
+    reg = reg or registry()
+    tz = clock.user_zone(viewed_user)
+    sorts = table.sorts or (DEFAULT_SORTS.get(table.builtin, DUE_SORT) if table.builtin else DUE_SORT)
+    body = {**(table.filters or {}), "sorts": sorts}
+    compiled = compile_search(body, reg, user=viewed_user, tz=tz)
+    tasks = visible_tasks(actor).assigned_to(viewed_user)
+    if table.builtin:
+        tasks = in_view(tasks, table.builtin, tz=tz, now=clock.now())
+    return compiled.apply(tasks)
+
+
+def with_rows(tasks):
+    """What a table row needs beyond the task's columns, loaded once per page."""
+    records = Record.objects.filter(archived_at__isnull=True).select_related("object_type").order_by("name", "id")
+    return tasks.select_related("assignee").prefetch_related(Prefetch("records", queryset=records))
+
+
+def get_task_for_user(actor, task_id) -> Task:
+    try:
+        task_id = int(task_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("No such task.") from exc
+    task = with_rows(visible_tasks(actor)).filter(pk=task_id).first()
+    if task is None:
+        raise NotFound("No such task.")
+    return task
+
+
+def task_history(task: Task, limit: int = 50) -> list[TaskChange]:
+    return list(task.changes.select_related("changed_by")[:limit])

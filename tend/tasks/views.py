@@ -1,0 +1,546 @@
+"""The Tasks tab: default and saved views, the task table with bulk actions, the task panel."""
+
+import datetime as dt
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tend.core import clock, policy
+from tend.core.errors import FieldError, NotFound, ValidationFailed
+from tend.core.web import viewing, workspace_view
+from tend.crm.display import Formatter
+from tend.crm.filters import SORTABLE_TYPES
+from tend.crm.models import PropertyType
+from tend.crm.picker import records_by_ids
+from tend.engagement import services as engagement_services
+from tend.engagement.kinds import KINDS
+from tend.engagement.models import Task, TaskChange
+from tend.workspace import queries as ws_queries
+from tend.workspace import services as ws_services
+from tend.workspace.models import SavedView
+from tend.workspace.views import _builder_schema, _json_param, _localize_datetimes
+
+from . import queries, services
+
+PAGE_SIZE = 25
+SUBJECT = "subject"
+
+
+def _users():
+    from tend.directory.models import User
+
+    return list(User.objects.filter(is_active=True).order_by("full_name", "email").only("pk", "full_name", "email"))
+
+
+# ---- the state of the table: everything in the URL --------------------------------------------
+
+
+class TableState:
+    """The view, filters, columns, sort and search asked for by a query string."""
+
+    def __init__(self, actor, viewed_user, params: QueryDict, registry):
+        self.params = params
+        self.view_key = params.get("view") or queries.DEFAULT_VIEW
+        self.saved: SavedView | None = None
+        table = queries.TaskTable(columns=ws_queries.default_columns(queries.TAB))
+        if self.view_key in queries.DEFAULT_VIEWS:
+            table.view_key = table.builtin = self.view_key
+        else:
+            self.saved = ws_queries.get_view_for_user(actor, queries.TAB, self.view_key)  # NotFound
+            table.view_key, table.builtin = self.view_key, None
+            table.filters = dict(self.saved.filters or {})
+            table.sorts = list(self.saved.sorts or [])
+            table.columns = list(self.saved.columns or table.columns)
+        self.modified = False
+        if params.get("filters") is not None:
+            parsed = _json_param(params.get("filters"), None)
+            table.filters = parsed if isinstance(parsed, dict) else {"filterGroups": "invalid"}
+            self.modified = True
+        if params.get("columns"):
+            table.columns = [c for c in params["columns"].split(",") if c]
+            self.modified = True
+        if params.get("sort"):
+            direction = "DESCENDING" if params.get("dir") == "desc" else "ASCENDING"
+            table.sorts = [{"propertyName": params["sort"], "direction": direction}]
+            self.modified = self.modified or bool(self.saved)
+        table.filters = _localize_datetimes(table.filters, registry, clock.user_zone(viewed_user))
+        self.saved_filters = dict(table.filters)
+        if params.get("q"):
+            table.filters = {**table.filters, "query": params["q"][:200]}
+        columns = [c for c in table.columns if registry.get(c) and c != SUBJECT]
+        table.columns = [SUBJECT, *columns]
+        self.table = table
+
+    def query_string(self, **overrides) -> str:
+        keep = {k: self.params.get(k) for k in ("view", "q", "filters", "columns") if self.params.get(k)}
+        keep.update({k: v for k, v in overrides.items() if v is not None})
+        return urlencode({k: v for k, v in keep.items() if v != ""})
+
+    def selection(self, viewed_user) -> services.Selection:
+        """Every task this table lists (for "select all N tasks matching")."""
+        return services.Selection(filters=self.table.filters, view=self.table.builtin, user=viewed_user)
+
+
+def _row(task: Task, columns: list[str], formatter: Formatter, now) -> dict:
+    overdue = not task.is_completed and task.due_at is not None and task.due_at < now
+    return {
+        "task": task,
+        "cells": [(c, formatter.text(task, c)) for c in columns],
+        "overdue": overdue,
+        "records": list(task.records.all()),
+    }
+
+
+def _row_context(request, task: Task, columns: list[str]) -> dict:
+    view = viewing(request)
+    return {
+        "row": _row(task, columns, Formatter(queries.registry(), users=_users()), clock.now()),
+        "columns_param": ",".join(columns),
+        "can_edit": view.can_act and policy.allows(view.actor, policy.Action.EDIT_RECORDS),
+    }
+
+
+# ---- the page ----------------------------------------------------------------------------------
+
+
+@workspace_view
+@require_GET
+def tasks(request):
+    view = viewing(request)
+    actor = view.actor
+    policy.require(actor, policy.Action.USE_WORK_TABS)
+    registry = queries.registry()
+    try:
+        state = TableState(actor, view.user, request.GET, registry)
+    except NotFound:
+        messages.error(request, _("That view does not exist or is not shared with you."))
+        return redirect("tasks")
+    table = state.table
+    users = _users()
+    error, rows, page = None, [], None
+    try:
+        found = queries.table_tasks(actor=actor, viewed_user=view.user, table=table, reg=registry)
+        page = Paginator(queries.with_rows(found), PAGE_SIZE).get_page(request.GET.get("page"))
+        formatter = Formatter(registry, users=users)
+        now = clock.now()
+        rows = [_row(t, table.columns, formatter, now) for t in page.object_list]
+    except ValidationFailed as exc:
+        error = exc
+    current_sort = (table.sorts or [{}])[0]
+    can_edit = view.can_act and policy.allows(actor, policy.Action.EDIT_RECORDS)
+    all_views = list(ws_queries.views_for(actor, queries.TAB).select_related("owner"))
+    counts = queries.view_counts(actor, view.user)
+    context = {
+        "active_tab": queries.TAB,
+        "viewing": view,
+        "state": state,
+        "view_tabs": [(key, label, counts[key]) for key, label in queries.DEFAULT_VIEWS.items()],
+        "default_views": [v for v in all_views if v.is_default and v.visibility == SavedView.Visibility.EVERYONE],
+        "all_views": all_views,
+        "saved": state.saved,
+        "modified": state.modified,
+        "can_edit_saved": bool(state.saved) and ws_services.can_edit_view(actor, state.saved) and view.can_act,
+        "can_share": policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS),
+        "can_edit": can_edit,
+        "columns": [(c, registry.get(c)) for c in table.columns],
+        "sortable": {c for c in table.columns if registry.get(c).type in SORTABLE_TYPES},
+        "current_sort": current_sort.get("propertyName"),
+        "current_dir": "desc" if current_sort.get("direction") == "DESCENDING" else "asc",
+        "rows": rows,
+        "page": page,
+        "error": error,
+        "query": state.query_string(),
+        "filters_json": json.dumps(state.saved_filters or {}),
+        "sorts_json": json.dumps(table.sorts or []),
+        "columns_param": ",".join(table.columns),
+        "state_fields": [("view", state.view_key)],
+        "builder": _builder_schema(registry, users),
+        "users": users,
+        "bulk_properties": _bulk_properties(registry, users),
+        "bulk_labels": _bulk_labels(),
+        "q": request.GET.get("q", ""),
+    }
+    return render(request, "tasks/tasks.html", context, status=422 if error else 200)
+
+
+def _bulk_labels() -> dict:
+    """Phrases the selection script shows, with {n} for the number (one and other forms)."""
+    labels = {}
+    phrases = {
+        "selected": lambda n: ngettext("{n} task selected", "{n} tasks selected", n),
+        "select_all": lambda n: ngettext(
+            "Select the {n} task matching the filter", "Select all {n} tasks matching the filter", n
+        ),
+        "all_selected": lambda n: ngettext(
+            "The {n} task matching the filter is selected.", "All {n} tasks matching the filter are selected.", n
+        ),
+        "delete": lambda n: ngettext("Delete {n} task?", "Delete {n} tasks?", n),
+    }
+    for key, phrase in phrases.items():
+        labels[f"{key}_one"], labels[f"{key}_other"] = phrase(1), phrase(2)
+    return labels
+
+
+def _bulk_properties(registry, users) -> list[dict]:
+    """The writable properties a bulk edit offers, with the input each needs."""
+    result = []
+    for spec in services.writable_properties():
+        options = [{"value": o["value"], "label": _(o["label"])} for o in spec.options]
+        if spec.type == PropertyType.USER:
+            options = [{"value": str(u.pk), "label": u.display_name} for u in users]
+        result.append(
+            {
+                "name": spec.name,
+                "label": str(_(spec.label)),
+                "type": spec.type,
+                "options": options,
+                "input": {PropertyType.DATETIME: "datetime-local", PropertyType.LONG_TEXT: "textarea"}.get(
+                    spec.type, "text"
+                ),
+            }
+        )
+    return result
+
+
+# ---- saved views (update, delete and default are the workspace's shared endpoints) ------------
+
+
+@workspace_view
+@require_POST
+def view_create(request):
+    view = viewing(request)
+    if view.is_view_as:
+        messages.error(request, _("You are viewing as another user; views cannot be changed."))
+        return redirect("tasks")
+    filters = _json_param(request.POST.get("filters"), {})
+    sorts = _json_param(request.POST.get("sorts"), [])
+    columns = [c for c in request.POST.get("columns", "").split(",") if c] or None
+    try:
+        saved = ws_services.view_create(
+            actor=view.actor,
+            tab=queries.TAB,
+            object_type=None,
+            name=request.POST.get("name", ""),
+            visibility=request.POST.get("visibility", SavedView.Visibility.PRIVATE),
+            filters=filters if isinstance(filters, dict) else {"filterGroups": "invalid"},
+            columns=columns,
+            sorts=sorts if isinstance(sorts, list) else [],
+        )
+    except ValidationFailed as exc:
+        context = {
+            "form": request.POST,
+            "action": reverse("tasks-view-create"),
+            "errors": {e.field: e.message for e in exc.errors},
+            "error_list": exc.errors,
+            "can_share": policy.allows(view.actor, policy.Action.MANAGE_CS_SETTINGS),
+        }
+        return render(request, "workspace/_view_form.html", context, status=422)
+    messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
+    return _redirect(request, f"{reverse('tasks')}?view={saved.pk}")
+
+
+def _redirect(request, url: str):
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+# ---- the task panel: create (and add another), edit, history ----------------------------------
+
+
+def _local_datetime(raw: str, tz, errors: list[FieldError], field: str) -> str | None:
+    """A `datetime-local` input means the user's own time zone."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        errors.append(FieldError(field, _("Enter a date and time.")))
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.isoformat()
+
+
+def _form_input(request, *, editing: bool) -> tuple[dict, list[int], list[FieldError]]:
+    post = request.POST
+    errors: list[FieldError] = []
+    tz = clock.user_zone(request.user)
+    properties = {
+        "subject": post.get("subject", "").strip(),
+        "type": post.get("type", ""),
+        "priority": post.get("priority", ""),
+        "notes": post.get("notes", ""),
+        "due_at": _local_datetime(post.get("due_at", ""), tz, errors, "due_at"),
+        "assignee": post.get("assignee", "") or None,
+    }
+    if editing:
+        properties["status"] = post.get("status", "")
+    if not properties["subject"]:
+        errors.append(FieldError("subject", _("Give the task a subject."), "required"))
+    record_ids = []
+    for raw in post.getlist("records"):
+        try:
+            record_ids.append(int(raw))
+        except ValueError:
+            errors.append(FieldError("records", _("Choose records from the list.")))
+    return properties, list(dict.fromkeys(record_ids)), errors
+
+
+def _field_errors(errors: list[FieldError]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for e in errors:
+        name = e.field.removeprefix("properties.")
+        if name.startswith("associations"):
+            name = "records"
+        result.setdefault(name, e.message)
+    return result
+
+
+def _panel(
+    request, *, task: Task | None, form, records, errors=None, created: Task | None = None, done=False, status=200
+):
+    view = viewing(request)
+    tz = clock.user_zone(request.user)
+    context = {
+        "task": task,
+        "form": form,
+        "records": records,
+        "errors": errors or {},
+        "created": created,
+        "done": done,
+        "users": _users(),
+        "types": Task.Type.choices,
+        "priorities": Task.Priority.choices,
+        "statuses": Task.Status.choices,
+        "context": request.POST.get("context") or request.GET.get("context", ""),
+        "can_edit": view.can_act and policy.allows(view.actor, policy.Action.EDIT_RECORDS),
+        "history": _history(task, tz) if task is not None else [],
+    }
+    return render(request, "tasks/_panel.html", context, status=status)
+
+
+def _history(task: Task, tz) -> list[dict]:
+    registry = queries.registry()
+    formatter = Formatter(registry)
+    entries = []
+    for change in queries.task_history(task):
+        spec = registry.get(change.property)
+        entry = {"change": change, "label": _(spec.label) if spec else "", "old": "", "new": ""}
+        if change.property == "created":
+            entry["label"] = _("Task created")
+        elif change.property == "archived":
+            entry["label"] = _("Task deleted")
+        elif spec is not None:
+            entry["old"] = formatter.format(spec, change.old_value)
+            entry["new"] = formatter.format(spec, change.new_value)
+        entries.append(entry)
+    return entries
+
+
+def _form_from_task(task: Task, tz) -> dict:
+    due = task.due_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if task.due_at else ""
+    return {
+        "subject": task.subject,
+        "type": task.type,
+        "priority": task.priority,
+        "status": task.status,
+        "notes": task.notes,
+        "due_at": due,
+        "assignee": str(task.assignee_id or ""),
+    }
+
+
+@workspace_view
+@require_http_methods(["GET", "POST"])
+def task_new(request):
+    view = viewing(request)
+    actor = view.actor
+    policy.require(actor, policy.Action.USE_WORK_TABS)
+    if request.method == "GET":
+        form = {"type": Task.Type.TODO, "priority": Task.Priority.NONE, "assignee": str(request.user.pk)}
+        return _panel(request, task=None, form=form, records=records_by_ids(actor, request.GET.getlist("records")))
+    if not view.can_act:
+        message = _("You are viewing as another user; tasks cannot be created.")
+        return _panel(request, task=None, form=request.POST, records=[], errors={"form": message}, status=403)
+    properties, record_ids, errors = _form_input(request, editing=False)
+    records = records_by_ids(actor, record_ids)
+    try:
+        if errors:
+            raise ValidationFailed(errors=errors)
+        task = engagement_services.engagement_create(
+            actor=actor,
+            kind=KINDS["tasks"],
+            properties={k: v for k, v in properties.items() if v not in (None, "")},
+            associations=record_ids,
+            source=TaskChange.Source.UI,
+        )
+    except ValidationFailed as exc:
+        return _panel(
+            request, task=None, form=request.POST, records=records, errors=_field_errors(exc.errors), status=422
+        )
+    message = _("Task “%(subject)s” created.") % {"subject": task.subject}
+    if request.POST.get("another"):
+        # A fresh form for the next task, keeping who it is for and what it is about.
+        form = {
+            "type": properties["type"] or Task.Type.TODO,
+            "priority": Task.Priority.NONE,
+            "assignee": request.POST.get("assignee", ""),
+        }
+        response = _panel(request, task=None, form=form, records=records, created=task)
+        _trigger_changed(response, message)
+    elif request.POST.get("context") == "tasks":
+        response = HttpResponse(status=204)
+        _trigger_changed(response, message, close=True)
+    else:
+        # Opened from a record: say so in the panel (the record page has no task list to refresh).
+        response = _panel(request, task=None, form={}, records=records, created=task, done=True)
+        _trigger_changed(response, message)
+    return response
+
+
+def _trigger_changed(response, message: str, *, close: bool = False) -> None:
+    events = {"tasksChanged": {"message": message}}
+    if close:
+        events["tend:close-panel"] = True
+    response["HX-Trigger"] = json.dumps(events)
+
+
+@workspace_view
+@require_http_methods(["GET", "POST"])
+def task_edit(request, task_id: int):
+    view = viewing(request)
+    actor = view.actor
+    policy.require(actor, policy.Action.USE_WORK_TABS)
+    try:
+        task = queries.get_task_for_user(actor, task_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    tz = clock.user_zone(request.user)
+    if request.method == "GET":
+        return _panel(request, task=task, form=_form_from_task(task, tz), records=list(task.records.all()))
+    if not view.can_act:
+        message = _("You are viewing as another user; tasks cannot be changed.")
+        return _panel(request, task=task, form=request.POST, records=[], errors={"form": message}, status=403)
+    properties, record_ids, errors = _form_input(request, editing=True)
+    try:
+        if errors:
+            raise ValidationFailed(errors=errors)
+        engagement_services.engagement_update(
+            actor=actor,
+            kind=KINDS["tasks"],
+            engagement=task,
+            properties=properties,
+            associations=record_ids,
+            source=TaskChange.Source.UI,
+        )
+    except ValidationFailed as exc:
+        task.refresh_from_db()
+        return _panel(
+            request,
+            task=task,
+            form=request.POST,
+            records=records_by_ids(actor, record_ids),
+            errors=_field_errors(exc.errors),
+            status=422,
+        )
+    response = HttpResponse(status=204)
+    _trigger_changed(response, _("Task “%(subject)s” saved.") % {"subject": task.subject}, close=True)
+    return response
+
+
+@workspace_view
+@require_POST
+def task_complete(request, task_id: int):
+    """One click: complete (or, with done=0, reopen) a task; answer with its row."""
+    view = viewing(request)
+    actor = view.actor
+    policy.require(actor, policy.Action.USE_WORK_TABS)
+    try:
+        task = queries.get_task_for_user(actor, task_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    registry = queries.registry()
+    columns = [c for c in request.POST.get("columns", "").split(",") if registry.get(c)] or list(
+        ws_queries.default_columns(queries.TAB)
+    )
+    if not view.can_act:
+        return HttpResponse(_("You are viewing as another user; tasks cannot be changed."), status=403)
+    done = request.POST.get("done", "1") == "1"
+    status = Task.Status.COMPLETED if done else Task.Status.NOT_STARTED
+    if task.is_completed != done:
+        engagement_services.engagement_update(
+            actor=actor,
+            kind=KINDS["tasks"],
+            engagement=task,
+            properties={"status": status},
+            source=TaskChange.Source.UI,
+        )
+    task = queries.get_task_for_user(actor, task_id)
+    return render(request, "tasks/_row.html", _row_context(request, task, columns))
+
+
+# ---- bulk actions ------------------------------------------------------------------------------
+
+
+@workspace_view
+@require_POST
+def tasks_bulk(request):
+    view = viewing(request)
+    actor = view.actor
+    policy.require(actor, policy.Action.USE_WORK_TABS)
+    if not view.can_act:
+        return render(
+            request,
+            "tasks/_bulk_result.html",
+            {"error": _("You are viewing as another user; tasks cannot be changed.")},
+            status=403,
+        )
+    action = request.POST.get("action", "")
+    try:
+        if request.POST.get("all") == "1":
+            state = TableState(actor, view.user, QueryDict(request.POST.get("state", "")), queries.registry())
+            selection = state.selection(view.user)
+        else:
+            ids = []
+            for raw in request.POST.getlist("ids"):
+                try:
+                    ids.append(int(raw))
+                except ValueError:
+                    raise ValidationFailed.single("ids", _("Choose tasks from the list.")) from None
+            selection = services.Selection(ids=ids)
+        property_name = request.POST.get("property", "")
+        value = request.POST.get("value", "")
+        if action == "assign":
+            value = request.POST.get("assignee", "")
+        if action == "set_property":
+            spec = queries.registry().get(property_name)
+            if spec is not None and spec.type == PropertyType.DATETIME:
+                errors: list[FieldError] = []
+                value = _local_datetime(value, clock.user_zone(request.user), errors, "value")
+                if errors:
+                    raise ValidationFailed(errors=errors)
+        changed = services.tasks_bulk(
+            actor=actor, action=action, selection=selection, value=value, property_name=property_name
+        )
+    except NotFound:
+        return render(
+            request, "tasks/_bulk_result.html", {"error": _("That view does not exist or is not shared with you.")}
+        )
+    except ValidationFailed as exc:
+        return render(request, "tasks/_bulk_result.html", {"errors": exc.errors}, status=422)
+    message = ngettext("%(n)d task changed.", "%(n)d tasks changed.", changed) % {"n": changed}
+    response = render(request, "tasks/_bulk_result.html", {"message": message})
+    _trigger_changed(response, message)
+    return response
