@@ -1,0 +1,140 @@
+"""Signals in: product-usage events (Segment spec) with their daily rollups, the identities that map
+users to accounts, NPS / survey responses, and the signals settings.
+
+The health engine reads `DailyUsage` and `DailyActiveUser` (never the raw events) and `SurveyResponse`.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UsageEvent(models.Model):
+    """One Segment message (track, identify, group, page, screen) as received; idempotent by message id."""
+
+    class Kind(models.TextChoices):
+        TRACK = "track", _("Track")
+        IDENTIFY = "identify", _("Identify")
+        GROUP = "group", _("Group")
+        PAGE = "page", _("Page")
+        SCREEN = "screen", _("Screen")
+
+    message_id = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    event = models.CharField(max_length=200, blank=True, default="")  # "" for non-track messages
+    account = models.ForeignKey("crm.Record", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user_key = models.CharField(max_length=200)  # the userId, or "anon:<anonymousId>"
+    properties = models.JSONField(default=dict, blank=True)
+    timestamp = models.DateTimeField()  # when it happened
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "timestamp"], name="usage_event_account_ts")]
+        verbose_name = _("usage event")
+        verbose_name_plural = _("usage events")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event} {self.message_id}".strip()
+
+
+class DailyUsage(models.Model):
+    """Per account, UTC day and event name: how many events and how many distinct users.
+
+    Track events are rolled up under their event name; page and screen calls under "Page Viewed" /
+    "Screen Viewed" (identify and group calls are not usage and are not rolled up)."""
+
+    account = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    event = models.CharField(max_length=200)
+    count = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day", "event"], name="daily_usage_unique")]
+        indexes = [models.Index(fields=["day"], name="daily_usage_day")]
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.event}: {self.count}"
+
+
+class DailyActiveUser(models.Model):
+    """A user active for an account on a UTC day (any usage event); active users over a window =
+    COUNT(DISTINCT user_key)."""
+
+    account = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    user_key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day", "user_key"], name="daily_active_user_unique")]
+        indexes = [models.Index(fields=["day"], name="daily_active_user_day")]
+        verbose_name = _("daily active user")
+        verbose_name_plural = _("daily active users")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.user_key}"
+
+
+class UsageIdentity(models.Model):
+    """What Tend remembers about a product user: the account (from group calls or a track's
+    context.groupId) and the traits from identify calls."""
+
+    user_key = models.CharField(max_length=200, unique=True)
+    account = models.ForeignKey("crm.Record", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    traits = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("usage identity")
+        verbose_name_plural = _("usage identities")
+
+    def __str__(self) -> str:
+        return self.user_key
+
+
+class SurveyResponse(models.Model):
+    """One answer to a survey (NPS by default): a score 0–10 from a contact about an account."""
+
+    contact = models.ForeignKey("crm.Record", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    account = models.ForeignKey("crm.Record", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    survey = models.CharField(_("survey"), max_length=64, default="nps")
+    score = models.PositiveSmallIntegerField(_("score"), validators=[MinValueValidator(0), MaxValueValidator(10)])
+    comment = models.TextField(_("comment"), blank=True, default="")
+    responded_at = models.DateTimeField(_("responded at"))
+    external_id = models.CharField(_("external id"), max_length=200, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-responded_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "survey", "responded_at"], name="survey_account_time"),
+            models.Index(fields=["responded_at"], name="survey_responded_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__gte=0, score__lte=10), name="survey_score_range"),
+        ]
+        verbose_name = _("survey response")
+        verbose_name_plural = _("survey responses")
+
+    def __str__(self) -> str:
+        return f"{self.survey} {self.score} ({self.account_id})"
+
+
+class SignalsSettings(models.Model):
+    """The one signals settings row (see `services.signals_settings`)."""
+
+    account_key_property = models.CharField(_("account key property"), max_length=64, default="domain")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("signals settings")
+        verbose_name_plural = _("signals settings")
+
+    def __str__(self) -> str:
+        return str(_("Signals settings"))

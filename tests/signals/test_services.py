@@ -1,0 +1,299 @@
+"""Ingestion, rollups, mapping and NPS services — given / when / then, on SQLite and PostgreSQL."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from tend.core.errors import Forbidden, ValidationFailed
+from tend.core.policy import Actor, Scope
+from tend.crm.models import PropertyChange, Record
+from tend.health.models import DirtyAccount
+from tend.signals import queries, services
+from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
+from tend.workspace.models import SettingsChange
+
+from .conftest import track
+
+NOW = dt.datetime(2026, 3, 12, 12, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def rollups():
+    return sorted(DailyUsage.objects.values_list("account_id", "day", "event", "count", "users"))
+
+
+def test_same_batch_twice_is_stored_once(acme, csm_actor):
+    batch = [track("m1", group="acme.example"), track("m2", user="u2", group="acme.example")]
+    first = services.events_ingest(actor=csm_actor, messages=batch)
+    second = services.events_ingest(actor=csm_actor, messages=batch)
+    assert (first.accepted, first.duplicates) == (2, 0)
+    assert (second.accepted, second.duplicates) == (0, 2)
+    assert UsageEvent.objects.count() == 2
+    assert rollups() == [(acme.pk, dt.date(2026, 3, 10), "Logged In", 2, 2)]
+
+
+def test_duplicate_inside_one_batch_counts_once(acme, csm_actor):
+    result = services.events_ingest(
+        actor=csm_actor, messages=[track("m1", group="acme.example"), track("m1", group="acme.example")]
+    )
+    assert (result.accepted, result.duplicates) == (1, 1)
+    assert rollups() == [(acme.pk, dt.date(2026, 3, 10), "Logged In", 1, 1)]
+
+
+def test_bad_messages_are_reported_and_good_ones_kept(acme, csm_actor):
+    messages = [
+        track("ok-1", group="acme.example"),
+        {"type": "track", "messageId": "no-user", "event": "X"},
+        track("no-event", event=""),
+        track("bad-time", at="yesterday"),
+        track("long", event="x" * 201),
+        {"type": "fly", "messageId": "bad-type", "userId": "u"},
+        track("big", properties={"blob": "x" * 33_000}),
+        track("future", at="2026-03-14T12:00:00Z"),
+        "not an object",
+        {"type": "group", "messageId": "no-group", "userId": "u1"},
+        track("ok-2", user="u2", group="acme.example"),
+    ]
+    result = services.events_ingest(actor=csm_actor, messages=messages)
+    assert result.accepted == 2
+    assert [(e["index"], e["messageId"], e["field"]) for e in result.errors] == [
+        (1, "no-user", "userId"),
+        (2, "no-event", "event"),
+        (3, "bad-time", "timestamp"),
+        (4, "long", "event"),
+        (5, "bad-type", "type"),
+        (6, "big", "properties"),
+        (7, "future", "timestamp"),
+        (8, None, "body"),
+        (9, "no-group", "groupId"),
+    ]
+    assert result.errors[0]["message"] == "Send a userId or an anonymousId."
+    assert sorted(UsageEvent.objects.values_list("message_id", flat=True)) == ["ok-1", "ok-2"]
+
+
+def test_group_call_maps_later_tracks_by_user_id(acme, csm_actor):
+    services.events_ingest(
+        actor=csm_actor,
+        messages=[
+            {"type": "group", "messageId": "g1", "userId": "u7", "groupId": "acme.example", "traits": {"plan": "pro"}}
+        ],
+    )
+    result = services.events_ingest(actor=csm_actor, messages=[track("t1", user="u7", event="Report Created")])
+    assert (result.accepted, result.unmatched) == (1, 0)
+    assert UsageEvent.objects.get(message_id="t1").account_id == acme.pk
+    assert UsageIdentity.objects.get(user_key="u7").account_id == acme.pk
+    assert rollups() == [(acme.pk, dt.date(2026, 3, 10), "Report Created", 1, 1)]
+
+
+def test_group_call_earlier_in_the_same_batch_maps_the_track(acme, csm_actor):
+    result = services.events_ingest(
+        actor=csm_actor,
+        messages=[
+            {"type": "group", "messageId": "g1", "userId": "u7", "groupId": "acme.example"},
+            track("t1", user="u7"),
+        ],
+    )
+    assert (result.accepted, result.unmatched) == (2, 0)
+    assert UsageEvent.objects.get(message_id="t1").account_id == acme.pk
+
+
+def test_context_group_id_then_properties_group_id(acme, globex, csm_actor):
+    services.events_ingest(
+        actor=csm_actor,
+        messages=[
+            track("c1", user="a", group="acme.example", properties={"groupId": "globex.example"}),
+            track("p1", user="b", properties={"groupId": "globex.example"}),
+        ],
+    )
+    assert dict(UsageEvent.objects.values_list("message_id", "account_id")) == {"c1": acme.pk, "p1": globex.pk}
+
+
+def test_unknown_account_is_stored_unmatched_and_not_backfilled(acme, csm_actor):
+    result = services.events_ingest(actor=csm_actor, messages=[track("t1", user="u9", group="nobody.example")])
+    assert (result.accepted, result.unmatched) == (1, 1)
+    assert UsageEvent.objects.get(message_id="t1").account_id is None
+    services.events_ingest(
+        actor=csm_actor, messages=[{"type": "group", "messageId": "g1", "userId": "u9", "groupId": "acme.example"}]
+    )
+    assert UsageEvent.objects.get(message_id="t1").account_id is None
+    assert DailyUsage.objects.count() == 0
+
+
+def test_out_of_order_and_duplicates_keep_rollups_exact(acme, csm_actor):
+    services.events_ingest(
+        actor=csm_actor,
+        messages=[
+            track("a", user="u1", event="Export Run", group="acme.example", at="2026-03-11T09:00:00Z"),
+            track("b", user="u2", event="Export Run", group="acme.example", at="2026-03-11T23:59:59Z"),
+        ],
+    )
+    # Later: an older event of the same day, a replay, another day, an anonymous user.
+    services.events_ingest(
+        actor=csm_actor,
+        messages=[
+            track("c", user="u1", event="Export Run", group="acme.example", at="2026-03-11T00:00:00Z"),
+            track("a", user="u1", event="Export Run", group="acme.example", at="2026-03-11T09:00:00Z"),
+            track("d", user="u1", event="Logged In", group="acme.example", at="2026-03-12T00:00:00Z"),
+            {"type": "track", "messageId": "e", "event": "Logged In", "anonymousId": "x1",
+             "context": {"groupId": "acme.example"}, "timestamp": "2026-03-12T01:00:00+01:00"},
+            {"type": "page", "messageId": "p", "userId": "u5", "name": "Home",
+             "context": {"groupId": "acme.example"}, "timestamp": "2026-03-12T08:00:00Z"},
+        ],
+    )  # fmt: skip
+    assert rollups() == [
+        (acme.pk, dt.date(2026, 3, 11), "Export Run", 3, 2),
+        (acme.pk, dt.date(2026, 3, 12), "Logged In", 2, 2),
+    ]
+    # "+01:00" at 01:00 is 00:00 UTC on the 12th; the page view counts as activity, not as a feature.
+    assert UsageEvent.objects.get(message_id="e").timestamp == dt.datetime(2026, 3, 12, 0, 0, tzinfo=dt.UTC)
+    assert sorted(DailyActiveUser.objects.values_list("day", "user_key")) == [
+        (dt.date(2026, 3, 11), "u1"),
+        (dt.date(2026, 3, 11), "u2"),
+        (dt.date(2026, 3, 12), "anon:x1"),
+        (dt.date(2026, 3, 12), "u1"),
+        (dt.date(2026, 3, 12), "u5"),
+    ]
+    summary = queries.usage_summary(acme, days=2)
+    assert summary["totals"] == [{"event": "Export Run", "count": 3}, {"event": "Logged In", "count": 2}]
+    assert (summary["events"], summary["activeUsers"], summary["distinctFeatures"]) == (5, 4, 2)
+    assert [(p["day"], p["events"], p["activeUsers"]) for p in summary["series"]] == [
+        (dt.date(2026, 3, 11), 3, 2),
+        (dt.date(2026, 3, 12), 2, 3),
+    ]
+
+
+def test_rollups_recompute_repairs_a_drifted_row(acme, csm_actor):
+    services.events_ingest(actor=csm_actor, messages=[track("a", group="acme.example")])
+    DailyUsage.objects.update(count=99, users=99)
+    services.rollups_recompute([(acme.pk, dt.date(2026, 3, 10))])
+    assert rollups() == [(acme.pk, dt.date(2026, 3, 10), "Logged In", 1, 1)]
+
+
+def test_sent_at_corrects_the_sender_clock(acme, csm_actor):
+    # The sender's clock is 1 hour fast: the event happened 10 minutes before it was sent.
+    services.events_ingest(
+        actor=csm_actor,
+        messages=[track("s", group="acme.example", at="2026-03-12T12:50:00Z", sentAt="2026-03-12T13:00:00Z")],
+    )
+    assert UsageEvent.objects.get(message_id="s").timestamp == NOW - dt.timedelta(minutes=10)
+
+
+def test_identify_merges_traits(csm_actor, acme):
+    for n, traits in enumerate(({"email": "a@acme.example"}, {"name": "Ann"})):
+        services.events_ingest(
+            actor=csm_actor, messages=[{"type": "identify", "messageId": f"i{n}", "userId": "u1", "traits": traits}]
+        )
+    assert UsageIdentity.objects.get(user_key="u1").traits == {"email": "a@acme.example", "name": "Ann"}
+
+
+def test_ingestion_marks_accounts_dirty(acme, globex, csm_actor):
+    DirtyAccount.objects.all().delete()  # creating the records marked them
+    services.events_ingest(actor=csm_actor, messages=[track("a", group="acme.example"), track("b", group="x")])
+    assert list(DirtyAccount.objects.values_list("record_id", "reason")) == [(acme.pk, "usage")]
+
+
+def test_read_token_may_not_ingest(csm, acme):
+    with pytest.raises(Forbidden):
+        services.events_ingest(actor=Actor(csm, Scope.READ), messages=[track("a", group="acme.example")])
+    assert UsageEvent.objects.count() == 0
+
+
+def test_batch_over_the_message_limit_is_refused(csm_actor):
+    with pytest.raises(ValidationFailed) as exc:
+        services.events_ingest(actor=csm_actor, messages=[track(f"m{i}") for i in range(2501)])
+    assert exc.value.errors[0].field == "batch"
+    assert UsageEvent.objects.count() == 0
+
+
+def test_account_key_property_setting(admin_actor, companies, csm_actor):
+    acct = Record.objects.create(
+        object_type=companies, name="X", created_at=NOW, updated_at=NOW, properties={"external_id": "acct-9"}
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        services.settings_update_usage(actor=admin_actor, account_key_property="name")
+    assert exc.value.errors[0].field == "accountKeyProperty"
+    with pytest.raises(Forbidden):
+        services.settings_update_usage(actor=csm_actor, account_key_property="external_id")
+    services.settings_update_usage(actor=admin_actor, account_key_property="external_id")
+    change = SettingsChange.objects.get(section="usage")
+    assert (change.old_value, change.new_value) == (
+        {"accountKeyProperty": "domain"},
+        {"accountKeyProperty": "external_id"},
+    )
+    services.events_ingest(actor=csm_actor, messages=[track("k", group="acct-9")])
+    assert UsageEvent.objects.get(message_id="k").account_id == acct.pk
+
+
+# --------------------------------------------------------------------------- NPS
+
+
+def test_nps_response_sets_the_account_nps_with_history(csm_actor, jane, acme):
+    DirtyAccount.objects.all().delete()  # creating the records marked them
+    services.survey_responses_record(
+        actor=csm_actor,
+        items=[
+            {"email": "JANE@acme.example", "score": 9, "respondedAt": "2026-02-01T10:00:00Z", "externalId": "r1"},
+            {"contactId": jane.pk, "score": 5, "comment": "slow", "respondedAt": "2026-03-01T10:00:00Z"},
+        ],
+    )
+    acme.refresh_from_db()
+    assert acme.properties["nps"] == 5
+    change = PropertyChange.objects.get(record=acme, property_name="nps")
+    assert (change.old_value, change.new_value, change.source) == (None, 5, "system")
+    assert queries.account_nps([acme.pk]) == {
+        acme.pk: {
+            "latest": 5,
+            "previous": 9,
+            "change": -4,
+            "responded_at": dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC),
+            "category": "detractor",
+        }
+    }
+    assert list(DirtyAccount.objects.values_list("record_id", "reason")) == [(acme.pk, "nps")]
+
+
+def test_nps_external_id_is_idempotent(csm_actor, jane):
+    item = {"contactId": jane.pk, "score": 10, "externalId": "ext-1"}
+    first = services.survey_responses_record(actor=csm_actor, items=[item])
+    second = services.survey_responses_record(actor=csm_actor, items=[item])
+    assert (first.created, second.created, second.duplicates) == (1, 0, 1)
+    assert SurveyResponse.objects.count() == 1
+
+
+def test_nps_errors_name_each_row_and_change_nothing(csm_actor, jane, acme):
+    result = services.survey_responses_record(
+        actor=csm_actor,
+        items=[
+            {"contactId": jane.pk, "score": 8},
+            {"email": "nobody@x.example", "score": 11},
+            {"score": 5},
+            {"contactId": jane.pk, "score": 7, "respondedAt": "2027-01-01T00:00:00Z"},
+            {"email": "nobody@x.example", "score": 4},
+        ],
+    )
+    assert [(e.field, e.code) for e in result.errors] == [
+        ("responses[1].score", "invalid"),
+        ("responses[2].contactId", "required"),
+        ("responses[3].respondedAt", "invalid"),
+        ("responses[4].email", "not_found"),
+    ]
+    assert SurveyResponse.objects.count() == 0
+    acme.refresh_from_db()
+    assert "nps" not in acme.properties
+
+
+def test_nps_needs_a_seat(viewer, jane):
+    with pytest.raises(Forbidden):
+        services.survey_responses_record(actor=Actor(viewer), items=[{"contactId": jane.pk, "score": 3}])
+
+
+@pytest.mark.parametrize(("score", "category"), [(0, "detractor"), (6, "detractor"), (7, "passive"), (8, "passive"), (9, "promoter"), (10, "promoter")])  # fmt: skip
+def test_nps_category_boundaries(score, category):
+    assert queries.nps_category(score) == category
