@@ -22,6 +22,7 @@ class Action(StrEnum):
     MANAGE_CS_SETTINGS = "manage_cs_settings"  # workspace settings, default views
     VIEW_AS = "view_as"  # see the workspace as another user
     MANAGE_USERS = "manage_users"  # users, seats, permissions, teams
+    MANAGE_HEALTH_PROFILES = "manage_health_profiles"  # create, edit, activate health-score profiles
 
 
 READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS})
@@ -55,7 +56,7 @@ def _role_allows(user, action: Action) -> bool:
         case Action.USE_WORK_TABS:
             # A super admin without a Service seat reaches only the Summary tab and settings.
             return workspace and (user.has_service_seat or not superuser)
-        case Action.EDIT_RECORDS:
+        case Action.EDIT_RECORDS | Action.MANAGE_HEALTH_PROFILES:
             # Working records needs an assigned Service seat, for super admins too (a super
             # admin without a seat reaches the Summary tab and settings only).
             return workspace and user.has_service_seat
@@ -86,8 +87,13 @@ _REASONS = {
     Action.MANAGE_CS_SETTINGS: gettext_lazy("You need the “Manage Customer Success settings” permission."),
     Action.VIEW_AS: gettext_lazy("You need the “Manage Customer Success settings” permission."),
     Action.MANAGE_USERS: gettext_lazy("Only super admins manage users."),
+    Action.MANAGE_HEALTH_PROFILES: gettext_lazy(
+        "You need an assigned Service seat to create or edit health score profiles."
+    ),
 }
-_WORKSPACE_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.EDIT_RECORDS})
+_WORKSPACE_ACTIONS = frozenset(
+    {Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.EDIT_RECORDS, Action.MANAGE_HEALTH_PROFILES}
+)
 
 
 def require(actor: Actor | object, action: Action) -> None:

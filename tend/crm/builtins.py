@@ -24,6 +24,16 @@ PLANS = _enum(
     ("starter", gettext_noop("Starter")), ("growth", gettext_noop("Growth")), ("enterprise", gettext_noop("Enterprise"))
 )
 
+HEALTH_STATUSES = _enum(
+    ("healthy", gettext_noop("Healthy")),
+    ("neutral", gettext_noop("Neutral")),
+    ("at_risk", gettext_noop("At risk")),
+    ("green", gettext_noop("Green")),
+    ("yellow", gettext_noop("Yellow")),
+    ("orange", gettext_noop("Orange")),
+    ("red", gettext_noop("Red")),
+)
+
 OBJECT_TYPES = [
     ("companies", gettext_noop("Company"), gettext_noop("Companies")),
     ("contacts", gettext_noop("Contact"), gettext_noop("Contacts")),
@@ -91,6 +101,27 @@ PROPERTIES = {
             gettext_noop("NPS"),
             T.NUMBER,
             {"group": "customer_success", "description": gettext_noop("Latest Net Promoter Score answer (0–10).")},
+        ),
+        (
+            "health_score",
+            gettext_noop("Health score"),
+            T.NUMBER,
+            {
+                "group": "customer_success",
+                "read_only": True,
+                "description": gettext_noop("Written by the health-score engine (0–100)."),
+            },
+        ),
+        (
+            "health_status",
+            gettext_noop("Health status"),
+            T.ENUMERATION,
+            {
+                "group": "customer_success",
+                "read_only": True,
+                "options": HEALTH_STATUSES,
+                "description": gettext_noop("Written by the health-score engine."),
+            },
         ),
     ],
     "contacts": [
@@ -266,6 +297,7 @@ def install() -> None:
                 display_order=order,
                 options=extra.get("options", []),
                 unique=extra.get("unique", False),
+                read_only=extra.get("read_only", False),
                 group=extra.get("group", ""),
                 description=extra.get("description", ""),
             )

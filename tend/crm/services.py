@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, ValidationFailed
+from tend.health.marks import mark_related_accounts
 
 from . import values
 from .models import (
@@ -706,6 +707,7 @@ def records_write(
             saved.append(record)
             history.extend(changes)
         PropertyChange.objects.bulk_create(history)
+        mark_related_accounts({change.record_id for change in history}, reason="record")
     return saved
 
 
@@ -844,6 +846,7 @@ def association_create(*, actor, from_record: Record, to_record: Record, label: 
     _raise(errors)
     with transaction.atomic():
         association_link(from_record, to_record, label)
+        mark_related_accounts([from_record.pk, to_record.pk], reason="association")
 
 
 def association_delete(*, actor, from_record: Record, to_record: Record, label: str | None = None) -> int:

@@ -39,6 +39,8 @@ from tend.crm.registry import registry_for
 from tend.directory.models import Team, User
 from tend.directory.services import team_create, user_create
 from tend.engagement.models import Call, Email, Meeting, Note, Task
+from tend.health import demo as health_demo
+from tend.signals import demo as signals_demo
 
 DEMO_PASSWORD = "tend-demo-2026"
 DEFAULT_SEED = 2026
@@ -458,6 +460,11 @@ class _Demo:
                 self.on_progress(stop - start)
         with transaction.atomic():
             self._write_schedules()
+        self.summary.counts.update(
+            signals_demo.generate(seed=self.rng.random(), now=self.now, writer=self.writer, companies=self.n)
+        )
+        # Health last: the template profile, active, scored over everything written above.
+        health_demo.install(actor_user=self.csms[0][0])
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 

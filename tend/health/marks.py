@@ -1,5 +1,6 @@
 """Marking accounts for an incremental health recompute. Every source of change (usage events,
-NPS responses, tickets, engagements, property changes) calls `mark_accounts_dirty`."""
+NPS responses, tickets, engagements, property changes) calls `mark_accounts_dirty`, or one of the
+helpers below that resolve the customer accounts of other records."""
 
 from collections.abc import Iterable
 
@@ -9,15 +10,47 @@ from .models import DirtyAccount
 
 
 def mark_accounts_dirty(record_ids: Iterable[int], *, reason: str) -> int:
-    """Mark the accounts (customer records) for recompute; marking twice is marking once.
-    Returns how many ids were given."""
+    """Mark the accounts (customer records) for recompute and queue the incremental recompute
+    (debounced: one queued run at a time, enqueued when the transaction commits). Marking twice is
+    marking once (the later time wins). Returns how many ids were given."""
     ids = sorted({int(i) for i in record_ids if i is not None})
     if not ids:
         return 0
     now = clock.now()
     DirtyAccount.objects.bulk_create(
         [DirtyAccount(record_id=i, marked_at=now, reason=reason[:64]) for i in ids],
-        ignore_conflicts=True,
+        update_conflicts=True,
+        unique_fields=["record"],
+        update_fields=["marked_at", "reason"],
         batch_size=1000,
     )
+    from .jobs import schedule_incremental
+
+    schedule_incremental()
     return len(ids)
+
+
+def customer_ids_for(record_ids: Iterable[int]) -> list[int]:
+    """The customer records among `record_ids`, plus the customers associated with the others
+    (a ticket's, a contact's, a service's company)."""
+    from tend.crm.models import Association, Record
+    from tend.workspace.services import workspace_settings
+
+    ids = {int(i) for i in record_ids if i is not None}
+    if not ids:
+        return []
+    ctype_id = workspace_settings().customer_object_type_id
+    direct = set(Record.objects.filter(pk__in=ids, object_type_id=ctype_id).values_list("pk", flat=True))
+    others = ids - direct
+    if others:
+        direct |= set(
+            Association.objects.filter(from_record_id__in=others, to_record__object_type_id=ctype_id).values_list(
+                "to_record_id", flat=True
+            )
+        )
+    return sorted(direct)
+
+
+def mark_related_accounts(record_ids: Iterable[int], *, reason: str) -> int:
+    """Mark the customers concerned by a change of these records (themselves or associated)."""
+    return mark_accounts_dirty(customer_ids_for(record_ids), reason=reason)

@@ -1,7 +1,227 @@
 """Health scores: score profiles and their versions, scores with history and explanations, alerts,
-churn-signal rules, and the accounts marked for recompute."""
+churn-signal rules, recompute runs, and the accounts marked for recompute."""
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+User = settings.AUTH_USER_MODEL
+
+
+class ScoreProfileQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(archived_at__isnull=True)
+
+    def active(self):
+        """Profiles that score accounts, in the order they are tried (lower priority first)."""
+        return self.live().filter(active_version__isnull=False).order_by("priority", "id")
+
+
+class ScoreProfile(models.Model):
+    """A way of scoring the customers of one segment: a draft definition being edited and the
+    version that is active (None while inactive)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True, default="")
+    # The one filter language over the customer object type; {} or no filter groups = every customer.
+    segment = models.JSONField(_("segment"), default=dict, blank=True)
+    priority = models.IntegerField(_("priority"), default=100)
+    draft = models.JSONField(_("draft definition"), default=dict, blank=True)
+    active_version = models.ForeignKey(
+        "ProfileVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScoreProfileQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name = _("score profile")
+        verbose_name_plural = _("score profiles")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.active_version_id is not None and self.archived_at is None
+
+
+class ProfileVersion(models.Model):
+    """A frozen definition and segment of a profile, made at each activation; kept forever."""
+
+    profile = models.ForeignKey(ScoreProfile, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    segment = models.JSONField(default=dict, blank=True)
+    activated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    activated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["profile_id", "-number"]
+        constraints = [models.UniqueConstraint(fields=["profile", "number"], name="profile_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} v{self.number}"
+
+
+class HealthScore(models.Model):
+    """The current score of one record under the profile that applies to it, with its breakdown
+    (the list of groups with their criteria, as in `scoring.Evaluation.groups`)."""
+
+    record = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="health_scores")
+    profile = models.ForeignKey(ScoreProfile, on_delete=models.CASCADE, related_name="scores")
+    version = models.ForeignKey(ProfileVersion, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(null=True, blank=True)  # None when no criterion has data
+    status = models.CharField(max_length=32, blank=True, default="")
+    coverage = models.FloatField(default=0)
+    breakdown = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField()
+    history_day = models.DateField(null=True, blank=True)  # the UTC day of the latest history point
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "profile"], name="health_score_unique")]
+        indexes = [models.Index(fields=["profile", "status"], name="health_score_status")]
+
+    def __str__(self) -> str:
+        return f"{self.record_id}: {self.score} ({self.status})"
+
+
+class HealthScoreHistory(models.Model):
+    """A point of a record's score over time: at least one a day, and one at every status change,
+    with the criteria that moved since the previous point (`changes`)."""
+
+    record = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(ScoreProfile, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(ProfileVersion, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+    score = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=32, blank=True, default="")
+    coverage = models.FloatField(default=0)
+    breakdown = models.JSONField(default=list, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=32, default="recompute")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["record", "at"], name="health_history_record_at"),
+            models.Index(fields=["at"], name="health_history_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} @ {self.at:%Y-%m-%d}: {self.score}"
+
+
+class HealthAlertQuerySet(models.QuerySet):
+    def active(self, now):
+        return self.filter(expires_at__gt=now, dismissed_at__isnull=True)
+
+    def for_user(self, user):
+        return self.filter(user=user)
+
+
+class HealthAlert(models.Model):
+    """A status change or a churn signal on a record, for the CSM; active 14 days, then expired."""
+
+    class Kind(models.TextChoices):
+        STATUS_CHANGE = "status_change", _("Status change")
+        CHURN_SIGNAL = "churn_signal", _("Churn signal")
+
+    class Priority(models.TextChoices):
+        HIGH = "high", _("High")
+        MEDIUM = "medium", _("Medium")
+        LOW = "low", _("Low")
+        INFO = "info", _("Info")
+
+    record = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="health_alerts")
+    profile = models.ForeignKey(ScoreProfile, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    signal = models.CharField(max_length=40, blank=True, default="")
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.MEDIUM)
+    title = models.CharField(max_length=255)
+    evidence = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="health_alerts")
+    raised_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = HealthAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [
+            models.Index(fields=["record", "expires_at"], name="health_alert_record"),
+            models.Index(fields=["user", "expires_at"], name="health_alert_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChurnSignalRule(models.Model):
+    """One churn signal (see `signals_rules.RULES` for the keys and their parameters)."""
+
+    key = models.CharField(max_length=40, unique=True)
+    enabled = models.BooleanField(default=True)
+    priority = models.CharField(max_length=8, choices=HealthAlert.Priority.choices, default="medium")
+    params = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RecomputeRun(models.Model):
+    """A recompute job with its progress, visible in the UI and the CLI."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Full")
+        INCREMENTAL = "incremental", _("Incremental")
+        ACTIVATION = "activation", _("Activation")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField()
+    run_after = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    profile = models.ForeignKey(ScoreProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # Debouncing: at most one pending incremental run and one pending daily full run.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status="queued", kind__in=["incremental", "full"]),
+                name="recompute_one_queued",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} {self.done}/{self.total}"
+
+    @property
+    def progress(self) -> float:
+        return (self.done / self.total) if self.total else (1.0 if self.status == self.Status.DONE else 0.0)
 
 
 class DirtyAccount(models.Model):

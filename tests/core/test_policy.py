@@ -9,7 +9,7 @@ from tend.crm.models import ObjectType, PropertyChange, Record
 from tend.crm.services import record_create
 from tend.directory.services import user_create
 
-U, W, E, S, C, V, M = (
+U, W, E, S, C, V, M, H = (
     Action.USE_WORKSPACE,
     Action.USE_WORK_TABS,
     Action.EDIT_RECORDS,
@@ -17,6 +17,7 @@ U, W, E, S, C, V, M = (
     Action.MANAGE_CS_SETTINGS,
     Action.VIEW_AS,
     Action.MANAGE_USERS,
+    Action.MANAGE_HEALTH_PROFILES,
 )
 
 # role → what it may do through a browser session (or a read-write token).
@@ -26,12 +27,12 @@ ROLES = {
     "user without workspace access": set(),
     "seat without workspace access": set(),
     "workspace user without seat": {U, W},
-    "CSM with seat": {U, W, E},
+    "CSM with seat": {U, W, E, H},
     "settings manager without seat": {U, W, S, C, V},
-    "settings manager with seat": {U, W, E, S, C, V},
+    "settings manager with seat": {U, W, E, S, C, V, H},
     # a super admin without a seat sees the Summary tab, View as and the settings only
     "super admin without seat": {U, S, C, V, M},
-    "super admin with seat": {U, W, E, S, C, V, M},
+    "super admin with seat": {U, W, E, S, C, V, M, H},
 }
 NO_WORKSPACE = {"anonymous", "inactive CSM with seat", "user without workspace access", "seat without workspace access"}
 READS = {U, W}  # what a read-only token may still do
@@ -52,13 +53,14 @@ REASONS = {
     C: NEEDS_SETTINGS,
     V: NEEDS_SETTINGS,
     M: "Only super admins manage users.",
+    H: "You need an assigned Service seat to create or edit health score profiles.",
 }
 
 
 def reason(role: str, action: Action, scope: Scope) -> str:
     if scope == Scope.READ and action not in READS:
         return READ_ONLY
-    if role in NO_WORKSPACE and action in (U, W, E):
+    if role in NO_WORKSPACE and action in (U, W, E, H):
         return NEEDS_ACCESS  # a seat would not help them
     return REASONS[action]
 
@@ -98,7 +100,7 @@ MATRIX = [
 
 
 def test_the_matrix_covers_every_action():
-    assert set(Action) == {U, W, E, S, C, V, M}
+    assert set(Action) == {U, W, E, S, C, V, M, H}
     assert set(REASONS) == set(Action)
 
 

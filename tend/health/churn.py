@@ -1,0 +1,222 @@
+"""Churn signals, evaluated for a chunk of accounts at each recompute with the same set-based
+queries as the measures. Each enabled `ChurnSignalRule` raises an alert with its evidence.
+
+Deduplication: a signal is not raised again while the same signal is active on the record; and
+a signal about one fact (an NPS answer, a pair of missed meetings, contacts who left, a renewal
+date, a month of tickets) is raised once for that fact, even after its alert expired.
+"""
+
+import datetime as dt
+
+from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.utils.translation import gettext as _
+
+from tend.core import clock
+
+from .definitions import SIGNAL_DEFAULTS
+from .measures import Chunk, _to_date
+from .models import ChurnSignalRule, HealthAlert
+
+ALERT_DAYS = 14
+FACT_MEMORY_DAYS = 400
+
+
+def install_rules() -> None:
+    """Create the rules that do not exist yet with their defaults (idempotent)."""
+    existing = set(ChurnSignalRule.objects.values_list("key", flat=True))
+    missing = [
+        ChurnSignalRule(key=key, priority=priority, params=dict(params), enabled=True)
+        for key, (priority, params, _specs) in SIGNAL_DEFAULTS.items()
+        if key not in existing
+    ]
+    if missing:
+        ChurnSignalRule.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+def enabled_rules() -> list[ChurnSignalRule]:
+    install_rules()
+    return [r for r in ChurnSignalRule.objects.filter(enabled=True) if r.key in SIGNAL_DEFAULTS]
+
+
+def _params(rule: ChurnSignalRule) -> dict:
+    params = dict(SIGNAL_DEFAULTS[rule.key][1])
+    params.update(rule.params or {})
+    return params
+
+
+def _month_starts(now: dt.datetime) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    this_start = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
+    last_start = (this_start - dt.timedelta(days=1)).replace(day=1)
+    next_start = (this_start + dt.timedelta(days=32)).replace(day=1)
+    return last_start, this_start, next_start
+
+
+def _as_int(value):
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _logins_specs(chunk: Chunk, params: dict) -> dict[str, tuple]:
+    w = int(params["window_days"])
+    events = tuple(params["events"]) or None
+    return {
+        "sig_last": ("sum", events, chunk.day_from(w), None),
+        "sig_prev": ("sum", events, chunk.day_from(2 * w), chunk.day_from(w) - dt.timedelta(days=1)),
+    }
+
+
+def announce(chunk: Chunk, rules: list[ChurnSignalRule]) -> None:
+    """Tell the chunk which usage aggregates the rules need (answered by the measures' one scan)."""
+    for rule in rules:
+        if rule.key == "logins_drop":
+            chunk.want_usage(_logins_specs(chunk, _params(rule)))
+
+
+def evaluate(
+    chunk: Chunk,
+    rules: list[ChurnSignalRule],
+    *,
+    csm_property: str,
+    renewal_property: str,
+    props: dict[int, dict],
+    user_ids: set[int],
+    now: dt.datetime | None = None,
+) -> list[HealthAlert]:
+    now = now or clock.now()
+    ids = set(chunk.ids)
+    recent = (
+        HealthAlert.objects.filter(
+            chunk._range("record_id"),
+            kind=HealthAlert.Kind.CHURN_SIGNAL,
+            raised_at__gte=now - dt.timedelta(days=FACT_MEMORY_DAYS),
+        )
+        .annotate(fact=KT("evidence__fact"))
+        .values_list("record_id", "signal", "fact", "expires_at", "dismissed_at")
+        .order_by()
+    )
+    active: set[tuple[int, str]] = set()
+    facts: set[tuple[int, str, str]] = set()
+    for record_id, signal, fact, expires_at, dismissed_at in recent:
+        if expires_at > now and dismissed_at is None:
+            active.add((record_id, signal))
+        if fact:
+            facts.add((record_id, signal, fact))
+
+    alerts: list[HealthAlert] = []
+
+    def raise_(rule: ChurnSignalRule, account_id: int, title: str, evidence: dict) -> None:
+        if account_id not in ids or (account_id, rule.key) in active:
+            return
+        fact = evidence.get("fact")
+        if fact and (account_id, rule.key, fact) in facts:
+            return
+        csm = _as_int(props.get(account_id, {}).get(csm_property))
+        alerts.append(
+            HealthAlert(
+                record_id=account_id,
+                profile=None,
+                kind=HealthAlert.Kind.CHURN_SIGNAL,
+                signal=rule.key,
+                priority=rule.priority,
+                title=title,
+                evidence=evidence,
+                user_id=csm if csm in user_ids else None,
+                raised_at=now,
+                expires_at=now + dt.timedelta(days=ALERT_DAYS),
+            )
+        )
+        active.add((account_id, rule.key))
+
+    for rule in rules:
+        p = _params(rule)
+        if rule.key == "logins_drop":
+            w = int(p["window_days"])
+            usage = chunk.usage(_logins_specs(chunk, p))
+            for account_id, row in usage.items():
+                last, previous = row["sig_last"] or 0, row["sig_prev"] or 0
+                if previous >= p["min_previous"] and last <= p["max_ratio"] * previous:
+                    raise_(
+                        rule,
+                        account_id,
+                        _("Logins dropped: %(last)d in the last %(w)d days, %(prev)d in the %(w)d days before")
+                        % {"last": last, "prev": previous, "w": w},
+                        {"last": last, "previous": previous, "window_days": w, "events": list(p["events"])},
+                    )
+        elif rule.key == "tickets_spike":
+            months = _month_starts(now)
+            for account_id, (last, this) in chunk.tickets_by_month(months).items():
+                if this >= p["min_tickets"] and this >= p["factor"] * last:
+                    raise_(
+                        rule,
+                        account_id,
+                        _("Ticket spike: %(this)d tickets this month, %(last)d last month")
+                        % {"this": this, "last": last},
+                        {"this_month": this, "last_month": last, "fact": months[1].strftime("%Y-%m")},
+                    )
+        elif rule.key == "nps_drop":
+            for account_id, answers in chunk.surveys(p.get("survey") or "nps").items():
+                if len(answers) < 2:
+                    continue
+                (latest, latest_at, latest_id), (previous, previous_at, _pid) = answers[0], answers[1]
+                if previous - latest >= p["points"]:
+                    raise_(
+                        rule,
+                        account_id,
+                        _("NPS dropped from %(from)d to %(to)d") % {"from": previous, "to": latest},
+                        {
+                            "from": previous,
+                            "to": latest,
+                            "from_at": previous_at.isoformat(),
+                            "to_at": latest_at.isoformat(),
+                            "fact": f"response:{latest_id}",
+                        },
+                    )
+        elif rule.key == "meetings_missed":
+            count = int(p["count"])
+            for account_id, meetings in chunk.recent_meeting_outcomes(count).items():
+                if len(meetings) == count and all(outcome == "no_show" for _s, outcome, _i in meetings):
+                    raise_(
+                        rule,
+                        account_id,
+                        _("%(n)d scheduled meetings in a row were missed") % {"n": count},
+                        {
+                            "meetings": [{"id": i, "start_at": s.isoformat()} for s, _o, i in meetings],
+                            "fact": "meetings:" + ",".join(str(i) for _s, _o, i in meetings),
+                        },
+                    )
+        elif rule.key == "key_contact_left":
+            for account_id, contacts in chunk.contacts_left(require_key_contact=True).items():
+                names = ", ".join(name or f"#{cid}" for cid, name in contacts)
+                raise_(
+                    rule,
+                    account_id,
+                    _("Key contact left: %(names)s") % {"names": names},
+                    {
+                        "contacts": [{"id": cid, "name": name} for cid, name in contacts],
+                        "fact": "contacts:" + ",".join(str(cid) for cid, _n in contacts),
+                    },
+                )
+        elif rule.key == "renewal_soon" and renewal_property:
+            days = int(p["days"])
+            for account_id, row in props.items():
+                day = _to_date(row.get(renewal_property))
+                if day is None:
+                    continue
+                left = (day - chunk.today).days
+                if 0 <= left <= days:
+                    raise_(
+                        rule,
+                        account_id,
+                        _("Renewal in %(n)d days (%(date)s)") % {"n": left, "date": day.isoformat()},
+                        {"days": left, "renewal_date": day.isoformat(), "fact": f"renewal:{day.isoformat()}"},
+                    )
+    return alerts
+
+
+def active_signal_q(now: dt.datetime) -> Q:
+    return Q(kind=HealthAlert.Kind.CHURN_SIGNAL, expires_at__gt=now, dismissed_at__isnull=True)

@@ -1,0 +1,22 @@
+"""Demo data for health: the template profile, active, and a full recompute with progress."""
+
+from collections.abc import Callable
+
+from tend.core.policy import Actor
+
+from . import churn, jobs, services
+from .models import ScoreProfile
+
+
+def install(*, actor_user, on_progress: Callable[[int, int], None] | None = None) -> ScoreProfile:
+    """Create (once) the template profile as the active "Standard health" profile and recompute
+    every customer. `actor_user` must hold a Service seat."""
+    actor = Actor(actor_user)
+    profile = ScoreProfile.objects.live().filter(name="Standard health").first()
+    if profile is None:
+        profile = services.profile_create(actor=actor, name="Standard health", from_template=True)
+    if profile.active_version_id is None:
+        services.profile_activate(actor=actor, profile=profile)
+    churn.install_rules()
+    jobs.run_full(on_progress=on_progress)
+    return profile

@@ -1,0 +1,156 @@
+"""Recompute jobs: queueing (debounced) and running them with a visible `RecomputeRun` row.
+
+- Incremental: `mark_accounts_dirty` queues one incremental run, enqueued on commit; while one is
+  queued (not yet started) further marks only add accounts to it. The run drains `DirtyAccount`.
+- Full: on profile activation (kind "activation") and daily (kind "full"): the daily task re-enqueues
+  itself for the next day at `DAILY_AT` UTC with `run_after` (run by `db_worker`).
+"""
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+
+from tend.core import clock
+
+from .models import DirtyAccount, RecomputeRun, ScoreProfile
+
+log = logging.getLogger(__name__)
+
+DAILY_AT = dt.time(2, 0)
+STALE_AFTER = dt.timedelta(minutes=10)
+DRAIN_BATCH = 5000
+KEEP_RUNS = 200
+
+
+def _queue(kind: str, *, run_after: dt.datetime | None = None, profile: ScoreProfile | None = None):
+    """Create a queued run unless one of this kind is already queued; returns it or None."""
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            return RecomputeRun.objects.create(
+                kind=kind, status=RecomputeRun.Status.QUEUED, queued_at=now, run_after=run_after, profile=profile
+            )
+    except IntegrityError:
+        pending = RecomputeRun.objects.filter(kind=kind, status=RecomputeRun.Status.QUEUED).first()
+        due = (pending.run_after or pending.queued_at) if pending else None
+        if pending is not None and due is not None and now - due > STALE_AFTER and kind != RecomputeRun.Kind.FULL:
+            # Never picked up (a worker that lost it): give up on it and queue afresh.
+            RecomputeRun.objects.filter(pk=pending.pk, status=RecomputeRun.Status.QUEUED).update(
+                status=RecomputeRun.Status.FAILED, error="never started", finished_at=now
+            )
+            return _queue(kind, run_after=run_after, profile=profile)
+        return None
+
+
+def schedule_incremental() -> RecomputeRun | None:
+    """Queue the incremental recompute (debounced) and enqueue its task when the transaction commits."""
+    run = _queue(RecomputeRun.Kind.INCREMENTAL)
+    if run is not None:
+        from .tasks import recompute_incremental_task
+
+        run_id = run.pk
+        transaction.on_commit(lambda: recompute_incremental_task.enqueue(run_id))
+    return run
+
+
+def schedule_activation(profile: ScoreProfile) -> RecomputeRun:
+    run = RecomputeRun.objects.create(
+        kind=RecomputeRun.Kind.ACTIVATION, status=RecomputeRun.Status.QUEUED, queued_at=clock.now(), profile=profile
+    )
+    from .tasks import recompute_full_task
+
+    run_id = run.pk
+    transaction.on_commit(lambda: recompute_full_task.enqueue(run_id))
+    return run
+
+
+def next_daily_time(now: dt.datetime) -> dt.datetime:
+    today = now.astimezone(dt.UTC).date()
+    at = dt.datetime.combine(today, DAILY_AT, tzinfo=dt.UTC)
+    return at if at > now else at + dt.timedelta(days=1)
+
+
+def ensure_daily() -> RecomputeRun | None:
+    """Make sure the daily full recompute is queued (returns the new run, or None if one was)."""
+    run = _queue(RecomputeRun.Kind.FULL, run_after=next_daily_time(clock.now()))
+    if run is not None:
+        from .tasks import recompute_full_task
+
+        run_id, run_after = run.pk, run.run_after
+        transaction.on_commit(lambda: recompute_full_task.using(run_after=run_after).enqueue(run_id))
+    return run
+
+
+def _start(run_id: int) -> RecomputeRun | None:
+    updated = RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.QUEUED).update(
+        status=RecomputeRun.Status.RUNNING, started_at=clock.now()
+    )
+    if not updated:
+        return None  # already run (a task delivered twice) or given up
+    return RecomputeRun.objects.get(pk=run_id)
+
+
+def _finish(run: RecomputeRun, error: str = "") -> None:
+    run.status = RecomputeRun.Status.FAILED if error else RecomputeRun.Status.DONE
+    run.error = error
+    run.finished_at = clock.now()
+    run.save(update_fields=["status", "error", "finished_at", "done", "total"])
+    stale = list(RecomputeRun.objects.order_by("-queued_at", "-id").values_list("pk", flat=True)[KEEP_RUNS:])
+    if stale:
+        RecomputeRun.objects.filter(pk__in=stale).exclude(status=RecomputeRun.Status.QUEUED).delete()
+
+
+def run_incremental(run_id: int | None = None) -> int:
+    """Drain the marked accounts; returns how many were recomputed."""
+    from .recompute import recompute
+
+    run = _start(run_id) if run_id is not None else None
+    if run_id is not None and run is None:
+        return 0
+    total = 0
+    try:
+        while True:
+            taken_at = clock.now()
+            ids = list(
+                DirtyAccount.objects.filter(marked_at__lte=taken_at)
+                .order_by("marked_at")
+                .values_list("record_id", flat=True)[:DRAIN_BATCH]
+            )
+            if not ids:
+                break
+            recompute(ids, reason="recompute")
+            DirtyAccount.objects.filter(record_id__in=ids, marked_at__lte=taken_at).delete()
+            total += len(ids)
+            if run is not None:
+                run.done = run.total = total
+                RecomputeRun.objects.filter(pk=run.pk).update(done=total, total=total)
+    except Exception as exc:
+        if run is not None:
+            _finish(run, error=repr(exc))
+        raise
+    if run is not None:
+        _finish(run)
+    return total
+
+
+def run_full(run_id: int | None = None, *, on_progress=None, kind: str = RecomputeRun.Kind.FULL) -> RecomputeRun:
+    """A full recompute with progress on a RecomputeRun row (the given queued one, or a new one)."""
+    from .recompute import recompute
+
+    if run_id is not None:
+        run = _start(run_id)
+        if run is None:
+            return RecomputeRun.objects.get(pk=run_id)
+    else:
+        run = RecomputeRun.objects.create(
+            kind=kind, status=RecomputeRun.Status.RUNNING, queued_at=clock.now(), started_at=clock.now()
+        )
+    reason = "activation" if run.kind == RecomputeRun.Kind.ACTIVATION else "daily"
+    try:
+        recompute(None, reason=reason, run=run, on_progress=on_progress)
+    except Exception as exc:
+        _finish(run, error=repr(exc))
+        raise
+    _finish(run)
+    return run

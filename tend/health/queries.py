@@ -1,0 +1,234 @@
+"""Reads of the health app: profiles, a record's health (score, explanation, history, alerts),
+scores for a table page, the Summary tab's health summary, the latest recompute run."""
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncDate
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from tend.core import clock, policy
+from tend.core.errors import NotFound
+from tend.crm.models import Record
+
+from .definitions import STATUS_KEYS
+from .models import ChurnSignalRule, HealthAlert, HealthScore, HealthScoreHistory, RecomputeRun, ScoreProfile
+from .recompute import expand
+
+HISTORY_DAYS = 90
+WHY_LIMIT = 10
+
+
+def profiles_for(actor):
+    """The profiles (not archived) an actor may see: everyone with workspace access."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    return ScoreProfile.objects.live()
+
+
+def get_profile_for_user(actor, profile_id) -> ScoreProfile:
+    try:
+        profile_id = int(profile_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound(_("No score profile %(id)s.") % {"id": profile_id}) from exc
+    profile = profiles_for(actor).select_related("active_version").filter(pk=profile_id).first()
+    if profile is None:
+        raise NotFound(_("No score profile %(id)s.") % {"id": profile_id})
+    return profile
+
+
+def versions_of(profile: ScoreProfile):
+    return profile.versions.select_related("activated_by").order_by("-number")
+
+
+def signal_rules():
+    from .churn import install_rules
+
+    install_rules()
+    return ChurnSignalRule.objects.order_by("id")
+
+
+def alerts_for(*, record: Record | None = None, user=None, active: bool | None = True, now=None):
+    """Alerts, newest first; `active` True = active only, False = expired or dismissed only, None = all."""
+    now = now or clock.now()
+    alerts = HealthAlert.objects.select_related("record", "user", "profile")
+    if record is not None:
+        alerts = alerts.filter(record=record)
+    if user is not None:
+        alerts = alerts.filter(user=user)
+    if active is True:
+        alerts = alerts.active(now)
+    elif active is False:
+        alerts = alerts.exclude(pk__in=HealthAlert.objects.active(now).values("pk"))
+    return alerts.order_by("-raised_at", "-id")
+
+
+def _status_entry(definition: dict, key: str) -> dict | None:
+    for status in definition.get("statuses", []):
+        if status["key"] == key:
+            return {k: status.get(k, "") for k in ("key", "label", "color", "action", "min")}
+    return None
+
+
+def record_health(record: Record) -> dict | None:
+    """Everything the health card shows, or None when no profile scores the record."""
+    score = (
+        HealthScore.objects.filter(record=record)
+        .select_related("profile", "version")
+        .order_by("profile__priority", "profile_id")
+        .first()
+    )
+    now = clock.now()
+    alerts = list(alerts_for(record=record, active=True, now=now))
+    if score is None:
+        return None
+    definition = score.version.definition
+    evaluation = expand(definition, score.breakdown)
+    since = now - dt.timedelta(days=HISTORY_DAYS)
+    points = list(
+        HealthScoreHistory.objects.filter(record=record, profile=score.profile, at__gte=since)
+        .order_by("at", "id")
+        .values_list("at", "score", "status", "changes", "reason", "version_id")
+    )
+    by_day: dict[dt.date, float | None] = {}
+    for at, value, _status, _changes, _reason, _version in points:
+        by_day[at.astimezone(dt.UTC).date()] = value
+    why = [
+        {"at": at, "score": value, "status": _status_entry(definition, status), "changes": changes, "reason": reason}
+        for at, value, status, changes, reason, _version in reversed(points)
+        if changes or reason == "status_change"
+    ][:WHY_LIMIT]
+    return {
+        "score": score.score,
+        "status": _status_entry(definition, score.status),
+        "coverage": score.coverage,
+        "profile": score.profile,
+        "version": score.version,
+        "computed_at": score.computed_at,
+        "breakdown": evaluation.groups,
+        "max_points_with_data": evaluation.max_points_with_data,
+        "history": sorted(by_day.items()),
+        "why": why,
+        "alerts": alerts,
+        "signals": [a for a in alerts if a.kind == HealthAlert.Kind.CHURN_SIGNAL],
+    }
+
+
+def scores_for_records(record_ids) -> dict[int, HealthScore]:
+    """record id → its health score (one query), for table columns."""
+    ids = [int(i) for i in record_ids]
+    if not ids:
+        return {}
+    out: dict[int, HealthScore] = {}
+    for score in HealthScore.objects.filter(record_id__in=ids).order_by("profile__priority", "profile_id"):
+        out.setdefault(score.record_id, score)
+    return out
+
+
+def _book(user):
+    from tend.workspace.services import workspace_settings
+
+    ws = workspace_settings()
+    return ws, Record.objects.filter(object_type=ws.customer_object_type, archived_at__isnull=True).filter(
+        Q(owner=user) | Q(**{f"properties__{ws.customer_csm_property}": user.pk})
+    )
+
+
+def _status_labels() -> dict[str, dict]:
+    """Label and colour of each status key, from the active profiles (first wins), else the defaults."""
+    from .definitions import status_schemes
+
+    out: dict[str, dict] = {}
+    for profile in ScoreProfile.objects.active().select_related("active_version"):
+        for status in profile.active_version.definition.get("statuses", []):
+            out.setdefault(status["key"], status)
+    for scheme in status_schemes().values():
+        for status in scheme:
+            out.setdefault(status["key"], status)
+    return out
+
+
+def _customers_url(status_key: str) -> str:
+    try:
+        base = reverse("customers")
+    except NoReverseMatch:
+        return ""
+    import json
+
+    filters = {
+        "filterGroups": [{"filters": [{"propertyName": "health_status", "operator": "EQ", "value": status_key}]}]
+    }
+    return f"{base}?{urlencode({'filters': json.dumps(filters)})}"
+
+
+def health_summary(*, actor, user) -> dict:
+    """The Summary tab's health card for the user's book (customers where they are CSM or owner):
+    average score, count and share per status (linking to the Customers tab filtered to it), the
+    distribution in 10 buckets, and the daily average over the last 90 days."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    ws, book = _book(user)
+    book_ids = book.values("pk")
+    scores = HealthScore.objects.filter(record_id__in=book_ids, score__isnull=False)
+    aggregate = scores.aggregate(avg=Avg("score"), n=Count("pk"))
+    counts = dict(scores.values_list("status").annotate(n=Count("pk")).order_by())
+    total = aggregate["n"] or 0
+    labels = _status_labels()
+    statuses = []
+    for key, n in sorted(counts.items(), key=lambda kv: -labels.get(kv[0], {}).get("min", 0)):
+        entry = labels.get(key, {"label": str(STATUS_KEYS.get(key, key)), "color": "secondary"})
+        statuses.append(
+            {
+                "key": key,
+                "label": entry["label"],
+                "color": entry["color"],
+                "count": n,
+                "share": round(n / total, 4) if total else 0.0,
+                "url": _customers_url(key),
+            }
+        )
+    buckets = [{"from": b * 10, "to": b * 10 + 10, "count": 0} for b in range(10)]
+    for value in scores.values_list("score", flat=True):
+        buckets[min(int(value // 10), 9)]["count"] += 1
+    since = clock.now() - dt.timedelta(days=HISTORY_DAYS)
+    over_time = list(
+        HealthScoreHistory.objects.filter(record_id__in=book_ids, at__gte=since, score__isnull=False)
+        .annotate(day=TruncDate("at", tzinfo=dt.UTC))
+        .values("day")
+        .annotate(avg=Avg("score"))
+        .order_by("day")
+        .values_list("day", "avg")
+    )
+    return {
+        "count": total,
+        "average": round(aggregate["avg"], 1) if aggregate["avg"] is not None else None,
+        "statuses": statuses,
+        "distribution": buckets,
+        "over_time": [(day, round(avg, 1)) for day, avg in over_time],
+        "alerts": HealthAlert.objects.active(clock.now()).filter(user=user).count(),
+    }
+
+
+def latest_run() -> RecomputeRun | None:
+    """The run to show progress for: a running one, else the latest one."""
+    running = RecomputeRun.objects.filter(status=RecomputeRun.Status.RUNNING).order_by("-started_at").first()
+    return running or RecomputeRun.objects.exclude(status=RecomputeRun.Status.QUEUED, kind="full").first()
+
+
+def history_for(record: Record, *, days: int = HISTORY_DAYS):
+    since = clock.now() - dt.timedelta(days=days)
+    return HealthScoreHistory.objects.filter(record=record, at__gte=since).order_by("at", "id")
+
+
+def active_alert_counts(record_ids) -> dict[int, int]:
+    counts: dict[int, int] = defaultdict(int)
+    for record_id, n in (
+        HealthAlert.objects.active(clock.now())
+        .filter(record_id__in=list(record_ids))
+        .values_list("record_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts[record_id] = n
+    return dict(counts)
