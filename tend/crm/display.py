@@ -10,6 +10,29 @@ from .models import PropertyType, Stage
 from .registry import PIPELINE, STAGE, PropSpec, Registry
 
 
+class Badge(str):
+    """Text that tables show as a coloured badge (the health status); `badge` is its colour."""
+
+    badge = "secondary"
+
+    def __new__(cls, text: str, badge: str):
+        value = super().__new__(cls, text)
+        value.badge = badge
+        return value
+
+
+# The colours of the built-in `health_status` keys (as in the default status schemes).
+HEALTH_STATUS_COLORS = {
+    "healthy": "success",
+    "green": "success",
+    "neutral": "warning",
+    "yellow": "warning",
+    "orange": "orange",
+    "at_risk": "danger",
+    "red": "danger",
+}
+
+
 class Formatter:
     """Formats values of many records with a fixed number of queries (users and stages are
     loaded once, for all rows)."""
@@ -50,7 +73,14 @@ class Formatter:
         spec = self.registry.get(name)
         if spec is None:
             return ""
-        return self.format(spec, self.raw(record, name))
+        raw = self.raw(record, name)
+        if name == "health_score" and isinstance(raw, float):
+            # Scores keep one decimal; a whole score reads as a whole number.
+            raw = int(raw) if raw.is_integer() else round(raw, 1)
+        text = self.format(spec, raw)
+        if name == "health_status" and text:
+            return Badge(text, HEALTH_STATUS_COLORS.get(self.raw(record, name), "secondary"))
+        return text
 
     def format(self, spec: PropSpec, value) -> str:
         if value is None or value == "" or value == []:

@@ -1,0 +1,707 @@
+"""The health-score screens: score profiles (list, editor, test on a record, preview of the
+distribution, activation with versions and recompute progress), the record health card, alerts,
+the health summary and the churn-signal rules.
+
+Views stay thin: reads go through `queries`, writes through `services` (which ask the policy);
+a profile's draft is edited in the browser and posted as one JSON document, so that every error
+comes back with the path of the field it names (`groups[0].criteria[1].bands[0].points`).
+"""
+
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tend.core import clock, policy
+from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from tend.core.web import Viewing, is_htmx, viewing, workspace_view
+from tend.crm import queries as crm_queries
+from tend.crm.filters import compile_search
+from tend.crm.registry import registry_for
+from tend.workspace.services import workspace_settings
+from tend.workspace.views import _builder_schema
+
+from . import definitions, queries, services
+from .models import ChurnSignalRule, HealthAlert
+
+INVALID_STATUS = 422
+SEARCH_LIMIT = 10
+ALERTS_LIMIT = 200
+SPARK_WIDTH, SPARK_HEIGHT = 160, 36
+
+
+# --------------------------------------------------------------------------- who may do what
+
+
+def manage_refusal(view: Viewing) -> str:
+    """Why this viewer may not create or change score profiles, or "" when they may."""
+    if view.is_view_as:
+        return _("You are viewing Tend as %(name)s, so changes are turned off. Stop viewing as to make changes.") % {
+            "name": view.user.display_name
+        }
+    try:
+        policy.require(view.actor, policy.Action.MANAGE_HEALTH_PROFILES)
+    except Forbidden as exc:
+        return str(exc)
+    return ""
+
+
+def settings_refusal(view: Viewing) -> str:
+    """Why this viewer may not change churn-signal rules, or "" when they may."""
+    if view.is_view_as:
+        return _("You are viewing Tend as %(name)s, so changes are turned off. Stop viewing as to make changes.") % {
+            "name": view.user.display_name
+        }
+    try:
+        policy.require(view.actor, policy.Action.MANAGE_CS_SETTINGS)
+    except Forbidden as exc:
+        return str(exc)
+    return ""
+
+
+def _refuse(request, reason: str):
+    if is_htmx(request) or request.content_type == "application/json":
+        return render(request, "core/_forbidden.html", {"reason": reason}, status=403)
+    messages.error(request, reason)
+    return None
+
+
+def profile_view(view_func):
+    """Load the profile named by the URL through `queries` (404 page when unknown)."""
+
+    @workspace_view
+    @wraps(view_func)
+    def wrapper(request, profile_id: int, **kwargs):
+        current = viewing(request)
+        try:
+            profile = queries.get_profile_for_user(current.actor, profile_id)
+        except NotFound:
+            template = "health/_not_found.html" if is_htmx(request) else "health/not_found.html"
+            return render(request, template, {}, status=404)
+        return view_func(request, current, profile, **kwargs)
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+def _status_of(profile) -> dict:
+    """Draft / active vN / active vN with unpublished changes, for the list and the editor."""
+    version = profile.active_version
+    if version is None:
+        return {"key": "draft", "label": _("Draft"), "color": "secondary", "changed": False}
+    changed = version.definition != profile.draft or (version.segment or {}) != (profile.segment or {})
+    return {
+        "key": "active",
+        "label": _("Active v%(n)s") % {"n": version.number},
+        "color": "success",
+        "changed": changed,
+    }
+
+
+def _segment_summary(segment: dict | None, registry, schema_ops: dict) -> str:
+    """A readable line for a segment in the filter language, e.g. "Industry is any of Software"."""
+    groups = (segment or {}).get("filterGroups") or []
+    if not groups:
+        return _("All customers")
+    parts = []
+    for group in groups:
+        items = []
+        for f in group.get("filters", []):
+            spec = registry.get(f.get("propertyName"))
+            label = _(str(spec.label)) if spec else f.get("propertyName", "")
+            value = f.get("values") if "values" in f else f.get("value", "")
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            text = f"{label} {schema_ops.get(f.get('operator'), f.get('operator', ''))}"
+            items.append(f"{text} {value}".strip() if value not in ("", None) else text)
+        parts.append((" " + _("and") + " ").join(items))
+    return (" " + _("or") + " ").join(f"({p})" if len(groups) > 1 else p for p in parts)
+
+
+@workspace_view
+@require_http_methods(["GET", "POST"])
+def profiles(request):
+    """The list of score profiles; POST creates one (from the template or blank)."""
+    current = viewing(request)
+    refusal = manage_refusal(current)
+    if request.method == "POST":
+        if refusal:
+            messages.error(request, refusal)
+            return redirect("health-profiles")
+        name = request.POST.get("name", "").strip() or _("Customer health")
+        try:
+            profile = services.profile_create(
+                actor=current.actor,
+                name=name,
+                from_template=request.POST.get("start", "template") != "blank",
+                description=request.POST.get("description", ""),
+            )
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                messages.error(request, f"{error.field}: {error.message}")
+            return redirect("health-profiles")
+        return redirect("health-profile", profile.pk)
+    ws = workspace_settings()
+    registry = registry_for(ws.customer_object_type)
+    ops = _operator_labels()
+    rows = [
+        {"profile": p, "status": _status_of(p), "segment": _segment_summary(p.segment, registry, ops)}
+        for p in queries.profiles_for(current.actor).select_related("active_version").order_by("priority", "name")
+    ]
+    context = {
+        "active_tab": "health",
+        "rows": rows,
+        "run": queries.latest_run(),
+        "refusal": refusal,
+        "can_manage_signals": not settings_refusal(current),
+    }
+    return render(request, "health/profiles.html", context)
+
+
+def _operator_labels() -> dict:
+    from tend.workspace.views import OPERATOR_LABELS
+
+    return OPERATOR_LABELS()
+
+
+def _property_options(object_type, types: list[str]) -> list[dict]:
+    from tend.crm.models import PropertyType
+
+    return [
+        {
+            "value": spec.name,
+            "label": str(_(str(spec.label))),
+            "category": spec.type in (PropertyType.ENUMERATION, PropertyType.BOOLEAN),
+        }
+        for spec in registry_for(object_type)
+        if not spec.is_column and spec.type in types
+    ]
+
+
+def _measures(actor, customer_type) -> list[dict]:
+    """The measures a criterion can use (`definitions.measures_schema()`), with the choices of
+    their parameters filled in: properties of the right types, object types, choice labels."""
+    others = [o for o in crm_queries.object_types(actor).order_by("pk") if o.pk != customer_type.pk]
+    measures = definitions.measures_schema()
+    for measure in measures:
+        for param in measure["params"]:
+            kind = param["type"]
+            if kind == "property" and param["objectTypeParam"]:
+                param["type"] = "choice"
+                param["optionsBy"] = {o.name: _property_options(o, param["propertyTypes"]) for o in others}
+                param["options"] = []
+            elif kind == "property":
+                param["type"] = "choice"
+                param["options"] = _property_options(customer_type, param["propertyTypes"])
+            elif kind == "object_type":
+                param["type"] = "choice"
+                param["options"] = [{"value": o.name, "label": str(_(o.label_plural))} for o in others]
+            elif kind == "choice":
+                labels = {"day": _("day"), "week": _("week"), "month": _("month")}
+                param["options"] = [{"value": c, "label": str(labels.get(c, c))} for c in param["choices"]]
+            elif kind == "events":
+                param["type"] = "list"
+                param["placeholder"] = str(_("Logged In, Report Created"))
+            elif kind == "int":
+                param["type"] = "number"
+            param["label"] = str(param["label"])
+        measure["label"] = str(measure["label"])
+        measure["description"] = str(measure["description"])
+    return json.loads(json.dumps(measures, default=str))
+
+
+def _schemes() -> list[dict]:
+    labels = {"three": _("Three statuses"), "four": _("Four bands")}
+    return [{"key": k, "label": str(labels.get(k, k)), "statuses": v} for k, v in definitions.status_schemes().items()]
+
+
+def _status_keys() -> list[dict]:
+    return [{"key": k, "label": str(v)} for k, v in definitions.STATUS_KEYS.items()]
+
+
+def _editor_context(request, current: Viewing, profile) -> dict:
+    ws = workspace_settings()
+    registry = registry_for(ws.customer_object_type)
+    from tend.directory.models import User
+
+    users = [u for u in User.objects.filter(is_active=True).order_by("full_name", "email")]
+    builder = _builder_schema(registry, users)
+    versions = list(queries.versions_of(profile))
+    return {
+        "active_tab": "health",
+        "profile": profile,
+        "status": _status_of(profile),
+        "refusal": manage_refusal(current),
+        "editor": {
+            "name": profile.name,
+            "description": profile.description,
+            "priority": profile.priority,
+            "segment": profile.segment or {"filterGroups": []},
+            "definition": profile.draft,
+        },
+        "measures": _measures(current.actor, ws.customer_object_type),
+        "schemes": _schemes(),
+        "status_keys": _status_keys(),
+        "builder": builder,
+        "current_filters": profile.segment or {},
+        "state_fields": [],
+        "columns_param": "",
+        "versions": versions,
+        "run": queries.latest_run(),
+        "save_url": reverse("health-profile", args=[profile.pk]),
+    }
+
+
+def _errors_json(exc: ValidationFailed) -> JsonResponse:
+    return JsonResponse(
+        {"errors": [e.as_dict() for e in exc.errors], "detail": str(exc.detail)},
+        status=INVALID_STATUS,
+    )
+
+
+@profile_view
+@require_http_methods(["GET", "POST"])
+def profile_editor(request, current: Viewing, profile):
+    """The editor. POST takes the whole draft as JSON: name, description, priority, segment and
+    definition; it answers the errors with their paths (422) or the saved state."""
+    if request.method == "GET":
+        return render(request, "health/editor.html", _editor_context(request, current, profile))
+    refusal = manage_refusal(current)
+    if refusal:
+        return JsonResponse({"errors": [], "detail": refusal}, status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return _errors_json(ValidationFailed.single("body", _("Send the draft as a JSON object.")))
+    changes = {k: body[k] for k in ("name", "description", "priority", "segment", "definition") if k in body}
+    if "priority" in changes:
+        changes["priority"] = _int_or_error(changes["priority"])
+    try:
+        if isinstance(changes.get("priority"), FieldError):
+            raise ValidationFailed(errors=[changes["priority"]])
+        profile = services.profile_update_draft(actor=current.actor, profile=profile, **changes)
+    except ValidationFailed as exc:
+        return _errors_json(exc)
+    status = _status_of(profile)
+    return JsonResponse(
+        {
+            "saved": True,
+            "status": {"label": str(status["label"]), "color": status["color"], "changed": status["changed"]},
+            "message": _("Draft saved."),
+        }
+    )
+
+
+def _int_or_error(raw):
+    if isinstance(raw, bool):
+        return FieldError("priority", _("Enter a whole number."), "invalid")
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        return FieldError("priority", _("Enter a whole number."), "invalid")
+
+
+# --------------------------------------------------------------------------- test on a record
+
+
+def _customer_search(current: Viewing, query: str):
+    query = query.strip()[:200]
+    if not query:
+        return []
+    object_type = workspace_settings().customer_object_type
+    compiled = compile_search(
+        {"query": query, "sorts": [{"propertyName": "name", "direction": "ASCENDING"}]},
+        registry_for(object_type),
+        user=current.user,
+    )
+    return list(compiled.apply(crm_queries.records_for(current.actor, object_type))[:SEARCH_LIMIT])
+
+
+@profile_view
+@require_GET
+def profile_test_search(request, current: Viewing, profile):
+    """Customers whose name matches, to pick one to test the draft on."""
+    context = {
+        "profile": profile,
+        "results": _customer_search(current, request.GET.get("q", "")),
+        "q": request.GET.get("q", ""),
+    }
+    return render(request, "health/_test_results.html", context)
+
+
+@profile_view
+@require_GET
+def profile_test(request, current: Viewing, profile):
+    """The draft evaluated on one customer: every criterion's value, band, points and no-data
+    mark, the group subtotals, coverage, score and status."""
+    object_type = workspace_settings().customer_object_type
+    try:
+        record = crm_queries.get_record(current.actor, object_type, request.GET.get("record"))
+    except NotFound:
+        return render(
+            request,
+            "health/_test.html",
+            {"profile": profile, "error": _("Pick a customer to test the draft on.")},
+            status=INVALID_STATUS,
+        )
+    try:
+        evaluation = services.profile_test_on_record(actor=current.actor, profile=profile, record=record)
+    except ValidationFailed as exc:
+        return render(
+            request,
+            "health/_test.html",
+            {"profile": profile, "record": record, "object_type": object_type, "errors": exc.errors},
+            status=INVALID_STATUS,
+        )
+    context = {"profile": profile, "record": record, "object_type": object_type, "evaluation": evaluation}
+    return render(request, "health/_test.html", context)
+
+
+# --------------------------------------------------------------------------- preview and activation
+
+
+def _histogram_chart(histogram: list[dict]) -> dict:
+    return {
+        "kind": "bar",
+        "labels": [f"{_fmt(b['from'])}–{_fmt(b['to'])}" for b in histogram],
+        "values": [b["count"] for b in histogram],
+        "name": str(_("Customers")),
+    }
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    number = float(value)
+    return str(int(number)) if number == int(number) else f"{number:.1f}"
+
+
+@profile_view
+@require_GET
+def profile_preview(request, current: Viewing, profile):
+    """The draft's distribution over its segment, before activating."""
+    try:
+        preview = services.profile_preview_distribution(actor=current.actor, profile=profile)
+    except ValidationFailed as exc:
+        return render(
+            request, "health/_preview.html", {"profile": profile, "errors": exc.errors}, status=INVALID_STATUS
+        )
+    context = {
+        "profile": profile,
+        "preview": preview,
+        "chart_json": json.dumps(_histogram_chart(preview.get("histogram") or [])),
+        "refusal": manage_refusal(current),
+    }
+    return render(request, "health/_preview.html", context)
+
+
+@profile_view
+@require_POST
+def profile_activate(request, current: Viewing, profile):
+    refusal = manage_refusal(current)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("health-profile", profile.pk)
+    if request.POST.get("confirm") != "on":
+        messages.error(request, _("Tick the confirmation to activate this profile."))
+        return redirect("health-profile", profile.pk)
+    try:
+        version = services.profile_activate(actor=current.actor, profile=profile)
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            messages.error(request, f"{error.field}: {error.message}")
+        return redirect("health-profile", profile.pk)
+    messages.success(
+        request,
+        _("Version %(n)s is active; scores are being recomputed.") % {"n": version.number},
+    )
+    return redirect("health-profile", profile.pk)
+
+
+@profile_view
+@require_POST
+def profile_deactivate(request, current: Viewing, profile):
+    refusal = manage_refusal(current)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("health-profile", profile.pk)
+    services.profile_deactivate(actor=current.actor, profile=profile)
+    messages.success(request, _("“%(name)s” is no longer active; its versions are kept.") % {"name": profile.name})
+    return redirect("health-profile", profile.pk)
+
+
+@profile_view
+@require_POST
+def profile_archive(request, current: Viewing, profile):
+    refusal = manage_refusal(current)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("health-profile", profile.pk)
+    services.profile_archive(actor=current.actor, profile=profile)
+    messages.success(request, _("“%(name)s” is archived.") % {"name": profile.name})
+    return redirect("health-profiles")
+
+
+@workspace_view
+@require_GET
+def run_progress(request):
+    """The latest recompute run, polled by htmx while it runs."""
+    return render(request, "health/_run.html", {"run": queries.latest_run()})
+
+
+# --------------------------------------------------------------------------- the record health card
+
+
+def _sparkline(history) -> dict | None:
+    """Points of an inline SVG line for the score over the last 90 days."""
+    points = [(day, score) for day, score in history if score is not None]
+    if len(points) < 2:
+        return None
+    first, last = points[0][0], points[-1][0]
+    span = max((last - first).days, 1)
+    coords = []
+    for day, score in points:
+        x = (day - first).days / span * SPARK_WIDTH
+        y = SPARK_HEIGHT - (max(0.0, min(100.0, float(score))) / 100 * SPARK_HEIGHT)
+        coords.append(f"{x:.1f},{y:.1f}")
+    return {
+        "points": " ".join(coords),
+        "width": SPARK_WIDTH,
+        "height": SPARK_HEIGHT,
+        "first": first,
+        "last": last,
+        "min": min(s for _d, s in points),
+        "max": max(s for _d, s in points),
+    }
+
+
+def _card_response(request, current: Viewing, record, *, compact: bool, status: int = 200, note: str = ""):
+    health = queries.record_health(record)
+    refusal = manage_refusal(current)
+    context = {
+        "record": record,
+        "health": health,
+        "compact": compact,
+        "spark": _sparkline(health["history"]) if health else None,
+        "can_recompute": not refusal,
+        "can_manage": not refusal,
+        "note": note,
+    }
+    return render(request, "health/_record_card.html", context, status=status)
+
+
+def _customer(current: Viewing, record_id: int):
+    return crm_queries.get_record(current.actor, workspace_settings().customer_object_type, record_id)
+
+
+@workspace_view
+@require_GET
+def record_card(request, record_id: int):
+    """The health card of a customer, loaded into the record page and the preview panel. Records
+    of other object types have no health score: the answer is empty."""
+    current = viewing(request)
+    try:
+        record = _customer(current, record_id)
+    except NotFound:
+        return HttpResponse("")
+    return _card_response(request, current, record, compact=request.GET.get("compact") == "1")
+
+
+@workspace_view
+@require_POST
+def record_recompute(request, record_id: int):
+    """Recompute this customer's scores now and answer the refreshed card."""
+    current = viewing(request)
+    try:
+        record = _customer(current, record_id)
+    except NotFound:
+        return HttpResponse(status=404)
+    compact = request.POST.get("compact") == "1"
+    refusal = manage_refusal(current)
+    if refusal:
+        return _card_response(request, current, record, compact=compact, status=403, note=refusal)
+    services.record_recompute(actor=current.actor, record=record)
+    return _card_response(request, current, record, compact=compact, note=_("Recomputed just now."))
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def _book(user) -> Q:
+    """The viewed user's accounts: customers where they are the CSM or the owner."""
+    csm_property = workspace_settings().customer_csm_property
+    return Q(record__owner=user) | Q(**{f"record__properties__{csm_property}": user.pk}) | Q(user=user)
+
+
+def _active_alerts(current: Viewing):
+    return (
+        HealthAlert.objects.active(clock.now())
+        .filter(_book(current.user), record__archived_at__isnull=True)
+        .select_related("record", "record__object_type", "profile")
+        .order_by("-raised_at", "-pk")
+    )
+
+
+PRIORITY_COLORS = {"high": "danger", "medium": "warning", "low": "info", "info": "secondary"}
+
+
+@workspace_view
+@require_GET
+def alerts(request):
+    """Active alerts (status changes and churn signals) on the viewed user's accounts."""
+    current = viewing(request)
+    kind = request.GET.get("kind", "")
+    items = _active_alerts(current)
+    if kind in ("status_change", "churn_signal"):
+        items = items.filter(kind=kind)
+    context = {
+        "active_tab": "health",
+        "alerts": list(items[:ALERTS_LIMIT]),
+        "kind": kind,
+        "limit": ALERTS_LIMIT,
+        "can_dismiss": current.can_act,
+        "priority_colors": PRIORITY_COLORS,
+    }
+    return render(request, "health/alerts.html", context)
+
+
+@workspace_view
+@require_POST
+def alert_dismiss(request, alert_id: int):
+    current = viewing(request)
+    alert = _active_alerts(current).filter(pk=alert_id).first()
+    if alert is None:
+        if is_htmx(request):
+            return HttpResponse("")
+        messages.error(request, _("That alert is no longer active."))
+        return redirect("health-alerts")
+    if not current.can_act:
+        reason = _("You are viewing Tend as %(name)s, so changes are turned off. Stop viewing as to make changes.") % {
+            "name": current.user.display_name
+        }
+        if refused := _refuse(request, reason):
+            return refused
+        return redirect("health-alerts")
+    try:
+        services.alert_dismiss(actor=current.actor, alert=alert)
+    except Forbidden as exc:
+        if refused := _refuse(request, str(exc)):
+            return refused
+        return redirect("health-alerts")
+    if is_htmx(request):
+        return HttpResponse("")
+    messages.success(request, _("Alert dismissed."))
+    return redirect("health-alerts")
+
+
+# --------------------------------------------------------------------------- summary
+
+
+@workspace_view
+@require_GET
+def summary(request):
+    """The health summary of the viewed user's book, as the Summary tab will embed it."""
+    current = viewing(request)
+    data = queries.health_summary(actor=current.actor, user=current.user)
+    distribution = _histogram_chart(data.get("distribution") or [])
+    over_time = {
+        "kind": "line",
+        "labels": [str(day) for day, _avg in data.get("over_time") or []],
+        "values": [None if avg is None else round(float(avg), 1) for _day, avg in data.get("over_time") or []],
+        "name": str(_("Average score")),
+    }
+    context = {
+        "active_tab": "health",
+        "summary": data,
+        "distribution_json": json.dumps(distribution),
+        "over_time_json": json.dumps(over_time),
+    }
+    template = "health/_summary_card.html" if is_htmx(request) else "health/summary.html"
+    return render(request, template, context)
+
+
+# --------------------------------------------------------------------------- churn-signal rules
+
+
+def _rule_label(rule) -> str:
+    return str(definitions.SIGNAL_LABELS.get(rule.key, rule.key))
+
+
+@workspace_view
+@require_GET
+def signal_rules(request):
+    current = viewing(request)
+    rules = list(queries.signal_rules())
+    context = {
+        "active_tab": "health",
+        "rules": [{"rule": r, "label": _rule_label(r), "params_json": json.dumps(r.params or {})} for r in rules],
+        "refusal": settings_refusal(current),
+        "priorities": HealthAlert.Priority.choices,
+    }
+    return render(request, "health/signals.html", context)
+
+
+@workspace_view
+@require_POST
+def signal_rule_update(request, rule_id: int):
+    current = viewing(request)
+    rule = ChurnSignalRule.objects.filter(pk=rule_id).first()
+    if rule is None:
+        messages.error(request, _("That churn-signal rule does not exist."))
+        return redirect("health-signal-rules")
+    refusal = settings_refusal(current)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("health-signal-rules")
+    errors: list[FieldError] = []
+    try:
+        params = json.loads(request.POST.get("params") or "{}")
+    except ValueError:
+        params = None
+    if not isinstance(params, dict):
+        errors.append(FieldError("params", _("Enter the parameters as a JSON object."), "invalid"))
+    if errors:
+        return _rules_error(request, current, rule, errors)
+    try:
+        services.signal_rule_update(
+            actor=current.actor,
+            rule=rule,
+            enabled=request.POST.get("enabled") == "on",
+            priority=request.POST.get("priority", rule.priority),
+            params=params,
+        )
+    except ValidationFailed as exc:
+        return _rules_error(request, current, rule, exc.errors)
+    messages.success(request, _("Rule “%(name)s” saved.") % {"name": _rule_label(rule)})
+    return redirect("health-signal-rules")
+
+
+def _rules_error(request, current: Viewing, rule, errors):
+    rules = list(queries.signal_rules())
+    context = {
+        "active_tab": "health",
+        "rules": [
+            {
+                "rule": r,
+                "label": _rule_label(r),
+                "params_json": request.POST.get("params", "") if r.pk == rule.pk else json.dumps(r.params or {}),
+                "errors": {e.field: e.message for e in errors} if r.pk == rule.pk else {},
+            }
+            for r in rules
+        ],
+        "refusal": settings_refusal(current),
+        "priorities": HealthAlert.Priority.choices,
+    }
+    return render(request, "health/signals.html", context, status=INVALID_STATUS)
