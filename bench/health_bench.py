@@ -30,7 +30,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{ROOT / 'var' / 'health_bench.sqlite3'}"
@@ -64,27 +63,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def ensure_postgres_database(url: str) -> None:
-    import psycopg
-
-    u = urlparse(url)
-    with psycopg.connect(
-        host=u.hostname,
-        port=u.port or 5432,
-        user=u.username or "postgres",
-        password=u.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        name = u.path.lstrip("/")
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def setup(args) -> None:
     os.environ["TEND_DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
     if args.database_url.startswith(("postgres://", "postgresql://")):
+        sys.path.insert(0, str(ROOT))
+        from bench.filter_bench import ensure_postgres_database
+
         ensure_postgres_database(args.database_url)
     (ROOT / "var").mkdir(exist_ok=True)
     sys.path.insert(0, str(ROOT))

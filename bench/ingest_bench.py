@@ -43,19 +43,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def setup(args) -> None:
-    os.environ["TEND_DATABASE_URL"] = args.database_url
-    hosts = os.environ.get("TEND_ALLOWED_HOSTS", "127.0.0.1,localhost")
-    os.environ["TEND_ALLOWED_HOSTS"] = hosts if "testserver" in hosts.split(",") else f"{hosts},testserver"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
+    """Django on the bench database, as for the board bench (the test client's host allowed)."""
     sys.path.insert(0, str(ROOT))
-    if args.database_url.startswith(("postgres://", "postgresql://")):
-        from bench.filter_bench import ensure_postgres_database
+    from bench.board_bench import setup as board_setup
 
-        ensure_postgres_database(args.database_url)
-    (ROOT / "var").mkdir(exist_ok=True)
-    import django
-
-    django.setup()
+    board_setup(args)
 
 
 def ensure_data(accounts: int):
