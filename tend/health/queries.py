@@ -127,12 +127,31 @@ def scores_for_records(record_ids) -> dict[int, HealthScore]:
     return out
 
 
+def _book_q(ws, user, prefix: str = "") -> Q:
+    """The user's book of customers: records they own or are the CSM of (`prefix` reaches the
+    record from another model, e.g. "record__")."""
+    return Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}properties__{ws.customer_csm_property}": user.pk})
+
+
 def _book(user):
     from tend.workspace.services import workspace_settings
 
     ws = workspace_settings()
     return ws, Record.objects.filter(object_type=ws.customer_object_type, archived_at__isnull=True).filter(
-        Q(owner=user) | Q(**{f"properties__{ws.customer_csm_property}": user.pk})
+        _book_q(ws, user)
+    )
+
+
+def book_alerts(user, *, now=None):
+    """Active alerts on the user's book, or addressed to the user, newest first."""
+    from tend.workspace.services import workspace_settings
+
+    ws = workspace_settings()
+    return (
+        HealthAlert.objects.active(now or clock.now())
+        .filter(_book_q(ws, user, "record__") | Q(user=user), record__archived_at__isnull=True)
+        .select_related("record", "record__object_type", "profile")
+        .order_by("-raised_at", "-pk")
     )
 
 

@@ -11,14 +11,13 @@ import json
 from functools import wraps
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tend.core import clock, policy
+from tend.core import policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from tend.core.web import Viewing, is_htmx, viewing, workspace_view
 from tend.crm import queries as crm_queries
@@ -539,19 +538,8 @@ def record_recompute(request, record_id: int):
 # --------------------------------------------------------------------------- alerts
 
 
-def _book(user) -> Q:
-    """The viewed user's accounts: customers where they are the CSM or the owner."""
-    csm_property = workspace_settings().customer_csm_property
-    return Q(record__owner=user) | Q(**{f"record__properties__{csm_property}": user.pk}) | Q(user=user)
-
-
 def _active_alerts(current: Viewing):
-    return (
-        HealthAlert.objects.active(clock.now())
-        .filter(_book(current.user), record__archived_at__isnull=True)
-        .select_related("record", "record__object_type", "profile")
-        .order_by("-raised_at", "-pk")
-    )
+    return queries.book_alerts(current.user)
 
 
 PRIORITY_COLORS = {"high": "danger", "medium": "warning", "low": "info", "info": "secondary"}
