@@ -22,7 +22,7 @@ from tend.crm.services import record_update
 from tend.workspace import queries as ws_queries
 from tend.workspace import services as ws_services
 from tend.workspace.models import SavedView
-from tend.workspace.views import _builder_schema, _json_param, _localize_datetimes
+from tend.workspace.views import builder_schema, json_param, localize_datetimes
 
 from . import queries
 from .queries import BoardConfig
@@ -60,7 +60,7 @@ class BoardState:
             filters, sorts, columns = self.saved.filters or {}, self.saved.sorts or [], self.saved.columns or columns
         self.modified = False
         if params.get("filters") is not None:
-            parsed = _json_param(params.get("filters"), None)
+            parsed = json_param(params.get("filters"), None)
             filters = parsed if isinstance(parsed, dict) else {"filterGroups": "invalid"}
             self.modified = True
         if params.get("columns"):
@@ -69,7 +69,7 @@ class BoardState:
         if params.get("sort"):
             direction = "DESCENDING" if params.get("dir") == "desc" else "ASCENDING"
             sorts = [{"propertyName": params["sort"], "direction": direction}]
-        self.filters = _localize_datetimes(dict(filters), registry, clock.user_zone(viewing(request).user))
+        self.filters = localize_datetimes(dict(filters), registry, clock.user_zone(viewing(request).user))
         self.sorts = sorts
         self.columns = [c for c in columns if registry.get(c)] or ["name"]
 
@@ -270,7 +270,7 @@ def _page(request, tab_name: str, board: BoardConfig | None, boards: list[BoardC
             "renewal_days": RENEWAL_DAYS,
             "renewal_spec": registry.get(board.renewal_property) if board.renewal_property else None,
             "users": users,
-            "builder": _builder_schema(registry, users),
+            "builder": builder_schema(registry, users),
         }
     )
     if state.pipeline is None:
@@ -445,8 +445,8 @@ def view_create(request, tab: str):
     if view.is_view_as:
         messages.error(request, _("You are viewing as another user; views cannot be changed."))
         return redirect(page)
-    filters = _json_param(request.POST.get("filters"), {})
-    sorts = _json_param(request.POST.get("sorts"), [])
+    filters = json_param(request.POST.get("filters"), {})
+    sorts = json_param(request.POST.get("sorts"), [])
     columns = [c for c in request.POST.get("columns", "").split(",") if c] or None
     try:
         saved = ws_services.view_create(

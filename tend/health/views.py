@@ -24,7 +24,7 @@ from tend.crm import queries as crm_queries
 from tend.crm.filters import compile_search
 from tend.crm.registry import registry_for
 from tend.workspace.services import workspace_settings
-from tend.workspace.views import _builder_schema
+from tend.workspace.views import builder_schema
 
 from . import definitions, queries, services
 from .models import ChurnSignalRule, HealthAlert
@@ -232,7 +232,7 @@ def _editor_context(request, current: Viewing, profile) -> dict:
     from tend.directory.models import User
 
     users = [u for u in User.objects.filter(is_active=True).order_by("full_name", "email")]
-    builder = _builder_schema(registry, users)
+    builder = builder_schema(registry, users)
     versions = list(queries.versions_of(profile))
     return {
         "active_tab": "health",

@@ -26,7 +26,7 @@ from tend.engagement.models import Task, TaskChange
 from tend.workspace import queries as ws_queries
 from tend.workspace import services as ws_services
 from tend.workspace.models import SavedView
-from tend.workspace.views import _builder_schema, _json_param, _localize_datetimes
+from tend.workspace.views import builder_schema, json_param, localize_datetimes
 
 from . import queries, services
 
@@ -61,7 +61,7 @@ class TableState:
             table.columns = list(self.saved.columns or table.columns)
         self.modified = False
         if params.get("filters") is not None:
-            parsed = _json_param(params.get("filters"), None)
+            parsed = json_param(params.get("filters"), None)
             table.filters = parsed if isinstance(parsed, dict) else {"filterGroups": "invalid"}
             self.modified = True
         if params.get("columns"):
@@ -71,7 +71,7 @@ class TableState:
             direction = "DESCENDING" if params.get("dir") == "desc" else "ASCENDING"
             table.sorts = [{"propertyName": params["sort"], "direction": direction}]
             self.modified = self.modified or bool(self.saved)
-        table.filters = _localize_datetimes(table.filters, registry, clock.user_zone(viewed_user))
+        table.filters = localize_datetimes(table.filters, registry, clock.user_zone(viewed_user))
         self.saved_filters = dict(table.filters)
         if params.get("q"):
             table.filters = {**table.filters, "query": params["q"][:200]}
@@ -162,7 +162,7 @@ def tasks(request):
         "sorts_json": json.dumps(table.sorts or []),
         "columns_param": ",".join(table.columns),
         "state_fields": [("view", state.view_key)],
-        "builder": _builder_schema(registry, users),
+        "builder": builder_schema(registry, users),
         "users": users,
         "bulk_properties": _bulk_properties(registry, users),
         "bulk_labels": _bulk_labels(),
@@ -220,8 +220,8 @@ def view_create(request):
     if view.is_view_as:
         messages.error(request, _("You are viewing as another user; views cannot be changed."))
         return redirect("tasks")
-    filters = _json_param(request.POST.get("filters"), {})
-    sorts = _json_param(request.POST.get("sorts"), [])
+    filters = json_param(request.POST.get("filters"), {})
+    sorts = json_param(request.POST.get("sorts"), [])
     columns = [c for c in request.POST.get("columns", "").split(",") if c] or None
     try:
         saved = ws_services.view_create(

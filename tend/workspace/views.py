@@ -28,7 +28,7 @@ PAGE_SIZE = 25
 QUICK_DAYS = ("7", "30", "90")
 
 
-def _json_param(raw: str | None, default):
+def json_param(raw: str | None, default):
     if not raw:
         return default
     try:
@@ -37,7 +37,7 @@ def _json_param(raw: str | None, default):
         return None
 
 
-def _localize_datetimes(filters: dict, registry, tz) -> dict:
+def localize_datetimes(filters: dict, registry, tz) -> dict:
     """The builder sends datetime-local values (no offset); they mean the viewer's time zone."""
     for group in filters.get("filterGroups", []) if isinstance(filters, dict) else []:
         for f in group.get("filters", []) if isinstance(group, dict) else []:
@@ -67,7 +67,7 @@ def _quick_filters(request) -> list[dict]:
     return extra
 
 
-def _builder_schema(registry, users) -> dict:
+def builder_schema(registry, users) -> dict:
     """What the advanced filter builder needs: properties with their operators and values."""
     properties = []
     for spec in registry:
@@ -119,7 +119,7 @@ def _table_spec(request, actor, ws) -> tuple[queries.TableSpec, SavedView | None
             filters=saved.filters, sorts=saved.sorts, columns=saved.columns or queries.default_columns(TAB)
         )
     modified = False
-    filters = _json_param(request.GET.get("filters"), None)
+    filters = json_param(request.GET.get("filters"), None)
     if request.GET.get("filters") is not None:
         table.filters = filters if isinstance(filters, dict) else {"filterGroups": "invalid"}
         modified = True
@@ -150,7 +150,7 @@ def customers(request):
         messages.error(request, _("That view does not exist or is not shared with you."))
         return redirect("customers")
     registry = registry_for(ws.customer_object_type)
-    table.filters = _localize_datetimes(table.filters, registry, clock.user_zone(view.user))
+    table.filters = localize_datetimes(table.filters, registry, clock.user_zone(view.user))
     columns = [c for c in table.columns if registry.get(c)] or ["name"]
     from tend.directory.models import User
 
@@ -202,7 +202,7 @@ def customers(request):
         "sorts_json": json.dumps(table.sorts or []),
         "columns_param": ",".join(columns),
         "all_properties": [s for s in registry],
-        "builder": _builder_schema(registry, [u for u in users if u.is_active]),
+        "builder": builder_schema(registry, [u for u in users if u.is_active]),
         "quick_created": request.GET.get("created", ""),
         "quick_activity": request.GET.get("activity", ""),
         "q": request.GET.get("q", ""),
@@ -237,8 +237,8 @@ def _view_page(view: SavedView, ws) -> str:
 
 
 def _view_form_data(request) -> dict:
-    filters = _json_param(request.POST.get("filters"), {})
-    sorts = _json_param(request.POST.get("sorts"), [])
+    filters = json_param(request.POST.get("filters"), {})
+    sorts = json_param(request.POST.get("sorts"), [])
     columns = [c for c in request.POST.get("columns", "").split(",") if c] or None
     return {"filters": filters, "sorts": sorts, "columns": columns}
 
