@@ -4,7 +4,7 @@ helpers below that resolve the customer accounts of other records."""
 
 from collections.abc import Iterable
 
-from tend.core import clock
+from tend.core import bulk, clock
 
 from .models import DirtyAccount
 
@@ -16,13 +16,13 @@ def mark_accounts_dirty(record_ids: Iterable[int], *, reason: str) -> int:
     ids = sorted({int(i) for i in record_ids if i is not None})
     if not ids:
         return 0
-    now = clock.now()
-    DirtyAccount.objects.bulk_create(
-        [DirtyAccount(record_id=i, marked_at=now, reason=reason[:64]) for i in ids],
-        update_conflicts=True,
-        unique_fields=["record"],
-        update_fields=["marked_at", "reason"],
-        batch_size=1000,
+    at = bulk.db_datetime(clock.now())
+    bulk.insert_rows(
+        DirtyAccount._meta.db_table,
+        ("record_id", "marked_at", "reason"),
+        [(i, at, reason[:64]) for i in ids],
+        pg_types=("bigint", "timestamptz", "text"),
+        on_conflict="ON CONFLICT (record_id) DO UPDATE SET marked_at = excluded.marked_at, reason = excluded.reason",
     )
     from .jobs import schedule_incremental
 

@@ -232,8 +232,8 @@ class DirtyAccount(models.Model):
     marked_at = models.DateTimeField()
     reason = models.CharField(max_length=64, blank=True, default="")
 
-    class Meta:
-        indexes = [models.Index(fields=["marked_at"], name="dirty_account_marked")]
+    # No index on marked_at: the table holds the accounts waiting for the next run (small), and
+    # every mark rewrites marked_at, so such an index would be updated on every ingested batch.
 
     def __str__(self) -> str:
         return f"{self.record_id} ({self.reason})"

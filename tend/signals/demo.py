@@ -20,7 +20,7 @@ from django.db import transaction
 
 from tend.crm.models import Association, ObjectType, Record
 
-from .models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
+from .models import DailyActiveUser, DailyEventUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
 from .services import account_nps_sync
 
 UTC = dt.UTC
@@ -31,6 +31,7 @@ FEATURES = ("Report Created", "Dashboard Viewed", "Export Run", "Integration Con
 LOGIN = "Logged In"
 EVENT_COLUMNS = ("message_id", "kind", "event", "account", "user_key", "properties", "timestamp", "received_at")
 USAGE_COLUMNS = ("account", "day", "event", "count", "users")
+EVENT_USER_COLUMNS = ("account", "day", "event", "user_key")
 DAU_COLUMNS = ("account", "day", "user_key")
 IDENTITY_COLUMNS = ("user_key", "account", "traits", "updated_at")
 
@@ -80,7 +81,7 @@ def generate(*, seed, now: dt.datetime, writer, companies: int, on_progress=None
         if not rows:
             break
         last = rows[-1][0]
-        events, usage, dau, identities, nps_accounts = [], [], [], [], []
+        events, usage, event_users, dau, identities, nps_accounts = [], [], [], [], [], []
         contacts = _contacts(contact_type, [pk for pk, _p in rows])
         responses = []
         for pk, props in rows:
@@ -121,6 +122,7 @@ def generate(*, seed, now: dt.datetime, writer, companies: int, on_progress=None
                 active = set()
                 for name, who in per_event.items():
                     usage.append((pk, day_text, name, per_count[name], len(who)))
+                    event_users.extend((pk, day_text, name, u) for u in sorted(who))
                     active |= who
                 dau.extend((pk, day_text, u) for u in sorted(active))
             identities.extend((u, pk, "{}", received) for u in users)
@@ -130,6 +132,7 @@ def generate(*, seed, now: dt.datetime, writer, companies: int, on_progress=None
         with transaction.atomic():
             writer.rows(UsageEvent, EVENT_COLUMNS, events)
             writer.rows(DailyUsage, USAGE_COLUMNS, usage)
+            writer.rows(DailyEventUser, EVENT_USER_COLUMNS, event_users)
             writer.rows(DailyActiveUser, DAU_COLUMNS, dau)
             writer.rows(UsageIdentity, IDENTITY_COLUMNS, identities)
             SurveyResponse.objects.bulk_create(responses, batch_size=500)

@@ -20,10 +20,13 @@ class UsageEvent(models.Model):
         PAGE = "page", _("Page")
         SCREEN = "screen", _("Screen")
 
-    message_id = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=200)  # unique: see Meta
     kind = models.CharField(max_length=16, choices=Kind.choices)
     event = models.CharField(max_length=200, blank=True, default="")  # "" for non-track messages
-    account = models.ForeignKey("crm.Record", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # db_index=False: the (account, timestamp) index serves lookups by account; one index less per insert.
+    account = models.ForeignKey(
+        "crm.Record", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     user_key = models.CharField(max_length=200)  # the userId, or "anon:<anonymousId>"
     properties = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField()  # when it happened
@@ -31,6 +34,9 @@ class UsageEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account", "timestamp"], name="usage_event_account_ts")]
+        # A constraint, not unique=True: on PostgreSQL that would add a second (LIKE) index that
+        # every insert pays for and nothing uses.
+        constraints = [models.UniqueConstraint(fields=["message_id"], name="usage_event_message_id_unique")]
         verbose_name = _("usage event")
         verbose_name_plural = _("usage events")
 
@@ -39,12 +45,10 @@ class UsageEvent(models.Model):
 
 
 class DailyUsage(models.Model):
-    """Per account, UTC day and event name: how many events and how many distinct users.
+    """Per account, UTC day and event name: how many track events and how many distinct users
+    (page and screen calls count as active users only; identify and group calls are not usage)."""
 
-    Track events are rolled up under their event name; page and screen calls under "Page Viewed" /
-    "Screen Viewed" (identify and group calls are not usage and are not rolled up)."""
-
-    account = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     event = models.CharField(max_length=200)
     count = models.PositiveIntegerField(default=0)
@@ -64,7 +68,7 @@ class DailyActiveUser(models.Model):
     """A user active for an account on a UTC day (any usage event); active users over a window =
     COUNT(DISTINCT user_key)."""
 
-    account = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     user_key = models.CharField(max_length=200)
 
@@ -78,16 +82,37 @@ class DailyActiveUser(models.Model):
         return f"{self.account_id} {self.day} {self.user_key}"
 
 
+class DailyEventUser(models.Model):
+    """A user who sent a track event of this name for an account on a UTC day: what
+    `DailyUsage.users` counts, so that ingestion adds to the rollups instead of re-reading events."""
+
+    account = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    event = models.CharField(max_length=200)
+    user_key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day", "event", "user_key"], name="daily_event_user_unique")
+        ]
+        verbose_name = _("daily event user")
+        verbose_name_plural = _("daily event users")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.event} {self.user_key}"
+
+
 class UsageIdentity(models.Model):
     """What Tend remembers about a product user: the account (from group calls or a track's
     context.groupId) and the traits from identify calls."""
 
-    user_key = models.CharField(max_length=200, unique=True)
+    user_key = models.CharField(max_length=200)  # unique: see Meta
     account = models.ForeignKey("crm.Record", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     traits = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField()
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_key"], name="usage_identity_user_key_unique")]
         verbose_name = _("usage identity")
         verbose_name_plural = _("usage identities")
 

@@ -1,12 +1,15 @@
 """Writes of the signals app: product-usage ingestion (Segment spec) with its daily rollups, the
 signals settings, and NPS / survey responses.
 
-Ingestion works in bulk: one query for the message ids already stored, one for the accounts the
-batch names, one for the users it must map; then one multi-row INSERT … ON CONFLICT DO NOTHING per
-500 events (bulk_create's per-row compiler cost would cap ingestion well below 20k events/s), and
-the rollup rows of the touched (account, day) pairs recomputed from the events in one
-INSERT … SELECT … ON CONFLICT DO UPDATE — recomputing, not incrementing, so that replays, duplicates
-and events arriving out of order can never make a rollup drift.
+Ingestion works in bulk, a constant number of statements per batch whatever its size: one query for
+the message ids already stored, one for the accounts the batch names (remembered per process and
+checked by primary key), one for the users it must map; then the events, active users, event users
+and rollups each in one set-based INSERT … ON CONFLICT (`tend.core.bulk`: `unnest` arrays on
+PostgreSQL, a prepared `executemany` on SQLite; `bulk_create`'s per-row compiler cost would cap
+ingestion far below 20k events/s). Rollups are added to, not re-read from the events, so a batch
+costs the same however many events its accounts sent before; only events really inserted are
+added, so replays and duplicates never count twice (`rollups_recompute` rebuilds them from the
+events if ever needed).
 """
 
 import datetime as dt
@@ -20,15 +23,15 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from tend.core import clock, policy
+from tend.core import bulk, clock, policy
 from tend.core.errors import FieldError, Forbidden, ValidationFailed
-from tend.crm.models import ChangeSource, PropertyType, Record
+from tend.crm.models import _SAFE_KEY, ChangeSource, PropertyType, Record
 from tend.crm.registry import registry_for
 from tend.health.marks import mark_accounts_dirty
 from tend.workspace.models import SettingsChange
 from tend.workspace.services import workspace_settings
 
-from .models import DailyActiveUser, DailyUsage, SignalsSettings, UsageEvent, UsageIdentity
+from .models import DailyActiveUser, DailyEventUser, DailyUsage, SignalsSettings, UsageEvent, UsageIdentity
 
 UTC = dt.UTC
 KINDS = ("track", "identify", "group", "page", "screen")
@@ -39,7 +42,7 @@ MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_MESSAGES = 2500
 # Events may come from clocks a little ahead; a day ahead is a bug, not skew.
 MAX_FUTURE = dt.timedelta(days=1)
-INSERT_CHUNK = 500  # rows per INSERT statement (SQLite allows 32,766 parameters)
+INSERT_CHUNK = 500  # survey responses per INSERT
 SURVEY_SOURCE = ChangeSource.SYSTEM
 
 
@@ -379,24 +382,23 @@ def _store(parsed: list[_Message], now: dt.datetime, result: IngestResult, statu
             result.duplicates += 1
         else:
             fresh[m.message_id] = m
-    stored = (
-        set(UsageEvent.objects.filter(message_id__in=list(fresh)).values_list("message_id", flat=True).iterator())
-        if fresh
-        else set()
-    )
-    for message_id in stored:
-        m = fresh.pop(message_id)
-        statuses[m.index] = "duplicate"
-        result.duplicates += 1
+    if not bulk.is_postgres():
+        # On PostgreSQL the insert itself says which ids were new (RETURNING); a separate lookup
+        # there costs more than the whole insert while the table has no statistics yet.
+        for message_id in _stored_message_ids(list(fresh)):
+            m = fresh.pop(message_id)
+            statuses[m.index] = "duplicate"
+            result.duplicates += 1
     todo = list(fresh.values())
     if not todo:
         return
-    _map_accounts(todo, now)
+    identities = _map_accounts(todo)
     inserted = _insert_events(todo, now)
-    usage_keys: set[tuple[int, dt.date]] = set()
+    identities.write({m.message_id for m in todo} if inserted is None else inserted, now)
+    usage: dict[tuple[int, dt.date, str], list] = {}  # (account, day, event) → [events, {users}]
     active: set[tuple[int, dt.date, str]] = set()
     for m in todo:
-        if m.message_id not in inserted:  # a concurrent request stored it first
+        if inserted is not None and m.message_id not in inserted:  # a concurrent request stored it first
             statuses[m.index] = "duplicate"
             result.duplicates += 1
             continue
@@ -412,7 +414,9 @@ def _store(parsed: list[_Message], now: dt.datetime, result: IngestResult, statu
             day = m.timestamp.date()
             active.add((m.account_id, day, m.user_key))
             if m.kind == "track":
-                usage_keys.add((m.account_id, day))
+                entry = usage.setdefault((m.account_id, day, m.event), [0, set()])
+                entry[0] += 1
+                entry[1].add(m.user_key)
     # Identify calls are about people, not accounts: "unmatched" counts usage that could not be
     # attributed, so an identify without a known account is simply accepted.
     for m in todo:
@@ -420,162 +424,247 @@ def _store(parsed: list[_Message], now: dt.datetime, result: IngestResult, statu
             statuses[m.index] = "accepted"
     if active:
         _insert_active_users(sorted(active))
-    if usage_keys:
-        rollups_recompute(sorted(usage_keys))
+    if usage:
+        _rollups_add(usage)
     if result.account_ids:
         mark_accounts_dirty(result.account_ids, reason="usage")
 
 
-def _map_accounts(todo: list[_Message], now: dt.datetime) -> None:
+def _stored_message_ids(message_ids: list[str]) -> list[str]:
+    if not message_ids:
+        return []
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    where, params = bulk.in_list(message_ids)
+    with bulk.cursor() as cursor:
+        cursor.execute(f"SELECT message_id FROM {table} WHERE message_id {where}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+# key property → (customer object type id → {key value: record id}); verified against the record
+# on every use, so a stale entry (key edited, record archived) is never trusted.
+_account_keys: dict[tuple[str, int], dict[str, int]] = {}
+_ACCOUNT_KEYS_MAX = 500_000
+
+
+def _key_sql(key_property: str) -> str:
+    if not _SAFE_KEY.match(key_property):
+        raise ValueError(f"unsafe property name {key_property!r}")
+    if connection.vendor == "postgresql":
+        return f"(properties ->> '{key_property}')"
+    return f"json_extract(properties, '$.{key_property}')"
+
+
+def accounts_by_key(keys: Iterable[str]) -> dict[str, int]:
+    """The customer accounts (active records of the customer object) whose account key property
+    (signals settings) has these values: {value: record id}.
+
+    Remembered keys are checked by primary key (the record still has this value, is still a
+    customer and not archived); the others are looked up by value, which reads the key of every
+    customer record, so it is done once per key and process, not once per batch."""
+    keys = {k for k in keys if k}
+    if not keys:
+        return {}
+    key_property = signals_settings().account_key_property
+    customer_type_id = workspace_settings().customer_object_type_id
+    cache = _account_keys.setdefault((key_property, customer_type_id), {})
+    key_sql = _key_sql(key_property)
+    table = connection.ops.quote_name(Record._meta.db_table)
+    found: dict[str, int] = {}
+    remembered = {cache[k]: k for k in keys if k in cache}
+    with bulk.cursor() as cursor:
+        if remembered:
+            where, params = bulk.in_list(list(remembered))
+            # By primary key only (the other conditions checked here): with more conditions the
+            # planner may prefer an index on the object type and read every customer.
+            cursor.execute(
+                f"SELECT id, {key_sql}, object_type_id, archived_at IS NULL FROM {table} WHERE id {where}", params
+            )
+            for pk, value, type_id, active in cursor.fetchall():
+                if active and type_id == customer_type_id and value is not None and remembered.get(pk) == str(value):
+                    found[str(value)] = pk
+        missing = sorted(keys - set(found))
+        if missing:
+            where, params = bulk.in_list(missing)
+            cursor.execute(
+                f"SELECT id, {key_sql} FROM {table} "
+                f"WHERE object_type_id = %s AND archived_at IS NULL AND {key_sql} {where}",
+                [customer_type_id, *params],
+            )
+            for pk, value in cursor.fetchall():
+                found[str(value)] = pk
+    for key in keys:
+        cache.pop(key, None)
+    if len(cache) + len(found) > _ACCOUNT_KEYS_MAX:
+        cache.clear()
+    cache.update(found)
+    return found
+
+
+@dataclass
+class _IdentityChanges:
+    """What a batch's messages say about its users, in batch order: (message id, user key, account
+    id or None, traits or None). Written after the events, for the messages really stored only, so
+    a replayed old group call never moves a user back."""
+
+    remembered: dict[str, int | None]  # user key → account, as stored before the batch
+    traits: dict[str, dict]  # user key → traits, as stored, for the users identified in the batch
+    effects: list[tuple[str, str, int | None, dict | None]] = field(default_factory=list)
+
+    def write(self, stored_ids: set[str], now: dt.datetime) -> None:
+        account_of = dict(self.remembered)
+        traits = dict(self.traits)
+        moved, identified = set(), set()
+        for message_id, user_key, account, new_traits in self.effects:
+            if message_id not in stored_ids:
+                continue
+            if account is not None and account_of.get(user_key) != account:
+                account_of[user_key] = account
+                moved.add(user_key)
+            if new_traits:
+                traits[user_key] = {**traits.get(user_key, {}), **new_traits}
+                identified.add(user_key)
+        qn = connection.ops.quote_name
+        columns = ("user_key", "account_id", "traits", "updated_at")
+        types = ("text", "bigint", "jsonb", "timestamptz")
+        at = bulk.db_datetime(now)
+        update = f"ON CONFLICT ({qn('user_key')}) DO UPDATE SET {qn('account_id')} = excluded.{qn('account_id')}, "
+        # Who is new or has new traits gets its whole row; who only moved keeps its traits.
+        full = sorted(identified | (moved - set(self.remembered)))
+        if full:
+            bulk.insert_rows(
+                UsageIdentity._meta.db_table,
+                columns,
+                [
+                    (k, account_of.get(k), json.dumps(traits.get(k, {}), ensure_ascii=False, default=str), at)
+                    for k in full
+                ],
+                pg_types=types,
+                on_conflict=update + f"{qn('traits')} = excluded.{qn('traits')}, "
+                f"{qn('updated_at')} = excluded.{qn('updated_at')}",
+            )
+        only_moved = sorted((moved & set(self.remembered)) - identified)
+        if only_moved:
+            bulk.insert_rows(
+                UsageIdentity._meta.db_table,
+                columns,
+                [(k, account_of[k], "{}", at) for k in only_moved],
+                pg_types=types,
+                on_conflict=update + f"{qn('updated_at')} = excluded.{qn('updated_at')}",
+            )
+
+
+def _map_accounts(todo: list[_Message]) -> _IdentityChanges:
     """groupId (group calls, context.groupId, properties.groupId) → account by the key property;
     otherwise the account remembered for the userId. Group calls and matched group ids are
     remembered, in batch order, so a group call maps the same user's later messages."""
-    key_property = signals_settings().account_key_property
-    customer_type_id = workspace_settings().customer_object_type_id
-    group_keys = {m.group_key for m in todo if m.group_key}
-    by_key: dict[str, int] = {}
-    if group_keys:
-        rows = Record.objects.filter(
-            object_type_id=customer_type_id,
-            archived_at__isnull=True,
-            **{f"properties__{key_property}__in": sorted(group_keys)},
-        ).values_list("pk", f"properties__{key_property}")
-        by_key = {str(value): pk for pk, value in rows}
-    user_keys = {m.user_key for m in todo}
-    identities = {
-        i.user_key: i
-        for i in UsageIdentity.objects.filter(user_key__in=sorted(user_keys)).only(
-            "pk", "user_key", "account_id", "traits"
-        )
-    }
-    remembered = {k: i.account_id for k, i in identities.items()}
-    changed: dict[str, UsageIdentity] = {}
+    by_key = accounts_by_key({m.group_key for m in todo if m.group_key})
+    table = connection.ops.quote_name(UsageIdentity._meta.db_table)
+    identify_keys = sorted({m.user_key for m in todo if m.kind == "identify" and m.traits})
+    with bulk.cursor() as cursor:
+        where, params = bulk.in_list(sorted({m.user_key for m in todo}))
+        cursor.execute(f"SELECT user_key, account_id FROM {table} WHERE user_key {where}", params)
+        changes = _IdentityChanges(remembered=dict(cursor.fetchall()), traits={})
+        if identify_keys:
+            where, params = bulk.in_list(identify_keys)
+            cursor.execute(f"SELECT user_key, traits FROM {table} WHERE user_key {where}", params)
+            changes.traits = {k: (json.loads(v) if isinstance(v, str) else v) or {} for k, v in cursor.fetchall()}
+    remembered = dict(changes.remembered)
     for m in todo:
         account = by_key.get(m.group_key) if m.group_key else None
         if account is None and not m.explicit_group:
             account = remembered.get(m.user_key)
         m.account_id = account
-        if m.group_key and account is not None and m.kind != "identify" and remembered.get(m.user_key) != account:
+        moves = m.group_key and account is not None and m.kind != "identify"
+        if moves:
             remembered[m.user_key] = account
-            identity = identities.get(m.user_key) or UsageIdentity(user_key=m.user_key, traits={})
-            identities[m.user_key] = identity
-            identity.account_id = account
-            changed[m.user_key] = identity
-        if m.kind == "identify" and m.traits:
-            identity = identities.get(m.user_key) or UsageIdentity(
-                user_key=m.user_key, traits={}, account_id=remembered.get(m.user_key)
+        identifies = m.kind == "identify" and m.traits
+        if moves or identifies:
+            changes.effects.append(
+                (m.message_id, m.user_key, account if moves else None, m.traits if identifies else None)
             )
-            identities[m.user_key] = identity
-            identity.traits = {**(identity.traits or {}), **m.traits}
-            changed[m.user_key] = identity
-    if changed:
-        _upsert_identities(list(changed.values()), now)
+    return changes
 
 
-def _upsert_identities(identities: list[UsageIdentity], now: dt.datetime) -> None:
-    """INSERT … ON CONFLICT (user_key) DO UPDATE, as bulk_create(update_conflicts=True) would, without
-    its per-row compiler cost (a first batch from a new source names ~1,000 new users)."""
-    qn = connection.ops.quote_name
-    table = qn(UsageIdentity._meta.db_table)
-    one = "(%s, %s, %s::jsonb, %s)" if connection.vendor == "postgresql" else "(%s, %s, %s, %s)"
-    at = _db_datetime(now)
-    with connection.cursor() as cursor:
-        for start in range(0, len(identities), INSERT_CHUNK):
-            chunk = identities[start : start + INSERT_CHUNK]
-            params = [
-                p
-                for i in chunk
-                for p in (i.user_key, i.account_id, json.dumps(i.traits or {}, ensure_ascii=False, default=str), at)
-            ]
-            cursor.execute(
-                f"INSERT INTO {table} ({qn('user_key')}, {qn('account_id')}, {qn('traits')}, {qn('updated_at')}) "
-                f"VALUES {', '.join([one] * len(chunk))} ON CONFLICT ({qn('user_key')}) DO UPDATE SET "
-                f"{qn('account_id')} = excluded.{qn('account_id')}, {qn('traits')} = excluded.{qn('traits')}, "
-                f"{qn('updated_at')} = excluded.{qn('updated_at')}",
-                params,
-            )
-
-
-def _db_datetime(value: dt.datetime):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _db_date(value: dt.date):
-    return connection.ops.adapt_datefield_value(value)
-
-
-def _insert_events(todo: list[_Message], now: dt.datetime) -> set[str]:
-    """Multi-row INSERT … ON CONFLICT (message_id) DO NOTHING RETURNING message_id: the ids
-    really inserted (a concurrent request may have stored one of them meanwhile)."""
-    qn = connection.ops.quote_name
-    table = qn(UsageEvent._meta.db_table)
-    cols = ("message_id", "kind", "event", "account_id", "user_key", "properties", "timestamp", "received_at")
-    pg = connection.vendor == "postgresql"
-    one = "(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)" if pg else "(%s, %s, %s, %s, %s, %s, %s, %s)"
-    received = _db_datetime(now)
-    inserted: set[str] = set()
-    if not pg:
-        # SQLite: the transaction began IMMEDIATE, so it has held the write lock since before the
-        # duplicate check; nobody can have stored these ids meanwhile, and a prepared executemany
-        # is several times cheaper than a long multi-row statement.
-        rows = [
-            (
-                m.message_id,
-                m.kind,
-                m.event,
-                m.account_id,
-                m.user_key,
-                json.dumps(m.properties, ensure_ascii=False, default=str),
-                _db_datetime(m.timestamp),
-                received,
-            )
-            for m in todo
-        ]
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(qn(c) for c in cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-                f" ON CONFLICT ({qn('message_id')}) DO NOTHING",
-                rows,
-            )
-        return {m.message_id for m in todo}
-    with connection.cursor() as cursor:
-        for start in range(0, len(todo), INSERT_CHUNK):
-            chunk = todo[start : start + INSERT_CHUNK]
-            params: list = []
-            for m in chunk:
-                params.extend(
-                    (
-                        m.message_id,
-                        m.kind,
-                        m.event,
-                        m.account_id,
-                        m.user_key,
-                        json.dumps(m.properties, ensure_ascii=False, default=str),
-                        _db_datetime(m.timestamp),
-                        received,
-                    )
-                )
-            sql = (
-                f"INSERT INTO {table} ({', '.join(qn(c) for c in cols)}) VALUES {', '.join([one] * len(chunk))} "
-                f"ON CONFLICT ({qn('message_id')}) DO NOTHING RETURNING {qn('message_id')}"
-            )
-            cursor.execute(sql, params)
-            inserted.update(row[0] for row in cursor.fetchall())
-    return inserted
+def _insert_events(todo: list[_Message], now: dt.datetime) -> set[str] | None:
+    """INSERT … ON CONFLICT (message_id) DO NOTHING; on PostgreSQL the ids really inserted (a
+    concurrent request may have stored one of them since the duplicate check). On SQLite None: the
+    transaction began IMMEDIATE, so it has held the write lock since before the duplicate check and
+    nobody can have stored these ids meanwhile."""
+    received = bulk.db_datetime(now)
+    rows = [
+        (
+            m.message_id,
+            m.kind,
+            m.event,
+            m.account_id,
+            m.user_key,
+            json.dumps(m.properties, ensure_ascii=False, default=str),
+            bulk.db_datetime(m.timestamp),
+            received,
+        )
+        for m in todo
+    ]
+    returned = bulk.insert_rows(
+        UsageEvent._meta.db_table,
+        ("message_id", "kind", "event", "account_id", "user_key", "properties", "timestamp", "received_at"),
+        rows,
+        pg_types=("text", "text", "text", "bigint", "text", "jsonb", "timestamptz", "timestamptz"),
+        on_conflict="ON CONFLICT (message_id) DO NOTHING",
+        returning="message_id" if bulk.is_postgres() else "",
+    )
+    return None if returned is None else {row[0] for row in returned}
 
 
 def _insert_active_users(rows: list[tuple[int, dt.date, str]]) -> None:
-    qn = connection.ops.quote_name
-    table = qn(DailyActiveUser._meta.db_table)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_CHUNK * 2):
-            chunk = rows[start : start + INSERT_CHUNK * 2]
-            params = [p for account, day, user in chunk for p in (account, _db_date(day), user)]
+    bulk.insert_rows(
+        DailyActiveUser._meta.db_table,
+        ("account_id", "day", "user_key"),
+        [(account, bulk.db_date(day), user) for account, day, user in rows],
+        pg_types=("bigint", "date", "text"),
+        on_conflict="ON CONFLICT (account_id, day, user_key) DO NOTHING",
+    )
+
+
+def _rollups_add(usage: dict[tuple[int, dt.date, str], list]) -> None:
+    """Add newly stored track events to their DailyUsage rows: count += the new events, and users
+    += the users new to that event on that day, known by inserting them into `DailyEventUser` (one
+    row per account, day, event and user). Adding rather than re-reading the events keeps a batch's
+    cost independent of how many events its accounts sent before; only events really inserted get
+    here, so replays and duplicates never count twice."""
+    keys = sorted(usage)
+    event_users = [(a, bulk.db_date(d), e, u) for a, d, e in keys for u in sorted(usage[(a, d, e)][1])]
+    counts = [(a, bulk.db_date(d), e, usage[(a, d, e)][0]) for a, d, e in keys]
+    usage_table = connection.ops.quote_name(DailyUsage._meta.db_table)
+    users_table = connection.ops.quote_name(DailyEventUser._meta.db_table)
+    insert_users = (
+        f"INSERT INTO {users_table} (account_id, day, event, user_key) "
+        "{rows} ON CONFLICT (account_id, day, event, user_key) DO NOTHING"
+    )
+    upsert = f"ON CONFLICT (account_id, day, event) DO UPDATE SET count = {usage_table}.count + excluded.count, "
+    with bulk.cursor() as cursor:
+        if bulk.is_postgres():
+            # One statement: the users inserted (RETURNING) are the users added.
+            rows = "SELECT * FROM unnest(%b::bigint[], %b::date[], %b::text[], %b::text[])"
             cursor.execute(
-                f"INSERT INTO {table} ({qn('account_id')}, {qn('day')}, {qn('user_key')}) VALUES "
-                f"{', '.join(['(%s, %s, %s)'] * len(chunk))} "
-                f"ON CONFLICT ({qn('account_id')}, {qn('day')}, {qn('user_key')}) DO NOTHING",
-                params,
+                f"WITH added AS ({insert_users.format(rows=rows)} RETURNING account_id, day, event), "
+                "per_key AS (SELECT account_id, day, event, COUNT(*) AS n FROM added GROUP BY account_id, day, event) "
+                f"INSERT INTO {usage_table} (account_id, day, event, count, users) "
+                "SELECT v.a, v.d, v.e, v.n, COALESCE(k.n, 0) "
+                "FROM unnest(%b::bigint[], %b::date[], %b::text[], %b::int[]) AS v(a, d, e, n) "
+                "LEFT JOIN per_key k ON k.account_id = v.a AND k.day = v.d AND k.event = v.e "
+                + upsert
+                + f"users = {usage_table}.users + excluded.users",
+                [*bulk.columns_of(event_users), *bulk.columns_of(counts)],
+            )
+        else:
+            cursor.executemany(insert_users.format(rows="VALUES (%s, %s, %s, %s)"), event_users)
+            # SQLite has no INSERT in WITH: count the row's users afresh (an index range per row).
+            cursor.executemany(
+                f"INSERT INTO {usage_table} (account_id, day, event, count, users) "
+                f"SELECT v.a, v.d, v.e, v.n, (SELECT COUNT(*) FROM {users_table} u "
+                "WHERE u.account_id = v.a AND u.day = v.d AND u.event = v.e) "
+                "FROM (SELECT %s AS a, %s AS d, %s AS e, %s AS n) v WHERE true " + upsert + "users = excluded.users",
+                counts,
             )
 
 
@@ -586,34 +675,42 @@ def _day_sql(column: str) -> str:
 
 
 def rollups_recompute(pairs: Iterable[tuple[int, dt.date]]) -> None:
-    """Recompute the DailyUsage rows of the given (account, UTC day) pairs from the stored track
-    events: one INSERT … SELECT … ON CONFLICT DO UPDATE per chunk of pairs (idempotent)."""
-    pairs = list(pairs)
+    """Rebuild the DailyUsage and DailyEventUser rows of the given (account, UTC day) pairs from the
+    stored track events (a repair: ingestion adds to the rollups as it stores events)."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return
     qn = connection.ops.quote_name
     events = qn(UsageEvent._meta.db_table)
     usage = qn(DailyUsage._meta.db_table)
-    pg = connection.vendor == "postgresql"
-    one = "(%s::bigint, %s::timestamptz, %s::timestamptz)" if pg else "(%s, %s, %s)"
+    users = qn(DailyEventUser._meta.db_table)
     day = _day_sql("e.timestamp")
+    if bulk.is_postgres():
+        window = "unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS t(a, lo, hi)"
+    else:
+        window = "(SELECT %s AS a, %s AS lo, %s AS hi) AS t"
+    join = (
+        f"FROM {events} e JOIN {window} ON e.account_id = t.a AND e.timestamp >= t.lo AND e.timestamp < t.hi "
+        "WHERE e.kind = 'track'"
+    )
+    params = []
+    for account, d in pairs:
+        lo = dt.datetime.combine(d, dt.time(), tzinfo=UTC)
+        params.append((account, bulk.db_datetime(lo), bulk.db_datetime(lo + dt.timedelta(days=1))))
+    statements = [
+        f"INSERT INTO {users} (account_id, day, event, user_key) SELECT DISTINCT e.account_id, {day}, e.event, "
+        f"e.user_key {join} ON CONFLICT (account_id, day, event, user_key) DO NOTHING",
+        f"INSERT INTO {usage} (account_id, day, event, count, users) "
+        f"SELECT e.account_id, {day}, e.event, COUNT(*), COUNT(DISTINCT e.user_key) {join} "
+        f"GROUP BY e.account_id, {day}, e.event "
+        "ON CONFLICT (account_id, day, event) DO UPDATE SET count = excluded.count, users = excluded.users",
+    ]
     with connection.cursor() as cursor:
-        for start in range(0, len(pairs), INSERT_CHUNK):
-            chunk = pairs[start : start + INSERT_CHUNK]
-            params: list = []
-            for account, d in chunk:
-                lo = dt.datetime.combine(d, dt.time(), tzinfo=UTC)
-                params.extend((account, _db_datetime(lo), _db_datetime(lo + dt.timedelta(days=1))))
-            cursor.execute(
-                f"WITH t(a, lo, hi) AS (VALUES {', '.join([one] * len(chunk))}) "
-                f"INSERT INTO {usage} ({qn('account_id')}, {qn('day')}, {qn('event')}, {qn('count')}, {qn('users')}) "
-                f"SELECT e.{qn('account_id')}, {day}, e.{qn('event')}, COUNT(*), COUNT(DISTINCT e.{qn('user_key')}) "
-                f"FROM {events} e JOIN t ON e.{qn('account_id')} = t.a "
-                f"AND e.{qn('timestamp')} >= t.lo AND e.{qn('timestamp')} < t.hi "
-                f"WHERE e.{qn('kind')} = 'track' "
-                f"GROUP BY e.{qn('account_id')}, {day}, e.{qn('event')} "
-                f"ON CONFLICT ({qn('account_id')}, {qn('day')}, {qn('event')}) "
-                f"DO UPDATE SET {qn('count')} = excluded.{qn('count')}, {qn('users')} = excluded.{qn('users')}",
-                params,
-            )
+        for sql in statements:
+            if bulk.is_postgres():
+                cursor.execute(sql, [list(c) for c in zip(*params, strict=True)])
+            else:
+                cursor.executemany(sql, params)
 
 
 # --------------------------------------------------------------------------- NPS / survey responses
