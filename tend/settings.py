@@ -98,10 +98,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers and one writer work at once; IMMEDIATE avoids "database is locked"
-        # upgrades from read to write transactions under concurrent requests.
+        # upgrades from read to write transactions under concurrent requests. Checkpoints every
+        # ~40 MB of WAL instead of SQLite's 4 MB: bulk writes (usage ingestion) touch the same
+        # index pages batch after batch, and each checkpoint then writes them once, not every time
+        # (ingestion ~1.4x faster, measured with bench/ingest_bench.py).
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-            "PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
+            "PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;"
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

@@ -145,8 +145,10 @@ class _Message:
     user_id: str
     user_key: str
     properties: dict
+    properties_json: str  # as stored
     traits: dict | None
     timestamp: dt.datetime
+    timestamp_db: object  # as the database stores it (`bulk.db_datetime`)
     group_key: str | None  # the account key named by the message, if any
     explicit_group: bool  # a group call (remembers the user's account)
     account_id: int | None = None
@@ -251,13 +253,14 @@ def _parse_message(
     if not isinstance(properties, dict):
         fail(payload_name, _("%(name)s must be a JSON object.") % {"name": payload_name}, message_id)
         return None
-    if len(properties) and len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
-        fail(payload_name, _("%(name)s are larger than 32 KB.") % {"name": payload_name}, message_id)
-        return None
     if msg_kind in ("page", "screen"):
         name = _text(msg.get("name"))
         if name and "name" not in properties:
             properties = {**properties, "name": name[:MAX_TEXT]}
+    properties_json = json.dumps(properties, ensure_ascii=False, default=str) if properties else "{}"
+    if len(properties_json) > MAX_PROPERTIES_BYTES // 4 and len(properties_json.encode()) > MAX_PROPERTIES_BYTES:
+        fail(payload_name, _("%(name)s are larger than 32 KB.") % {"name": payload_name}, message_id)
+        return None
     context = msg.get("context")
     if context is not None and not isinstance(context, dict):
         fail("context", _("context must be a JSON object."), message_id)
@@ -319,8 +322,10 @@ def _parse_message(
         user_id=user_id or "",
         user_key=user_key,
         properties=properties,
+        properties_json=properties_json,
         traits=traits,
         timestamp=timestamp,
+        timestamp_db=bulk.db_datetime(timestamp),
         group_key=group_key,
         explicit_group=explicit,
     )
@@ -358,9 +363,19 @@ def events_ingest(
         if m is not None:
             parsed.append(m)
     statuses: dict[int, str] = {e["index"]: "error" for e in result.errors}
-    if parsed:
+    # Everything that only reads happens before the write transaction: on SQLite it holds the
+    # database's one write lock, which concurrent requests wait for.
+    fresh: dict[str, _Message] = {}
+    for m in parsed:
+        if m.message_id in fresh:  # within the batch, the first wins
+            statuses[m.index] = "duplicate"
+            result.duplicates += 1
+        else:
+            fresh[m.message_id] = m
+    if fresh:
+        identities = _map_accounts(list(fresh.values()))
         with transaction.atomic():
-            _store(parsed, now, result, statuses)
+            _store(fresh, identities, now, result, statuses)
     if with_results:
         result.results = [
             {
@@ -373,15 +388,13 @@ def events_ingest(
     return result
 
 
-def _store(parsed: list[_Message], now: dt.datetime, result: IngestResult, statuses: dict[int, str]) -> None:
-    # Duplicates: within the batch (the first wins) and against what is stored.
-    fresh: dict[str, _Message] = {}
-    for m in parsed:
-        if m.message_id in fresh:
-            statuses[m.index] = "duplicate"
-            result.duplicates += 1
-        else:
-            fresh[m.message_id] = m
+def _store(
+    fresh: dict[str, _Message],
+    identities: "_IdentityChanges",
+    now: dt.datetime,
+    result: IngestResult,
+    statuses: dict[int, str],
+) -> None:
     if not bulk.is_postgres():
         # On PostgreSQL the insert itself says which ids were new (RETURNING); a separate lookup
         # there costs more than the whole insert while the table has no statistics yet.
@@ -392,7 +405,6 @@ def _store(parsed: list[_Message], now: dt.datetime, result: IngestResult, statu
     todo = list(fresh.values())
     if not todo:
         return
-    identities = _map_accounts(todo)
     inserted = _insert_events(todo, now)
     identities.write({m.message_id for m in todo} if inserted is None else inserted, now)
     usage: dict[tuple[int, dt.date, str], list] = {}  # (account, day, event) → [events, {users}]
@@ -506,17 +518,23 @@ class _IdentityChanges:
     id or None, traits or None). Written after the events, for the messages really stored only, so
     a replayed old group call never moves a user back."""
 
-    remembered: dict[str, int | None]  # user key → account, as stored before the batch
-    traits: dict[str, dict]  # user key → traits, as stored, for the users identified in the batch
     effects: list[tuple[str, str, int | None, dict | None]] = field(default_factory=list)
 
     def write(self, stored_ids: set[str], now: dt.datetime) -> None:
-        account_of = dict(self.remembered)
-        traits = dict(self.traits)
+        effects = [e for e in self.effects if e[0] in stored_ids]
+        if not effects:
+            return
+        # Read again inside the write transaction: another batch may have changed these users.
+        table = connection.ops.quote_name(UsageIdentity._meta.db_table)
+        with bulk.cursor() as cursor:
+            where, params = bulk.in_list(sorted({e[1] for e in effects}))
+            cursor.execute(f"SELECT user_key, account_id, traits FROM {table} WHERE user_key {where}", params)
+            rows = cursor.fetchall()
+        remembered = {k: a for k, a, _t in rows}
+        account_of = dict(remembered)
+        traits = {k: (json.loads(t) if isinstance(t, str) else t) or {} for k, _a, t in rows}
         moved, identified = set(), set()
-        for message_id, user_key, account, new_traits in self.effects:
-            if message_id not in stored_ids:
-                continue
+        for _message_id, user_key, account, new_traits in effects:
             if account is not None and account_of.get(user_key) != account:
                 account_of[user_key] = account
                 moved.add(user_key)
@@ -529,7 +547,7 @@ class _IdentityChanges:
         at = bulk.db_datetime(now)
         update = f"ON CONFLICT ({qn('user_key')}) DO UPDATE SET {qn('account_id')} = excluded.{qn('account_id')}, "
         # Who is new or has new traits gets its whole row; who only moved keeps its traits.
-        full = sorted(identified | (moved - set(self.remembered)))
+        full = sorted(identified | (moved - set(remembered)))
         if full:
             bulk.insert_rows(
                 UsageIdentity._meta.db_table,
@@ -542,7 +560,7 @@ class _IdentityChanges:
                 on_conflict=update + f"{qn('traits')} = excluded.{qn('traits')}, "
                 f"{qn('updated_at')} = excluded.{qn('updated_at')}",
             )
-        only_moved = sorted((moved & set(self.remembered)) - identified)
+        only_moved = sorted((moved & set(remembered)) - identified)
         if only_moved:
             bulk.insert_rows(
                 UsageIdentity._meta.db_table,
@@ -559,16 +577,11 @@ def _map_accounts(todo: list[_Message]) -> _IdentityChanges:
     remembered, in batch order, so a group call maps the same user's later messages."""
     by_key = accounts_by_key({m.group_key for m in todo if m.group_key})
     table = connection.ops.quote_name(UsageIdentity._meta.db_table)
-    identify_keys = sorted({m.user_key for m in todo if m.kind == "identify" and m.traits})
     with bulk.cursor() as cursor:
         where, params = bulk.in_list(sorted({m.user_key for m in todo}))
         cursor.execute(f"SELECT user_key, account_id FROM {table} WHERE user_key {where}", params)
-        changes = _IdentityChanges(remembered=dict(cursor.fetchall()), traits={})
-        if identify_keys:
-            where, params = bulk.in_list(identify_keys)
-            cursor.execute(f"SELECT user_key, traits FROM {table} WHERE user_key {where}", params)
-            changes.traits = {k: (json.loads(v) if isinstance(v, str) else v) or {} for k, v in cursor.fetchall()}
-    remembered = dict(changes.remembered)
+        remembered = dict(cursor.fetchall())
+    changes = _IdentityChanges()
     for m in todo:
         account = by_key.get(m.group_key) if m.group_key else None
         if account is None and not m.explicit_group:
@@ -598,8 +611,8 @@ def _insert_events(todo: list[_Message], now: dt.datetime) -> set[str] | None:
             m.event,
             m.account_id,
             m.user_key,
-            json.dumps(m.properties, ensure_ascii=False, default=str),
-            bulk.db_datetime(m.timestamp),
+            m.properties_json,
+            m.timestamp_db,
             received,
         )
         for m in todo

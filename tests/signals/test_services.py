@@ -176,6 +176,57 @@ def test_rollups_recompute_repairs_a_drifted_row(acme, csm_actor):
     assert rollups() == [(acme.pk, dt.date(2026, 3, 10), "Logged In", 1, 1)]
 
 
+def test_rollups_add_up_over_batches_and_replays(acme, csm_actor):
+    day = "2026-03-11T{}:00:00Z"
+    batches = [
+        [track("1", user="u1", at=day.format("09"), group="acme.example"),
+         track("2", user="u2", at=day.format("10"), group="acme.example"),
+         track("3", user="u1", at=day.format("11"), group="acme.example")],
+        # The same users again, a new one, another event, and a replay of the first batch's ids.
+        [track("4", user="u2", at=day.format("12"), group="acme.example"),
+         track("5", user="u3", at=day.format("13"), group="acme.example"),
+         track("6", user="u1", event="Export Run", at=day.format("14"), group="acme.example"),
+         track("1", user="u1", at=day.format("09"), group="acme.example")],
+        [track("2", user="u2", at=day.format("10"), group="acme.example")],
+    ]  # fmt: skip
+    accepted = [services.events_ingest(actor=csm_actor, messages=b).accepted for b in batches]
+    assert accepted == [3, 3, 0]
+    assert rollups() == [
+        (acme.pk, dt.date(2026, 3, 11), "Export Run", 1, 1),
+        (acme.pk, dt.date(2026, 3, 11), "Logged In", 5, 3),
+    ]
+    # What a rebuild from the stored events gives is what the batches added up to.
+    before = rollups()
+    services.rollups_recompute([(acme.pk, dt.date(2026, 3, 11))])
+    assert rollups() == before
+
+
+def test_a_changed_or_archived_account_key_is_never_mapped_from_memory(acme, globex, csm_actor):
+    from tend.crm.services import record_archive, record_update
+
+    services.events_ingest(actor=csm_actor, messages=[track("a", user="u1", group="acme.example")])
+    assert UsageEvent.objects.get(message_id="a").account_id == acme.pk
+    # The domain moves to Globex: the remembered "acme.example → Acme" must not be used.
+    record_update(actor=None, record=acme, properties={"domain": "acme-old.example"})
+    record_update(actor=None, record=globex, properties={"domain": "acme.example"})
+    services.events_ingest(actor=csm_actor, messages=[track("b", user="u9", group="acme.example")])
+    assert UsageEvent.objects.get(message_id="b").account_id == globex.pk
+    record_archive(actor=None, record=globex)
+    result = services.events_ingest(actor=csm_actor, messages=[track("c", user="u8", group="acme.example")])
+    assert (result.unmatched, UsageEvent.objects.get(message_id="c").account_id) == (1, None)
+
+
+def test_a_replayed_group_call_does_not_move_the_user_back(acme, globex, csm_actor):
+    def group(message_id, domain):
+        return {"type": "group", "messageId": message_id, "userId": "u1", "groupId": domain}
+
+    services.events_ingest(actor=csm_actor, messages=[group("g1", "acme.example")])
+    services.events_ingest(actor=csm_actor, messages=[group("g2", "globex.example")])
+    result = services.events_ingest(actor=csm_actor, messages=[group("g1", "acme.example")])
+    assert result.duplicates == 1
+    assert UsageIdentity.objects.get(user_key="u1").account_id == globex.pk
+
+
 def test_sent_at_corrects_the_sender_clock(acme, csm_actor):
     # The sender's clock is 1 hour fast: the event happened 10 minutes before it was sent.
     services.events_ingest(
