@@ -587,7 +587,7 @@ def _map_accounts(todo: list[_Message]) -> _IdentityChanges:
         if account is None and not m.explicit_group:
             account = remembered.get(m.user_key)
         m.account_id = account
-        moves = m.group_key and account is not None and m.kind != "identify"
+        moves = m.group_key and account is not None and m.kind != "identify" and remembered.get(m.user_key) != account
         if moves:
             remembered[m.user_key] = account
         identifies = m.kind == "identify" and m.traits

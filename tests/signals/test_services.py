@@ -348,3 +348,14 @@ def test_nps_needs_a_seat(viewer, jane):
 @pytest.mark.parametrize(("score", "category"), [(0, "detractor"), (6, "detractor"), (7, "passive"), (8, "passive"), (9, "promoter"), (10, "promoter")])  # fmt: skip
 def test_nps_category_boundaries(score, category):
     assert queries.nps_category(score) == category
+
+
+def test_deleting_an_account_deletes_its_usage(acme, globex, csm_actor):
+    # The usage tables carry no database foreign key (see UsageEvent.account): Django cascades.
+    services.events_ingest(
+        actor=csm_actor, messages=[track("a", group="acme.example"), track("b", user="u2", group="globex.example")]
+    )
+    Record.objects.filter(pk=acme.pk).delete()
+    assert list(UsageEvent.objects.values_list("message_id", flat=True)) == ["b"]
+    assert {r[0] for r in rollups()} == {globex.pk}
+    assert set(DailyActiveUser.objects.values_list("account_id", flat=True)) == {globex.pk}
