@@ -12,9 +12,15 @@ would cap ingestion far below its budget).
 Values must already be in the database's form: use `db_datetime` / `db_date` for dates.
 """
 
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Sequence
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
@@ -44,6 +50,25 @@ def db_date(value: dt.date | None):
     if value is None:
         return None
     return value.isoformat() if _vendor() == "sqlite" else value
+
+
+@contextlib.contextmanager
+def write_turn():
+    """Around a bulk write transaction: on SQLite, concurrent writers (gunicorn's worker processes)
+    take turns through a file lock next to the database. Without it they wait in SQLite's busy
+    handler, which polls with sleeps of up to 100 ms and wasted a third of the throughput of two
+    workers ingesting at once. A no-op on PostgreSQL, in memory, and inside a transaction already
+    open (its writer may hold the database lock that the lock holder is waiting for)."""
+    name = str(connection.settings_dict.get("NAME") or "")
+    if is_postgres() or fcntl is None or connection.in_atomic_block or not name or "memory" in name:
+        yield
+        return
+    with open(f"{name}.write-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def cursor():

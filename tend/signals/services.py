@@ -374,7 +374,7 @@ def events_ingest(
             fresh[m.message_id] = m
     if fresh:
         identities = _map_accounts(list(fresh.values()))
-        with transaction.atomic():
+        with bulk.write_turn(), transaction.atomic():
             _store(fresh, identities, now, result, statuses)
     if with_results:
         result.results = [
