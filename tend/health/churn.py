@@ -11,12 +11,13 @@ import datetime as dt
 from django.db.models import Q
 from django.db.models.fields.json import KT
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tend.core import clock
 
 from .definitions import SIGNAL_DEFAULTS
 from .measures import Chunk, _to_date
-from .models import ChurnSignalRule, HealthAlert
+from .models import ChurnSignalRule, HealthAlert, NewHealthAlert
 
 ALERT_DAYS = 14
 FACT_MEMORY_DAYS = 400
@@ -86,7 +87,7 @@ def evaluate(
     props: dict[int, dict],
     user_ids: set[int],
     now: dt.datetime | None = None,
-) -> list[HealthAlert]:
+) -> list[NewHealthAlert]:
     now = now or clock.now()
     ids = set(chunk.ids)
     recent = (
@@ -107,27 +108,34 @@ def evaluate(
         if fact:
             facts.add((record_id, signal, fact))
 
-    alerts: list[HealthAlert] = []
+    alerts: list[NewHealthAlert] = []
+    titles: dict[str, str] = {}  # message → its translation
+    expires_at = now + dt.timedelta(days=ALERT_DAYS)
 
-    def raise_(rule: ChurnSignalRule, account_id: int, title: str, evidence: dict) -> None:
+    def raise_(rule: ChurnSignalRule, account_id: int, title: tuple[str, dict], evidence: dict) -> None:
+        """Raise unless deduplicated. The title (message, its parameters) is translated only for
+        an alert raised: a chunk checks every account, most of them deduplicated."""
         if account_id not in ids or (account_id, rule.key) in active:
             return
         fact = evidence.get("fact")
         if fact and (account_id, rule.key, fact) in facts:
             return
         csm = _as_int(props.get(account_id, {}).get(csm_property))
+        message, params = title
+        if message not in titles:
+            titles[message] = _(message)
         alerts.append(
-            HealthAlert(
+            NewHealthAlert(
                 record_id=account_id,
-                profile=None,
+                profile_id=None,
                 kind=HealthAlert.Kind.CHURN_SIGNAL,
                 signal=rule.key,
                 priority=rule.priority,
-                title=title,
+                title=titles[message] % params,
                 evidence=evidence,
                 user_id=csm if csm in user_ids else None,
                 raised_at=now,
-                expires_at=now + dt.timedelta(days=ALERT_DAYS),
+                expires_at=expires_at,
             )
         )
         active.add((account_id, rule.key))
@@ -143,8 +151,12 @@ def evaluate(
                     raise_(
                         rule,
                         account_id,
-                        _("Logins dropped: %(last)d in the last %(w)d days, %(prev)d in the %(w)d days before")
-                        % {"last": last, "prev": previous, "w": w},
+                        (
+                            gettext_noop(
+                                "Logins dropped: %(last)d in the last %(w)d days, %(prev)d in the %(w)d days before"
+                            ),
+                            {"last": last, "prev": previous, "w": w},
+                        ),
                         {"last": last, "previous": previous, "window_days": w, "events": list(p["events"])},
                     )
         elif rule.key == "tickets_spike":
@@ -154,8 +166,10 @@ def evaluate(
                     raise_(
                         rule,
                         account_id,
-                        _("Ticket spike: %(this)d tickets this month, %(last)d last month")
-                        % {"this": this, "last": last},
+                        (
+                            gettext_noop("Ticket spike: %(this)d tickets this month, %(last)d last month"),
+                            {"this": this, "last": last},
+                        ),
                         {"this_month": this, "last_month": last, "fact": months[1].strftime("%Y-%m")},
                     )
         elif rule.key == "nps_drop":
@@ -167,7 +181,7 @@ def evaluate(
                     raise_(
                         rule,
                         account_id,
-                        _("NPS dropped from %(from)d to %(to)d") % {"from": previous, "to": latest},
+                        (gettext_noop("NPS dropped from %(from)d to %(to)d"), {"from": previous, "to": latest}),
                         {
                             "from": previous,
                             "to": latest,
@@ -183,7 +197,7 @@ def evaluate(
                     raise_(
                         rule,
                         account_id,
-                        _("%(n)d scheduled meetings in a row were missed") % {"n": count},
+                        (gettext_noop("%(n)d scheduled meetings in a row were missed"), {"n": count}),
                         {
                             "meetings": [{"id": i, "start_at": s.isoformat()} for s, _o, i in meetings],
                             "fact": "meetings:" + ",".join(str(i) for _s, _o, i in meetings),
@@ -195,7 +209,7 @@ def evaluate(
                 raise_(
                     rule,
                     account_id,
-                    _("Key contact left: %(names)s") % {"names": names},
+                    (gettext_noop("Key contact left: %(names)s"), {"names": names}),
                     {
                         "contacts": [{"id": cid, "name": name} for cid, name in contacts],
                         "fact": "contacts:" + ",".join(str(cid) for cid, _n in contacts),
@@ -203,8 +217,13 @@ def evaluate(
                 )
         elif rule.key == "renewal_soon" and renewal_property:
             days = int(p["days"])
+            parsed: dict[str, dt.date | None] = {}  # many accounts share a renewal date
             for account_id, row in props.items():
-                day = _to_date(row.get(renewal_property))
+                raw = row.get(renewal_property)
+                if raw.__class__ is str:
+                    day = parsed[raw] if raw in parsed else parsed.setdefault(raw, _to_date(raw))
+                else:
+                    day = _to_date(raw)
                 if day is None:
                     continue
                 left = (day - chunk.today).days
@@ -212,7 +231,7 @@ def evaluate(
                     raise_(
                         rule,
                         account_id,
-                        _("Renewal in %(n)d days (%(date)s)") % {"n": left, "date": day.isoformat()},
+                        (gettext_noop("Renewal in %(n)d days (%(date)s)"), {"n": left, "date": day.isoformat()}),
                         {"days": left, "renewal_date": day.isoformat(), "fact": f"renewal:{day.isoformat()}"},
                     )
     return alerts

@@ -1,6 +1,9 @@
 """Health scores: score profiles and their versions, scores with history and explanations, alerts,
 churn-signal rules, recompute runs, and the accounts marked for recompute."""
 
+import datetime as dt
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -73,9 +76,23 @@ class HealthScore(models.Model):
     """The current score of one record under the profile that applies to it, with its breakdown
     (the list of groups with their criteria, as in `scoring.Evaluation.groups`)."""
 
-    record = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="health_scores")
-    profile = models.ForeignKey(ScoreProfile, on_delete=models.CASCADE, related_name="scores")
-    version = models.ForeignKey(ProfileVersion, on_delete=models.CASCADE, related_name="+")
+    # Indexes and constraints cost on every row a full recompute writes (100k+ a day), so: no index
+    # that another one covers — record by `health_score_unique`, profile by `health_score_status` —
+    # no version index (read only when a profile is deleted, which is rare), and no database
+    # foreign keys: on PostgreSQL each is a per-row check at commit (the record's also locks the
+    # record row), together more than the insert itself. Deleting a record or a profile still
+    # deletes its scores (Django cascades) and the ids written are read from those tables in the
+    # same transaction; a row left behind by a record deleted while a recompute ran is read by no
+    # screen (they all start from the records).
+    record = models.ForeignKey(
+        "crm.Record", on_delete=models.CASCADE, related_name="health_scores", db_index=False, db_constraint=False
+    )
+    profile = models.ForeignKey(
+        ScoreProfile, on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
+    )
+    version = models.ForeignKey(
+        ProfileVersion, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     score = models.FloatField(null=True, blank=True)  # None when no criterion has data
     status = models.CharField(max_length=32, blank=True, default="")
     coverage = models.FloatField(default=0)
@@ -84,6 +101,8 @@ class HealthScore(models.Model):
     history_day = models.DateField(null=True, blank=True)  # the UTC day of the latest history point
 
     class Meta:
+        # On PostgreSQL the table has fillfactor 50 (migration 0004): room on each page for the
+        # nightly rewrite of every row to be a HOT update.
         constraints = [models.UniqueConstraint(fields=["record", "profile"], name="health_score_unique")]
         indexes = [models.Index(fields=["profile", "status"], name="health_score_status")]
 
@@ -95,9 +114,17 @@ class HealthScoreHistory(models.Model):
     """A point of a record's score over time: at least one a day, and one at every status change,
     with the criteria that moved since the previous point (`changes`)."""
 
-    record = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="+")
-    profile = models.ForeignKey(ScoreProfile, on_delete=models.CASCADE, related_name="+")
-    version = models.ForeignKey(ProfileVersion, on_delete=models.CASCADE, related_name="+")
+    # As for `HealthScore`: record covered by `health_history_record_at`, profile and version not
+    # indexed, no database foreign keys (the ORM cascades deletions).
+    record = models.ForeignKey(
+        "crm.Record", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    profile = models.ForeignKey(
+        ScoreProfile, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    version = models.ForeignKey(
+        ProfileVersion, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     at = models.DateTimeField()
     score = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=32, blank=True, default="")
@@ -162,6 +189,22 @@ class HealthAlert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NewHealthAlert(NamedTuple):
+    """A `HealthAlert` to insert, as the recompute raises them (thousands at a time on a first
+    run, where building model instances cost more than inserting the rows)."""
+
+    record_id: int
+    profile_id: int | None
+    kind: str
+    signal: str
+    priority: str
+    title: str
+    evidence: dict
+    user_id: int | None
+    raised_at: dt.datetime
+    expires_at: dt.datetime
 
 
 class ChurnSignalRule(models.Model):

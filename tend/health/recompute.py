@@ -1,8 +1,13 @@
 """Recomputing health scores, in chunks of accounts: assign each account the first active profile
-whose segment matches it, measure (one aggregate query per source, see `measures`), score in Python,
-then write only what changed — scores by upsert, a history point when the day is new or the status
-changed, the built-in `health_score` / `health_status` properties (no property history), status
-change alerts and churn-signal alerts.
+whose segment matches it, measure (one aggregate query per source, see `measures`), score, then
+write only what changed — scores (inserted, or upserted), a history point when the day is new or the
+status changed, the built-in `health_score` / `health_status` properties (no property history),
+status change alerts and churn-signal alerts.
+
+A full recompute handles 100k accounts and more, so the per-account work is kept to lookups: the
+measures come as columns, each criterion's points and JSON text are computed once per distinct
+value, a score once per combination of points (`_Plan`), and the stored breakdown is compared as
+text. Writes are one statement per chunk and table (COPY on PostgreSQL); see bench/README.md.
 
 Stored breakdowns are compact (criterion key → measured value, None = no data); the full
 explanation is the version's definition evaluated on them (`expand`), so it always reads the same
@@ -11,22 +16,23 @@ as when it was computed, at a fraction of the storage.
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from tend.core import clock
+from tend.core import bulk, clock
 from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Record
 from tend.crm.registry import registry_for
 
 from . import churn
-from .measures import Chunk, measure_definition
-from .models import HealthAlert, HealthScore, ProfileVersion, RecomputeRun, ScoreProfile
-from .scoring import NO_DATA, Evaluation, changes_between, compile_definition, evaluate, fast_score
+from .measures import Chunk, fetch_rows, measure_columns
+from .models import HealthAlert, HealthScore, NewHealthAlert, ProfileVersion, RecomputeRun, ScoreProfile
+from .scoring import NO_DATA, BatchScorer, Evaluation, compile_definition, criterion_change, evaluate
 
 CHUNK_SIZE = 20000
 ALERT_DAYS = 14
@@ -38,13 +44,6 @@ class _Active:
     profile: ScoreProfile
     version: ProfileVersion
     segment: Q | None  # None = every customer
-
-
-@dataclass
-class _Scored:
-    score: float | None
-    status_key: str
-    coverage: float
 
 
 def compact(evaluation: Evaluation) -> dict:
@@ -109,6 +108,7 @@ def recompute(
 
     ws = workspace_settings()
     rules = churn.enabled_rules()
+    plans: dict[int, _Plan] = {}
     if run is not None:
         run.total = len(ids)
         run.done = 0
@@ -120,10 +120,12 @@ def recompute(
                 chunk_ids,
                 ctype=ctype,
                 profiles=profiles,
+                plans=plans,
                 csm_property=ws.customer_csm_property,
                 reason=reason,
                 renewal_property=ws.customer_renewal_property,
                 rules=rules,
+                full=account_ids is None,
             )
         done += len(chunk_ids)
         if run is not None:
@@ -151,10 +153,141 @@ def _assign(chunk: Chunk, ctype: ObjectType, profiles: list[_Active]) -> dict[in
                 )
                 & remaining
             )
-        for account_id in matched:
-            assigned[account_id] = active
+        assigned.update(dict.fromkeys(matched, active))
         remaining = remaining - matched
     return assigned
+
+
+_EXACT_TYPES = (int, float, str, bool, type(None))
+
+
+class _Plan:
+    """A version's definition prepared for a recompute, shared by its chunks: per criterion, the
+    points and the JSON text of each distinct value met (a criterion has few), and the score of
+    each combination of points (`BatchScorer`).
+
+    The stored breakdown's JSON is assembled from those texts. SQLite keeps the text as written:
+    compact, in the definition's order, as `_json` writes it. PostgreSQL's jsonb reads back in its
+    own form (keys by length then bytes, ", " and ": "), so that is the form written and compared
+    there. Either way equal text means an unchanged breakdown without decoding the stored one."""
+
+    def __init__(self, version: ProfileVersion, *, vendor: str):
+        definition = version.definition
+        self.definition = definition
+        self.keys = [c["key"] for g in definition["groups"] for c in g["criteria"]]
+        self.scorer = BatchScorer(compile_definition(definition))
+        self.status_order = [s["key"] for s in definition["statuses"]]
+        self.status_by_key = {s["key"]: s for s in definition["statuses"]}
+        keys = self.keys
+        if vendor == "postgresql":
+            self.text_order = sorted(range(len(keys)), key=lambda i: (len(keys[i].encode()), keys[i].encode()))
+            sep, colon = ", ", ": "
+        else:
+            self.text_order = list(range(len(keys)))
+            sep, colon = ",", ":"
+        # each criterion's text piece carries its key (and the braces, first and last)
+        self.prefixes = [""] * len(keys)
+        self.suffixes = [""] * len(keys)
+        for n, i in enumerate(self.text_order):
+            self.prefixes[i] = ("{" if n == 0 else sep) + _json(keys[i]) + colon
+        if keys:
+            self.suffixes[self.text_order[-1]] = "}"
+        self.memos: list[dict] = [{} for _ in keys]  # (type, value) → (points, text piece, exact)
+        self.criteria = [c for g in definition["groups"] for c in g["criteria"]]
+        self.change_memos: list[dict] = [{} for _ in keys]  # (old, new) as (type, value) → JSON or None
+
+    def changes_json(self, old_breakdown: dict, values: list) -> str:
+        """`_json(changes_from(definition, scorer, old_breakdown, values))`, each criterion's entry
+        made once per pair of values (a day moves many accounts the same way: one day less to
+        renewal, one feature more)."""
+        old_values = old_breakdown or {}
+        pieces = []
+        for i, criterion in enumerate(self.criteria):
+            old = old_values.get(criterion["key"])
+            if old is None:
+                old = NO_DATA
+            new = values[i]
+            key = ((old.__class__, old), (new.__class__, new))
+            memo = self.change_memos[i]
+            try:
+                piece = memo[key]
+            except (KeyError, TypeError):
+                change = criterion_change(criterion, self.scorer, i, old, new)
+                piece = None if change is None else _json(change)
+                try:
+                    memo[key] = piece
+                except TypeError:  # an unhashable value
+                    pass
+            if piece is not None:
+                pieces.append(piece)
+        return "[" + ",".join(pieces) + "]"
+
+    def _entry(self, i: int, value) -> tuple[float | None, str, bool]:
+        stored = None if value is NO_DATA else value
+        # equal text means equal values except for NaN (NaN != NaN) and what JSON writes as a string
+        exact = stored.__class__ in _EXACT_TYPES and stored == stored
+        return self.scorer.points(i, value), self.prefixes[i] + _json(stored) + self.suffixes[i], exact
+
+    def columns(self, measured: list[tuple], ids: list[int]) -> tuple[list[tuple], list[str], set[int]]:
+        """For the accounts `ids` (in order): their criteria's points (tuples, for the score), their
+        breakdowns' JSON text, and the accounts whose text is not exact (rare)."""
+        points_columns, text_columns = [None] * len(measured), [None] * len(measured)
+        inexact: set[int] = set()
+        for i, (_key, values, default) in enumerate(measured):
+            memo = self.memos[i]
+            entries = {}
+            for account_id, value in values.items():
+                key = (value.__class__, value)
+                try:
+                    entry = memo[key]
+                except KeyError:
+                    entry = self._entry(i, value)
+                    if entry[2]:
+                        memo[key] = entry
+                except TypeError:  # an unhashable value
+                    entry = self._entry(i, value)
+                if not entry[2]:
+                    inexact.add(account_id)
+                entries[account_id] = entry
+            missing = self._entry(i, default)
+            if not missing[2]:
+                inexact.update(a for a in ids if a not in entries)
+            column = [entries.get(a, missing) for a in ids]
+            points_columns[i] = [e[0] for e in column]
+            text_columns[i] = [e[1] for e in column]
+        if not measured:
+            return [()] * len(ids), ["{}"] * len(ids), inexact
+        points = list(zip(*points_columns, strict=True))
+        texts = list(map("".join, zip(*(text_columns[i] for i in self.text_order), strict=True)))
+        return points, texts, inexact
+
+
+def _existing_scores(
+    chunk: Chunk, ids: list[int], assigned: dict[int, _Active], *, full: bool
+) -> tuple[dict[int, tuple], list[int]]:
+    """The stored score rows of the chunk's records (record id → row, as the driver returns it) and
+    the rows to delete: of records no profile applies to, of another profile than the one that
+    applies, and a record's surplus rows. A full recompute also clears the rows of records in its
+    id range that are no longer customers (archived); a partial one touches only its accounts."""
+    rows = fetch_rows(
+        HealthScore.objects.filter(chunk._range("record_id"))
+        .values_list(
+            "record_id", "profile_id", "score", "status", "breakdown", "history_day", "pk", "coverage", "version_id"
+        )
+        .order_by()
+    )
+    if not full:
+        wanted = set(ids)
+        rows = [row for row in rows if row[0] in wanted]
+    existing: dict[int, tuple] = {}
+    for row in rows:
+        existing[row[0]] = row
+    remove = [row[6] for row in rows if existing[row[0]] is not row]
+    for record_id, row in existing.items():
+        active = assigned.get(record_id)
+        if active is None or row[1] != active.profile.pk:
+            remove.append(row[6])
+    return existing, remove
 
 
 def _recompute_chunk(
@@ -162,13 +295,16 @@ def _recompute_chunk(
     *,
     ctype: ObjectType,
     profiles: list[_Active],
+    plans: dict[int, _Plan],
     csm_property: str,
     renewal_property: str,
     reason: str,
     rules: list,
+    full: bool = True,
 ) -> None:
     now = clock.now()
     today = now.astimezone(dt.UTC).date()
+    today_db = _db_date(today)
     chunk = Chunk(ids, now=now, customer_type=ctype)
     churn.announce(chunk, rules)
     assigned = _assign(chunk, ctype, profiles)
@@ -189,108 +325,112 @@ def _recompute_chunk(
         by_version.setdefault(active.version.pk, []).append(account_id)
     versions = {a.version.pk: a for a in profiles}
 
-    existing = {
-        row[0]: row
-        for row in HealthScore.objects.filter(chunk._range("record_id"))
-        .values_list(
-            "record_id", "profile_id", "score", "status", "breakdown", "history_day", "pk", "coverage", "version_id"
-        )
-        .order_by()
-    }
-    stale_ids = [row[6] for rid, row in existing.items() if rid not in assigned or row[1] != assigned[rid].profile.pk]
-    # a record may hold rows of several profiles only transiently; drop what no longer applies
-    extra = HealthScore.objects.filter(chunk._range("record_id")).exclude(pk__in=[row[6] for row in existing.values()])
-    upserts, history, alerts, prop_updates = [], [], [], []
+    existing, remove = _existing_scores(chunk, ids, assigned, full=full)
+    inserts, upserts, history, alerts, prop_updates = [], [], [], [], []
     user_ids = _existing_user_ids({_as_int(p.get(csm_property)) for p in props.values()})
+    no_props: dict = {}
 
     for version_id, account_ids in by_version.items():
         active = versions[version_id]
-        definition = active.version.definition
-        measured = measure_definition(definition, chunk)
-        compiled = compile_definition(definition)
-        status_order = [s["key"] for s in definition["statuses"]]
-        status_by_key = {s["key"]: s for s in definition["statuses"]}
-        for account_id in account_ids:
-            values = measured[account_id]
-            evaluation = _Scored(*fast_score(compiled, values))
-            breakdown = {k: (None if v is NO_DATA else v) for k, v in values.items()}
+        profile_id = active.profile.pk
+        plan = plans.get(version_id)
+        if plan is None:
+            plan = plans[version_id] = _Plan(active.version, vendor=connection.vendor)
+        keys = plan.keys
+        measured = measure_columns(plan.definition, chunk)
+        account_ids = sorted(account_ids)
+        points, texts, inexact = plan.columns(measured, account_ids)
+        score_of = plan.scorer.score
+        for account_id, account_points, text in zip(account_ids, points, texts, strict=True):
+            score, new_status, coverage = score_of(account_points)
             old = existing.get(account_id)
-            same_profile = old is not None and old[1] == active.profile.pk
-            old_status = old[3] if same_profile else ""
-            new_status = evaluation.status_key
-            unchanged = (
-                same_profile
-                and old[2] == evaluation.score
-                and old[3] == new_status
-                and old[4] == breakdown
-                and old[7] == evaluation.coverage
-                and old[8] == version_id
-            )
-            status_changed = same_profile and old_status != new_status
-            new_day = not same_profile or old[5] != today
-            if not unchanged or new_day:
+            same_profile = old is not None and old[1] == profile_id
+            if same_profile:
+                old_status = old[3]
+                same_breakdown = old[4] == text and account_id not in inexact
+                old_breakdown = values = None
+                if not same_breakdown:
+                    old_breakdown = json.loads(old[4]) if isinstance(old[4], str) else old[4]
+                    values = [vals.get(account_id, default) for _key, vals, default in measured]
+                    same_breakdown = old_breakdown == {
+                        k: (None if v is NO_DATA else v) for k, v in zip(keys, values, strict=True)
+                    }
+                unchanged = (
+                    old[2] == score
+                    and old_status == new_status
+                    and same_breakdown
+                    and old[7] == coverage
+                    and old[8] == version_id
+                )
+                status_changed = old_status != new_status
+                new_day = old[5] != today
+            else:
+                old_status = ""
+                unchanged = status_changed = False
+                new_day = True
+            if not same_profile:
+                inserts.append((account_id, profile_id, version_id, score, new_status, coverage, text, today_db))
+            elif not unchanged or new_day:
                 upserts.append(
                     (
                         account_id,
-                        active.profile.pk,
+                        profile_id,
                         version_id,
-                        evaluation,
-                        breakdown,
-                        today if (new_day or status_changed) else old[5],
+                        score,
+                        new_status,
+                        coverage,
+                        text,
+                        today_db if (new_day or status_changed) else _db_date(old[5]),
                     )
                 )
             if new_day or status_changed:
-                old_groups = None
-                if same_profile and old[4] != breakdown:
-                    old_groups = expand(definition, old[4]).groups
-                changes = changes_between(old_groups, expand(definition, breakdown).groups) if old_groups else []
+                changes = "[]"
+                if same_profile and not same_breakdown:
+                    changes = plan.changes_json(old_breakdown, values)
                 history.append(
                     (
                         account_id,
-                        active.profile.pk,
+                        profile_id,
                         version_id,
-                        evaluation,
-                        breakdown,
+                        score,
+                        new_status,
+                        coverage,
+                        text,
                         changes,
                         "status_change" if status_changed else ("daily" if same_profile else reason),
                     )
                 )
+            current = props.get(account_id, no_props)
             if status_changed and old_status and new_status:
-                csm = _as_int(props.get(account_id, {}).get(csm_property))
+                csm = _as_int(current.get(csm_property))
                 alerts.append(
                     _status_alert(
                         account_id,
                         active.profile,
-                        old=status_by_key.get(old_status),
+                        old=plan.status_by_key.get(old_status),
                         old_key=old_status,
-                        new=status_by_key[new_status],
-                        order=status_order,
+                        new=plan.status_by_key[new_status],
+                        order=plan.status_order,
                         score_from=old[2],
-                        score_to=evaluation.score,
+                        score_to=score,
                         user_id=csm if csm in user_ids else None,
                         now=now,
                     )
                 )
-            current = props.get(account_id, {})
-            if (
-                _prop_score(current.get("health_score")) != evaluation.score
-                or (current.get("health_status") or "") != new_status
-            ):
-                prop_updates.append((account_id, evaluation.score, new_status or None))
+            if _prop_score(current.get("health_score")) != score or (current.get("health_status") or "") != new_status:
+                prop_updates.append((account_id, score, new_status or None))
 
-    if stale_ids:
-        HealthScore.objects.filter(pk__in=stale_ids).delete()
-    extra.delete()
-    for account_id in set(ids) - set(assigned):
-        current = props.get(account_id, {})
+    if remove:
+        HealthScore.objects.filter(pk__in=remove).delete()
+    for account_id in sorted(set(ids) - set(assigned)):
+        current = props.get(account_id, no_props)
         if current.get("health_score") is not None or current.get("health_status"):
             prop_updates.append((account_id, None, None))
 
-    _write_scores(upserts, now)
+    _write_scores(inserts, upserts, now)
     _write_history(history, now)
     _write_properties(prop_updates)
-    if alerts:
-        HealthAlert.objects.bulk_create(alerts)
+    _write_alerts(alerts)
     if rules:
         churn_alerts = churn.evaluate(
             chunk,
@@ -301,8 +441,7 @@ def _recompute_chunk(
             user_ids=user_ids,
             now=now,
         )
-        if churn_alerts:
-            HealthAlert.objects.bulk_create(churn_alerts)
+        _write_alerts(churn_alerts)
 
 
 def _as_int(value) -> int | None:
@@ -332,16 +471,18 @@ def _existing_user_ids(ids: set) -> set[int]:
     return set(get_user_model().objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
-def _status_alert(account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now) -> HealthAlert:
+def _status_alert(
+    account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now
+) -> NewHealthAlert:
     worse = order.index(new["key"]) > (order.index(old_key) if old_key in order else -1)
     if worse:
         priority = "high" if new["key"] == order[-1] else "medium"
     else:
         priority = "low"
     old_label = old["label"] if old else old_key
-    return HealthAlert(
+    return NewHealthAlert(
         record_id=account_id,
-        profile=profile,
+        profile_id=profile.pk,
         kind=HealthAlert.Kind.STATUS_CHANGE,
         signal="",
         priority=priority,
@@ -363,109 +504,133 @@ def _status_alert(account_id, profile, *, old, old_key, new, order, score_from, 
 # --------------------------------------------------------------------------- set-based writes
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    """Compact JSON, as `json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)`
+    (one encoder, not one per call)."""
+    return _ENCODER.encode(value)
 
 
-def _dt_param(value: dt.datetime):
-    return value
+_SCORE_COLUMNS = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown", "history_day")
+_SCORE_TYPES = ("bigint", "bigint", "bigint", "float8", "text", "float8", "jsonb", "date")
 
 
-def _write_scores(rows: list, now: dt.datetime) -> None:
-    if not rows:
-        return
+def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> None:
+    """Write score rows (record, profile, version, score, status, coverage, breakdown JSON text,
+    history day as the backend stores it): `new` ones of (record, profile) pairs without a row,
+    inserted; `changed` ones upserted. A row inserted meanwhile by another recompute (a record
+    recomputed from its page during a full run) turns the insert into an upsert."""
     table = HealthScore._meta.db_table
-    jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
-    head = (
-        f"INSERT INTO {table} (record_id, profile_id, version_id, score, status, coverage, breakdown, computed_at, "
-        "history_day) VALUES "
-    )
-    row = f"(%s, %s, %s, %s, %s, %s, %s{jsonb}, %s, %s)"
-    tail = (
-        " ON CONFLICT (record_id, profile_id) DO UPDATE SET version_id = EXCLUDED.version_id, "
-        "score = EXCLUDED.score, status = EXCLUDED.status, coverage = EXCLUDED.coverage, "
-        "breakdown = EXCLUDED.breakdown, computed_at = EXCLUDED.computed_at, history_day = EXCLUDED.history_day"
-    )
-    now_param = _db_datetime(now)
-    params = [
-        (
-            account_id,
-            profile_id,
-            version_id,
-            ev.score,
-            ev.status_key,
-            ev.coverage,
-            _json(breakdown),
-            now_param,
-            _db_date(history_day),
-        )
-        for account_id, profile_id, version_id, ev, breakdown, history_day in rows
-    ]
-    _bulk_insert(
-        head,
-        row,
-        tail,
-        params,
-        ["bigint", "bigint", "bigint", "float8", "text", "float8", "jsonb", "timestamptz", "date"],
-    )
-
-
-def _write_history(rows: list, now: dt.datetime) -> None:
-    if not rows:
+    columns = (*_SCORE_COLUMNS, "computed_at")
+    stamp = _db_datetime(now)
+    if new:
+        try:
+            with transaction.atomic():
+                _insert(table, columns, [(*row, stamp) for row in new])
+        except IntegrityError:
+            changed = new + changed
+    if not changed:
         return
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
+    tail = f" ON CONFLICT (record_id, profile_id) DO UPDATE SET {updates}"
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%b::text[]::{t}[]" if t == "jsonb" else f"%b::{t}[]" for t in _SCORE_TYPES)
+        _execute_bound(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT *, %s FROM unnest({arrays}){tail}",
+            [stamp, *(list(col) for col in zip(*changed, strict=True))],
+        )
+    else:
+        marks = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}",
+                [(*row, stamp) for row in changed],
+            )
+
+
+def _execute_bound(sql: str, params: list) -> None:
+    """PostgreSQL: execute with parameters bound on the server (`%b`: binary). Django's cursor
+    binds on the client, writing each array as a quoted literal into the statement: for 20k-row
+    arrays that costs twice what the server then spends on the rows."""
+    with bulk.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _write_history(rows: list[tuple], now: dt.datetime) -> None:
+    """Insert history points (record, profile, version, score, status, coverage, breakdown JSON
+    text, changes JSON text, reason)."""
     from .models import HealthScoreHistory
 
-    table = HealthScoreHistory._meta.db_table
-    jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
-    head = (
-        f"INSERT INTO {table} (record_id, profile_id, version_id, at, score, status, coverage, breakdown, changes, "
-        "reason) VALUES "
-    )
-    row = f"(%s, %s, %s, %s, %s, %s, %s, %s{jsonb}, %s{jsonb}, %s)"
-    now_param = _db_datetime(now)
-    params = [
+    columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown", "changes")
+    stamp = _db_datetime(now)
+    _insert(HealthScoreHistory._meta.db_table, (*columns, "reason", "at"), [(*row, stamp) for row in rows])
+
+
+def _write_alerts(alerts: list[NewHealthAlert]) -> None:
+    """Insert alerts as `bulk_create` would store them, without its per-row work (a first run
+    raises one for a good share of the accounts)."""
+    if not alerts:
+        return
+    dates: dict[dt.datetime, object] = {}
+    for a in alerts:
+        for value in (a.raised_at, a.expires_at):
+            if value not in dates:
+                dates[value] = _db_datetime(value)
+    # the text JSONField stores on SQLite (`json.dumps(value)`); PostgreSQL reads it as jsonb
+    as_json = _json if connection.vendor == "postgresql" else json.dumps
+    rows = [
         (
-            account_id,
-            profile_id,
-            version_id,
-            now_param,
-            ev.score,
-            ev.status_key,
-            ev.coverage,
-            _json(breakdown),
-            _json(changes),
-            reason,
+            a.record_id,
+            a.profile_id,
+            str(a.kind),  # a TextChoices member: its value, not an enum for the driver
+            a.signal,
+            str(a.priority),
+            str(a.title),
+            as_json(a.evidence),
+            a.user_id,
+            dates[a.raised_at],
+            dates[a.expires_at],
         )
-        for account_id, profile_id, version_id, ev, breakdown, changes, reason in rows
+        for a in alerts
     ]
-    _bulk_insert(
-        head,
-        row,
-        "",
-        params,
-        ["bigint", "bigint", "bigint", "timestamptz", "float8", "text", "float8", "jsonb", "jsonb", "text"],
+    columns = (
+        "record_id",
+        "profile_id",
+        "kind",
+        "signal",
+        "priority",
+        "title",
+        "evidence",
+        "user_id",
+        "raised_at",
+        "expires_at",
     )
+    _insert(HealthAlert._meta.db_table, columns, rows)
 
 
-def _bulk_insert(head: str, row: str, tail: str, params: list[tuple], pg_types: list[str]) -> None:
-    """Insert many rows: on PostgreSQL one statement over `unnest` of one array per column; on
-    SQLite (in-process, no round trips) a prepared statement executed per row."""
+def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert many rows: on PostgreSQL with COPY (no statement to parse, no parameters to bind;
+    the text of a JSON column is read as jsonb); on SQLite (in-process, no round trips) a prepared
+    statement executed per row."""
+    if not rows:
+        return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            columns = [list(col) for col in zip(*params, strict=True)]
-            arrays = ", ".join(f"%s::text[]::{t}[]" if t == "jsonb" else f"%s::{t}[]" for t in pg_types)
-            cursor.execute(f"{head.removesuffix('VALUES ')} SELECT * FROM unnest({arrays}){tail}", columns)
+            with (
+                connection.wrap_database_errors,
+                cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
         else:
-            cursor.executemany(head + row + tail, params)
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def _db_datetime(value: dt.datetime):
-    """A datetime as the backend stores it (SQLite: naive UTC text, as Django writes it)."""
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _db_date(value: dt.date | None):
-    return connection.ops.adapt_datefield_value(value)
+_db_datetime = bulk.db_datetime
+_db_date = bulk.db_date
 
 
 def _write_properties(rows: list) -> None:
@@ -475,32 +640,41 @@ def _write_properties(rows: list) -> None:
         return
     table = Record._meta.db_table
     set_rows = [(score, status or "", rid) for rid, score, status in rows if score is not None]
-    clear_rows = [(rid,) for rid, score, _status in rows if score is None]
+    clear_ids = [rid for rid, score, _status in rows if score is None]
+    if connection.vendor == "postgresql":
+        if set_rows:
+            scores, statuses, ids = (list(col) for col in zip(*set_rows, strict=True))
+            _execute_bound(
+                f"UPDATE {table} AS r SET properties = r.properties || jsonb_build_object("
+                "'health_score', v.score, 'health_status', v.status) "
+                "FROM unnest(%b::float8[], %b::text[], %b::bigint[]) AS v(score, status, id) WHERE r.id = v.id",
+                [scores, statuses, ids],
+            )
+        if clear_ids:
+            _execute_bound(
+                f"UPDATE {table} SET properties = properties - 'health_score' - 'health_status' "
+                "WHERE id = ANY(%b::bigint[])",
+                [clear_ids],
+            )
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            if set_rows:
-                scores, statuses, ids = (list(col) for col in zip(*set_rows, strict=True))
-                cursor.execute(
-                    f"UPDATE {table} AS r SET properties = r.properties || jsonb_build_object("
-                    "'health_score', v.score, 'health_status', v.status) "
-                    "FROM unnest(%s::float8[], %s::text[], %s::bigint[]) AS v(score, status, id) WHERE r.id = v.id",
-                    [scores, statuses, ids],
-                )
-            if clear_rows:
-                cursor.executemany(
-                    f"UPDATE {table} SET properties = properties - 'health_score' - 'health_status' WHERE id = %s",
-                    clear_rows,
-                )
-        else:
-            if set_rows:
-                cursor.executemany(
-                    f"UPDATE {table} SET properties = json_set(properties, '$.health_score', %s, "
-                    "'$.health_status', %s) WHERE id = %s",
-                    set_rows,
-                )
-            if clear_rows:
-                cursor.executemany(
-                    f"UPDATE {table} SET properties = json_remove(properties, '$.health_score', '$.health_status') "
-                    "WHERE id = %s",
-                    clear_rows,
-                )
+        if set_rows and sqlite3.sqlite_version_info >= (3, 33):
+            # one statement joining the rows from a JSON array: 2.5× faster than a statement per row
+            cursor.execute(
+                f"UPDATE {table} AS r SET properties = json_set(r.properties, '$.health_score', "
+                "json_extract(v.value, '$[0]'), '$.health_status', json_extract(v.value, '$[1]')) "
+                "FROM json_each(%s) AS v WHERE r.id = json_extract(v.value, '$[2]')",
+                [_json(set_rows)],
+            )
+        elif set_rows:  # no UPDATE … FROM before SQLite 3.33
+            cursor.executemany(
+                f"UPDATE {table} SET properties = json_set(properties, '$.health_score', %s, "
+                "'$.health_status', %s) WHERE id = %s",
+                set_rows,
+            )
+        if clear_ids:
+            cursor.executemany(
+                f"UPDATE {table} SET properties = json_remove(properties, '$.health_score', '$.health_status') "
+                "WHERE id = %s",
+                [(rid,) for rid in clear_ids],
+            )

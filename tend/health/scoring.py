@@ -280,3 +280,128 @@ def fast_score(compiled: Compiled, values: dict) -> tuple[float | None, str, flo
         if compiled.statuses:
             status = compiled.statuses[-1][1]
     return score, status, coverage
+
+
+def _band_points(bands: list[tuple], is_nps: bool, value) -> float:
+    if is_nps and isinstance(value, int | float):
+        value = nps_category(value)
+    for minimum, accepted, band_points in bands:
+        if accepted is not None:
+            if _category_text(value) in accepted:
+                return band_points
+        elif minimum is None or (isinstance(value, int | float) and value >= minimum):
+            return band_points
+    return 0.0
+
+
+class BatchScorer:
+    """Scores the accounts of a chunk under one definition: the points of each distinct value of a
+    criterion, and the score of each combination of points, are computed once (a chunk has few of
+    either), with exactly the arithmetic of `fast_score`."""
+
+    def __init__(self, compiled: Compiled):
+        self.compiled = compiled
+        self.criteria = [(bands, is_nps) for _gmax, criteria in compiled.groups for _k, bands, _c, is_nps in criteria]
+        self.memos: list[dict] = [{} for _ in self.criteria]
+        self._scores: dict[tuple, tuple[float | None, str, float]] = {}
+
+    def points(self, index: int, value) -> float | None:
+        """The points of a criterion's value; None when it has no data."""
+        if value is NO_DATA or value is None:
+            return None
+        memo = self.memos[index]
+        key = (value.__class__, value)  # 1, 1.0 and True are equal keys but not the same category
+        try:
+            return memo[key]
+        except KeyError:
+            points = memo[key] = _band_points(*self.criteria[index], value)
+            return points
+        except TypeError:  # an unhashable value
+            return _band_points(*self.criteria[index], value)
+
+    def score(self, points: tuple) -> tuple[float | None, str, float]:
+        """(score, status key, coverage) for the criteria's points (None = no data), in order."""
+        try:
+            return self._scores[points]
+        except KeyError:
+            result = self._scores[points] = _score_points(self.compiled, points)
+            return result
+
+
+def _score_points(compiled: Compiled, points: tuple) -> tuple[float | None, str, float]:
+    total = 0.0
+    max_with_data = 0.0
+    data_max = 0.0
+    any_data = False
+    zero_missing = compiled.zero_missing
+    i = 0
+    for gmax, criteria in compiled.groups:
+        points_sum = max_sum = data_sum = 0.0
+        for _key, _bands, cmax, _is_nps in criteria:
+            p = points[i]
+            i += 1
+            if p is None:
+                if zero_missing:
+                    max_sum += cmax
+                continue
+            any_data = True
+            points_sum += p
+            max_sum += cmax
+            data_sum += cmax
+        total += min(points_sum, gmax)
+        max_with_data += min(max_sum, gmax)
+        data_max += min(data_sum, gmax)
+    coverage = round(data_max / 100.0, 4)
+    if not any_data:
+        return None, "", coverage
+    score = total if zero_missing else ((total / max_with_data * 100.0) if max_with_data else 0.0)
+    score = _round(min(max(score, 0.0), 100.0))
+    status = ""
+    for minimum, key in compiled.statuses:
+        if score >= minimum:
+            status = key
+            break
+    else:
+        if compiled.statuses:
+            status = compiled.statuses[-1][1]
+    return score, status, coverage
+
+
+def changes_from(definition: dict, scorer: BatchScorer, old_breakdown: dict, new_values: list) -> list[dict]:
+    """`changes_between(expand(old).groups, expand(new).groups)` without expanding either: only the
+    criteria that moved get their labels and displays. `new_values` are the criteria's values in
+    the definition's order (NO_DATA when none)."""
+    old_values = {k: (NO_DATA if v is None else v) for k, v in (old_breakdown or {}).items()}
+    changes = []
+    i = 0
+    for group in definition["groups"]:
+        for criterion in group["criteria"]:
+            change = criterion_change(criterion, scorer, i, old_values.get(criterion["key"], NO_DATA), new_values[i])
+            if change is not None:
+                changes.append(change)
+            i += 1
+    return changes
+
+
+def criterion_change(criterion: dict, scorer: BatchScorer, index: int, old, new) -> dict | None:
+    """The entry of `changes_between` for one criterion (the `index`-th) whose value went from
+    `old` to `new` (NO_DATA when none), or None when neither its value nor its points moved."""
+    old_points = scorer.points(index, old)
+    new_points = scorer.points(index, new)
+    from_value = None if old is NO_DATA or old is None else old
+    to_value = None if new is NO_DATA or new is None else new
+    from_points = 0.0 if old_points is None else old_points
+    to_points = 0.0 if new_points is None else new_points
+    if from_value == to_value and from_points == to_points:
+        return None
+    measure = criterion["measure"]
+    return {
+        "criterion": criterion["key"],
+        "label": criterion["label"],
+        "from_value": from_value,
+        "to_value": to_value,
+        "from_display": value_display(measure, old),
+        "to_display": value_display(measure, new),
+        "from_points": from_points,
+        "to_points": to_points,
+    }

@@ -1,0 +1,198 @@
+"""The full recompute's fast paths give exactly what the reference functions give: batch scoring vs
+`fast_score`, the explained changes vs `changes_between(expand(…))`, the breakdown's JSON text vs
+what the database reads back; and the set-based writes keep their guarantees."""
+
+import datetime as dt
+import json
+import random
+
+import pytest
+from django.db import connection
+
+from tend.health import definitions
+from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory
+from tend.health.recompute import _json, _Plan, _write_scores, expand, recompute
+from tend.health.scoring import (
+    NO_DATA,
+    BatchScorer,
+    changes_between,
+    changes_from,
+    compile_definition,
+    fast_score,
+)
+
+from .conftest import NOW, TODAY, activate, make_company, nps, usage
+from .test_services import two_groups
+
+pytestmark = pytest.mark.django_db
+
+# values a criterion may meet, of every type a measure gives (1, 1.0 and True are equal in Python
+# but not the same category for a band of values)
+ODD_VALUES = [NO_DATA, None, 0, 1, 1.0, True, False, 2.5, 3, 8, 9, 10, -4, 180, 90.0, 0.01, 1e-05, "achieved"]
+
+
+def _values_for(criterion: dict, rng: random.Random):
+    kind = criterion["measure"]["kind"]
+    choices = {
+        "event_rate": [round(rng.uniform(0, 6), 4) for _ in range(4)],
+        "distinct_features": list(range(8)),
+        "meetings_attended": [0.0, 0.5, 1.0, 0.0049],
+        "ticket_csat": [1.0, 3.0, 4.5],
+        "nps_latest": list(range(11)),
+        "days_until": [-3, 0, 89, 90, 179, 180, 400],
+        "associated_property": ["achieved", "in_progress", "not_started", "other"],
+    }.get(kind, [])
+    if kind == "associated_property":
+        return choices + ODD_VALUES
+    return choices + [v for v in ODD_VALUES if not isinstance(v, str)]  # a number's display needs a number
+
+
+@pytest.mark.parametrize("missing", ["exclude", "zero"])
+def test_batch_scores_equal_fast_score_for_any_values(missing):
+    # given the template (seven criteria, numeric and categorical bands) and random values
+    definition = definitions.template()
+    definition["missing_data"] = missing
+    compiled = compile_definition(definition)
+    scorer = BatchScorer(compiled)
+    criteria = [c for g in definition["groups"] for c in g["criteria"]]
+    rng = random.Random(4)
+    for _ in range(3000):
+        values = [rng.choice(_values_for(c, rng)) for c in criteria]
+
+        # when scored by the batch scorer (points per value, score per combination of points)
+        points = tuple(scorer.points(i, v) for i, v in enumerate(values))
+        batch = scorer.score(points)
+
+        # then the numbers are fast_score's, to the bit
+        assert batch == fast_score(compiled, {c["key"]: v for c, v in zip(criteria, values, strict=True)})
+
+
+def test_changes_without_expanding_equal_changes_between_expanded(db):
+    definition = definitions.template()
+    scorer = BatchScorer(compile_definition(definition))
+    plan = _Plan.__new__(_Plan)  # only the parts `changes_json` reads
+    plan.criteria = [c for g in definition["groups"] for c in g["criteria"]]
+    plan.scorer = scorer
+    plan.change_memos = [{} for _ in plan.criteria]
+    rng = random.Random(7)
+    for _ in range(2000):
+        old = {c["key"]: rng.choice(_values_for(c, rng)) for c in plan.criteria}
+        old_breakdown = {k: (None if v is NO_DATA else v) for k, v in old.items() if rng.random() > 0.1}
+        new_values = [rng.choice([old[c["key"]], *_values_for(c, rng)]) for c in plan.criteria]
+
+        expected = changes_between(
+            expand(definition, old_breakdown).groups,
+            expand(definition, {c["key"]: v for c, v in zip(plan.criteria, new_values, strict=True)}).groups,
+        )
+
+        assert changes_from(definition, scorer, old_breakdown, new_values) == expected
+        assert plan.changes_json(old_breakdown, new_values) == _json(expected)
+
+
+def test_breakdown_text_is_what_the_database_reads_back(csm_actor, at_now):
+    # given an account with data for some criteria, scored once
+    company = make_company("Acme", renewal_date="2027-01-10")
+    usage(company, "Logged In", days_ago=2, count=7)
+    usage(company, "Exported CSV", days_ago=3, count=1)
+    nps(company, 9, days_ago=5)
+    profile = activate(csm_actor)
+    recompute()
+    score = HealthScore.objects.get(record=company)
+
+    # when the plan assembles the breakdown's text for the same values
+    plan = _Plan(profile.active_version, vendor=connection.vendor)
+    values = [score.breakdown[k] for k in plan.keys]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT breakdown FROM health_healthscore WHERE id = %s", [score.pk])
+        stored = cursor.fetchone()[0]
+    measured = [(k, {company.pk: NO_DATA if v is None else v}, NO_DATA) for k, v in zip(plan.keys, values, strict=True)]
+    _points, texts, inexact = plan.columns(measured, [company.pk])
+
+    # then it is the stored text itself (an unchanged breakdown is found without decoding it)
+    assert texts == [stored]
+    assert inexact == set()
+    assert json.loads(stored) == score.breakdown
+
+
+def test_same_day_rerun_writes_nothing(csm_actor, at_now):
+    company = make_company("Acme", renewal_date="2027-01-10")
+    usage(company, "Logged In", days_ago=2, count=12)
+    activate(csm_actor)
+    recompute()
+    before = HealthScore.objects.get(record=company).computed_at
+
+    at_now.move_to(NOW + dt.timedelta(hours=3))
+    recompute()
+
+    assert HealthScore.objects.get(record=company).computed_at == before
+    assert HealthScoreHistory.objects.filter(record=company).count() == 1
+
+
+def test_partial_recompute_leaves_other_accounts_scores_alone(csm_actor, at_now):
+    # given three scored accounts with consecutive ids
+    a, b, c = (make_company(name) for name in "ABC")
+    for company in (a, b, c):
+        nps(company, 9, days_ago=3)
+    activate(csm_actor, two_groups())
+    recompute()
+
+    # when only the first and the last are recomputed (an incremental run: their id range spans B)
+    recompute([a.pk, c.pk])
+
+    # then B keeps its score and properties
+    assert HealthScore.objects.filter(record=b).count() == 1
+    b.refresh_from_db()
+    assert b.properties["health_score"] == 100.0
+
+
+def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now):
+    # given a score row that appeared after the recompute read the chunk's rows (a record
+    # recomputed from its page during the full run)
+    company = make_company("Acme")
+    profile = activate(csm_actor, two_groups())
+    nps(company, 9, days_ago=1)
+    recompute([company.pk])
+    version_id = profile.active_version_id
+
+    # when the full run writes that row as a new one
+    _write_scores(
+        [(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, '{"logins":null,"nps":6}', TODAY)], [], NOW
+    )
+
+    # then the row is updated in place
+    score = HealthScore.objects.get(record=company)
+    assert (score.score, score.status, score.breakdown) == (50.0, "neutral", {"logins": None, "nps": 6})
+
+
+def test_alerts_written_set_based_read_back_as_created(csm, csm_actor, at_now):
+    company = make_company("Acme", csm=csm.pk, renewal_date=(TODAY + dt.timedelta(days=20)).isoformat())
+    nps(company, 9, days_ago=5)
+    activate(csm_actor, two_groups())
+    recompute()
+    nps(company, 2, days_ago=0)
+
+    recompute()
+
+    status = HealthAlert.objects.get(kind="status_change")
+    assert (status.record_id, status.user_id, status.priority, status.raised_at, status.expires_at) == (
+        company.pk,
+        csm.pk,
+        "high",
+        NOW,
+        NOW + dt.timedelta(days=14),
+    )
+    assert status.evidence == {
+        "from_status": "healthy",
+        "to_status": "at_risk",
+        "from_score": 100.0,
+        "to_score": 0.0,
+        "worse": True,
+        "action": "Call the customer and agree on a recovery plan.",
+    }
+    renewal = HealthAlert.objects.get(signal="renewal_soon")
+    assert (renewal.kind, renewal.profile_id, renewal.title) == (
+        "churn_signal",
+        None,
+        f"Renewal in 20 days ({(TODAY + dt.timedelta(days=20)).isoformat()})",
+    )
+    assert renewal.evidence["fact"] == f"renewal:{(TODAY + dt.timedelta(days=20)).isoformat()}"
