@@ -266,6 +266,11 @@ def fast_score(compiled: Compiled, values: dict) -> tuple[float | None, str, flo
         total += min(points_sum, gmax)
         max_with_data += min(max_sum, gmax)
         data_max += min(data_sum, gmax)
+    return _finish(compiled, total, max_with_data, data_max, any_data=any_data, zero_missing=zero_missing)
+
+
+def _finish(compiled, total: float, max_with_data: float, data_max: float, *, any_data: bool, zero_missing: bool):
+    """(score, status key, coverage) from the groups' capped totals."""
     coverage = round(data_max / 100.0, 4)
     if not any_data:
         return None, "", coverage
@@ -351,20 +356,7 @@ def _score_points(compiled: Compiled, points: tuple) -> tuple[float | None, str,
         total += min(points_sum, gmax)
         max_with_data += min(max_sum, gmax)
         data_max += min(data_sum, gmax)
-    coverage = round(data_max / 100.0, 4)
-    if not any_data:
-        return None, "", coverage
-    score = total if zero_missing else ((total / max_with_data * 100.0) if max_with_data else 0.0)
-    score = _round(min(max(score, 0.0), 100.0))
-    status = ""
-    for minimum, key in compiled.statuses:
-        if score >= minimum:
-            status = key
-            break
-    else:
-        if compiled.statuses:
-            status = compiled.statuses[-1][1]
-    return score, status, coverage
+    return _finish(compiled, total, max_with_data, data_max, any_data=any_data, zero_missing=zero_missing)
 
 
 def changes_from(definition: dict, scorer: BatchScorer, old_breakdown: dict, new_values: list) -> list[dict]:
