@@ -110,7 +110,7 @@ def generate(args) -> None:
     rng = random.Random(args.seed)
     now = dt.datetime.now(dt.UTC)
     today = now.date()
-    from tend.health.recompute import _db_datetime
+    from tend.core.bulk import db_datetime as _db_datetime
 
     stamp = _db_datetime(now)
     per_account = events_total / args.accounts
@@ -289,8 +289,8 @@ SELECT record_id, CASE WHEN max_points = 0 THEN NULL ELSE ROUND(points * 100.0 /
 def run_baseline() -> tuple[float, int]:
     from django.db import connection, transaction
 
+    from tend.core.bulk import db_datetime as _db_datetime
     from tend.crm.models import ObjectType
-    from tend.health.recompute import _db_datetime
 
     now = dt.datetime.now(dt.UTC)
     today = now.date()

@@ -122,6 +122,22 @@ def insert_rows(
     return None
 
 
+def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Plain INSERT of many rows (no conflict handling): PostgreSQL's COPY — no statement to parse,
+    no parameters to bind; JSON columns are given as text and read as jsonb — and on SQLite the
+    prepared `executemany` of `insert_rows`."""
+    if not rows:
+        return
+    if not is_postgres():
+        insert_rows(table, columns, rows, pg_types=())
+        return
+    qn = connection.ops.quote_name
+    with connection.cursor() as cur, connection.wrap_database_errors:
+        with cur.copy(f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
 def columns_of(rows: Sequence[Sequence]) -> list[list]:
     """Rows turned into one list per column (the arrays `unnest` takes)."""
     return [list(column) for column in zip(*rows, strict=True)]

@@ -304,7 +304,7 @@ def _recompute_chunk(
 ) -> None:
     now = clock.now()
     today = now.astimezone(dt.UTC).date()
-    today_db = _db_date(today)
+    today_db = bulk.db_date(today)
     chunk = Chunk(ids, now=now, customer_type=ctype)
     churn.announce(chunk, rules)
     assigned = _assign(chunk, ctype, profiles)
@@ -380,7 +380,7 @@ def _recompute_chunk(
                         new_status,
                         coverage,
                         text,
-                        today_db if (new_day or status_changed) else _db_date(old[5]),
+                        today_db if (new_day or status_changed) else bulk.db_date(old[5]),
                     )
                 )
             if new_day or status_changed:
@@ -524,38 +524,22 @@ def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> N
     recomputed from its page during a full run) turns the insert into an upsert."""
     table = HealthScore._meta.db_table
     columns = (*_SCORE_COLUMNS, "computed_at")
-    stamp = _db_datetime(now)
+    stamp = bulk.db_datetime(now)
     if new:
         try:
             with transaction.atomic():
-                _insert(table, columns, [(*row, stamp) for row in new])
+                bulk.copy_rows(table, columns, [(*row, stamp) for row in new])
         except IntegrityError:
             changed = new + changed
-    if not changed:
-        return
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
-    tail = f" ON CONFLICT (record_id, profile_id) DO UPDATE SET {updates}"
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%b::text[]::{t}[]" if t == "jsonb" else f"%b::{t}[]" for t in _SCORE_TYPES)
-        _execute_bound(
-            f"INSERT INTO {table} ({', '.join(columns)}) SELECT *, %s FROM unnest({arrays}){tail}",
-            [stamp, *(list(col) for col in zip(*changed, strict=True))],
+    if changed:
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
+        bulk.insert_rows(
+            table,
+            columns,
+            [(*row, stamp) for row in changed],
+            pg_types=(*_SCORE_TYPES, "timestamptz"),
+            on_conflict=f"ON CONFLICT (record_id, profile_id) DO UPDATE SET {updates}",
         )
-    else:
-        marks = ", ".join(["%s"] * len(columns))
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){tail}",
-                [(*row, stamp) for row in changed],
-            )
-
-
-def _execute_bound(sql: str, params: list) -> None:
-    """PostgreSQL: execute with parameters bound on the server (`%b`: binary). Django's cursor
-    binds on the client, writing each array as a quoted literal into the statement: for 20k-row
-    arrays that costs twice what the server then spends on the rows."""
-    with bulk.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def _write_history(rows: list[tuple], now: dt.datetime) -> None:
@@ -564,8 +548,8 @@ def _write_history(rows: list[tuple], now: dt.datetime) -> None:
     from .models import HealthScoreHistory
 
     columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown", "changes")
-    stamp = _db_datetime(now)
-    _insert(HealthScoreHistory._meta.db_table, (*columns, "reason", "at"), [(*row, stamp) for row in rows])
+    stamp = bulk.db_datetime(now)
+    bulk.copy_rows(HealthScoreHistory._meta.db_table, (*columns, "reason", "at"), [(*row, stamp) for row in rows])
 
 
 def _write_alerts(alerts: list[NewHealthAlert]) -> None:
@@ -577,7 +561,7 @@ def _write_alerts(alerts: list[NewHealthAlert]) -> None:
     for a in alerts:
         for value in (a.raised_at, a.expires_at):
             if value not in dates:
-                dates[value] = _db_datetime(value)
+                dates[value] = bulk.db_datetime(value)
     # the text JSONField stores on SQLite (`json.dumps(value)`); PostgreSQL reads it as jsonb
     as_json = _json if connection.vendor == "postgresql" else json.dumps
     rows = [
@@ -607,30 +591,7 @@ def _write_alerts(alerts: list[NewHealthAlert]) -> None:
         "raised_at",
         "expires_at",
     )
-    _insert(HealthAlert._meta.db_table, columns, rows)
-
-
-def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert many rows: on PostgreSQL with COPY (no statement to parse, no parameters to bind;
-    the text of a JSON column is read as jsonb); on SQLite (in-process, no round trips) a prepared
-    statement executed per row."""
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with (
-                connection.wrap_database_errors,
-                cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-
-_db_datetime = bulk.db_datetime
-_db_date = bulk.db_date
+    bulk.copy_rows(HealthAlert._meta.db_table, columns, rows)
 
 
 def _write_properties(rows: list) -> None:
@@ -641,21 +602,21 @@ def _write_properties(rows: list) -> None:
     table = Record._meta.db_table
     set_rows = [(score, status or "", rid) for rid, score, status in rows if score is not None]
     clear_ids = [rid for rid, score, _status in rows if score is None]
-    if connection.vendor == "postgresql":
-        if set_rows:
-            scores, statuses, ids = (list(col) for col in zip(*set_rows, strict=True))
-            _execute_bound(
-                f"UPDATE {table} AS r SET properties = r.properties || jsonb_build_object("
-                "'health_score', v.score, 'health_status', v.status) "
-                "FROM unnest(%b::float8[], %b::text[], %b::bigint[]) AS v(score, status, id) WHERE r.id = v.id",
-                [scores, statuses, ids],
-            )
-        if clear_ids:
-            _execute_bound(
-                f"UPDATE {table} SET properties = properties - 'health_score' - 'health_status' "
-                "WHERE id = ANY(%b::bigint[])",
-                [clear_ids],
-            )
+    if bulk.is_postgres():
+        with bulk.cursor() as cursor:
+            if set_rows:
+                cursor.execute(
+                    f"UPDATE {table} AS r SET properties = r.properties || jsonb_build_object("
+                    "'health_score', v.score, 'health_status', v.status) "
+                    "FROM unnest(%b::float8[], %b::text[], %b::bigint[]) AS v(score, status, id) WHERE r.id = v.id",
+                    bulk.columns_of(set_rows),
+                )
+            if clear_ids:
+                where, params = bulk.in_list(clear_ids)
+                cursor.execute(
+                    f"UPDATE {table} SET properties = properties - 'health_score' - 'health_status' WHERE id {where}",
+                    params,
+                )
         return
     with connection.cursor() as cursor:
         if set_rows and sqlite3.sqlite_version_info >= (3, 33):
