@@ -7,7 +7,7 @@ common), an NPS answer for a third of the accounts. The template profile is acti
 
 Measured in one run:
   (a) the full recompute (`tend.health.jobs.run_full`): first run (nothing stored: every score,
-      history point, `health_score`/`health_status` property and churn alert is written), a
+      history point and churn alert is written), a
       second run the same day (nothing changed: reads and compares) and a third a day later (the
       nightly run: a history point for every account, moved values explained, scores upserted);
   (b) a hand-written SQL statement computing the same seven criteria, points and score for every
@@ -185,33 +185,17 @@ def activate_template():
 
 
 def reset_outputs() -> None:
-    """Start the timed runs from nothing stored: no churn alerts and no `health_score` /
-    `health_status` properties (the scores and history went with the profile in
-    `activate_template`), so that the first run writes everything whatever earlier runs left.
-    On PostgreSQL, vacuum what was deleted: with autovacuum off or behind, the dead rows of
-    earlier runs would otherwise be measured too."""
+    """Start the timed runs from nothing stored: no churn alerts (the scores and history went with
+    the profile in `activate_template`), so that the first run writes everything whatever earlier
+    runs left. On PostgreSQL, vacuum what was deleted: with autovacuum off or behind, the dead rows
+    of earlier runs would otherwise be measured too."""
     from django.db import connection
 
-    from tend.crm.models import ObjectType
-
-    companies = ObjectType.objects.get(name="companies").pk
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM health_healthalert")
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "UPDATE crm_record SET properties = properties - 'health_score' - 'health_status' "
-                "WHERE object_type_id = %s AND (properties ? 'health_score' OR properties ? 'health_status')",
-                [companies],
-            )
             for table in ("crm_record", "health_healthscore", "health_healthscorehistory", "health_healthalert"):
                 cursor.execute(f"VACUUM ANALYZE {table}")
-        else:
-            cursor.execute(
-                "UPDATE crm_record SET properties = json_remove(properties, '$.health_score', '$.health_status') "
-                "WHERE object_type_id = %s AND (json_type(properties, '$.health_score') IS NOT NULL "
-                "OR json_type(properties, '$.health_status') IS NOT NULL)",
-                [companies],
-            )
 
 
 def baseline_sql(vendor: str) -> str:

@@ -15,7 +15,7 @@ from tend.core.errors import FieldError, NotFound, ValidationFailed
 from . import queries, services
 from .filters import compile_search
 from .models import ChangeSource, Pipeline, PropertyDefinition, Record, Stage
-from .registry import Registry, registry_for
+from .registry import Registry, derived_value, registry_for
 
 router = Router(tags=["records"])
 # Registered before `router`, so that /objects/{type}/search is not read as a record id.
@@ -56,8 +56,13 @@ def record_properties(record: Record, registry: Registry, names: list[str] | Non
         "last_activity_at": _iso(record.last_activity_at),
     }
     for key, value in record.properties.items():
-        if key in registry.specs:
+        spec = registry.specs.get(key)
+        if spec is not None and not spec.is_column:
             props[key] = value
+    for spec in registry.derived_specs():
+        value = derived_value(record, spec.column)
+        if value is not None and value != "":
+            props[spec.name] = value
     if names is not None:
         return {n: props.get(n) for n in names}
     return props
@@ -316,7 +321,9 @@ def list_records(
     limit = parse_limit(limit, default=20, maximum=100)
     cursor = parse_after(after)
     page = list(
-        queries.records_for(request.auth, ot, archived=archived).filter(pk__gt=cursor).order_by("pk")[: limit + 1]
+        registry.prefetch(queries.records_for(request.auth, ot, archived=archived))
+        .filter(pk__gt=cursor)
+        .order_by("pk")[: limit + 1]
     )
     result = {"results": [record_out(r, registry, names) for r in page[:limit]]}
     if len(page) > limit:

@@ -7,7 +7,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from .models import PropertyType, Stage
-from .registry import PIPELINE, STAGE, PropSpec, Registry
+from .registry import PIPELINE, STAGE, PropSpec, Registry, derived_value
 
 
 class Badge(str):
@@ -64,9 +64,10 @@ class Formatter:
         spec = self.registry.get(name)
         if spec is None:
             return None
+        if spec.is_derived:
+            return derived_value(record, spec.column)
         if spec.is_column:
-            column = spec.column
-            return getattr(record, column)
+            return getattr(record, spec.column)
         return record.properties.get(name)
 
     def text(self, record, name: str) -> str:

@@ -66,9 +66,12 @@ class CompiledSearch:
     where: Q
     order_by: list
     has_filters: bool
+    registry: Registry | None = None
 
     def apply(self, queryset):
-        return queryset.filter(self.where).order_by(*self.order_by)
+        """The matching rows of `queryset`, sorted, with the derived properties' rows prefetched."""
+        queryset = queryset.filter(self.where).order_by(*self.order_by)
+        return self.registry.prefetch(queryset) if self.registry is not None else queryset
 
 
 class _Reject(Exception):
@@ -151,7 +154,9 @@ def compile_search(
     if query_q is not None:
         where &= query_q
     order_by.append("id")
-    return CompiledSearch(where=where, order_by=order_by, has_filters=bool(group_qs) or query_q is not None)
+    return CompiledSearch(
+        where=where, order_by=order_by, has_filters=bool(group_qs) or query_q is not None, registry=registry
+    )
 
 
 def _lookup(spec: PropSpec, op: str) -> str:

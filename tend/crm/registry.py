@@ -40,7 +40,9 @@ class PropSpec:
     required: bool = False
     unique: bool = False
     read_only: bool = False
-    column: str | None = None  # ORM lookup path when stored in a column; None → properties JSON
+    # ORM lookup path when stored in a column (or, for a derived property, a column of a related
+    # table: "relation__field"); None → properties JSON
+    column: str | None = None
     group: str = ""
     description: str = ""
     built_in: bool = True
@@ -49,6 +51,10 @@ class PropSpec:
     @property
     def is_column(self) -> bool:
         return self.column is not None
+
+    @property
+    def is_derived(self) -> bool:
+        return self.column is not None and "__" in self.column
 
     def as_api(self) -> dict:
         return {
@@ -62,7 +68,7 @@ class PropSpec:
             "group": self.group,
             "description": str(self.description),
             "builtIn": self.built_in,
-            "storage": "column" if self.is_column else "value",
+            "storage": "derived" if self.is_derived else ("column" if self.is_column else "value"),
             "displayOrder": self.display_order,
         }
 
@@ -94,6 +100,25 @@ RECORD_COLUMN_SPECS = (
 )
 COLUMN_NAMES = frozenset(s.name for s in RECORD_COLUMN_SPECS)
 
+# Built-in properties that another app computes and keeps in a table of its own, read through a
+# reverse relation of Record: the health engine's current score and status (at most one score row
+# per record). Filters and sorts join that table; nothing writes them into `properties` — a full
+# recompute would otherwise rewrite every customer row (and all of crm_record's indexes) each time.
+DERIVED_COLUMNS = {"health_score": "health_scores__score", "health_status": "health_scores__status"}
+
+
+def derived_value(record, column: str):
+    """The value of a derived property: read from the prefetched related rows (see
+    `Registry.prefetch`), else loaded with one query that the record's other derived properties
+    share."""
+    from django.db.models import prefetch_related_objects
+
+    relation, field_name = column.split("__", 1)
+    if relation not in getattr(record, "_prefetched_objects_cache", {}):
+        prefetch_related_objects([record], relation)
+    rows = getattr(record, relation).all()
+    return getattr(rows[0], field_name) if rows else None
+
 
 def spec_from_definition(definition: PropertyDefinition) -> PropSpec:
     return PropSpec(
@@ -104,6 +129,7 @@ def spec_from_definition(definition: PropertyDefinition) -> PropSpec:
         required=definition.required,
         unique=definition.unique,
         read_only=definition.read_only,
+        column=DERIVED_COLUMNS.get(definition.name) if definition.built_in else None,
         group=definition.group,
         description=definition.description,
         built_in=definition.built_in,
@@ -129,6 +155,28 @@ class Registry:
 
     def value_specs(self) -> list[PropSpec]:
         return [s for s in self.specs.values() if not s.is_column]
+
+    def derived_specs(self) -> list[PropSpec]:
+        return [s for s in self.specs.values() if s.is_derived]
+
+    def prefetch(self, records):
+        """`records` (a Record queryset) loading the derived properties' rows along, in one query
+        per relation for a whole page."""
+        from django.db.models import Prefetch
+
+        from .models import Record
+
+        fields: dict[str, set[str]] = {}
+        for spec in self.derived_specs():
+            relation, field_name = spec.column.split("__", 1)
+            fields.setdefault(relation, set()).add(field_name)
+        lookups = []
+        for relation, names in fields.items():
+            related = Record._meta.get_field(relation)
+            lookups.append(
+                Prefetch(relation, queryset=related.related_model.objects.only(related.field.name, *sorted(names)))
+            )
+        return records.prefetch_related(*lookups) if lookups else records
 
     def pipeline_ids(self) -> set[int]:
         if self._pipeline_ids is None:

@@ -1,8 +1,9 @@
 """Recomputing health scores, in chunks of accounts: assign each account the first active profile
 whose segment matches it, measure (one aggregate query per source, see `measures`), score, then
 write only what changed — scores (inserted, or upserted), a history point when the day is new or the
-status changed, the built-in `health_score` / `health_status` properties (no property history),
-status change alerts and churn-signal alerts.
+status changed, status change alerts and churn-signal alerts. The built-in `health_score` /
+`health_status` properties are read from the score rows (`crm.registry.DERIVED_COLUMNS`), so a
+recompute never writes customer records.
 
 A full recompute handles 100k accounts and more, so the per-account work is kept to lookups: the
 measures come as columns, each criterion's points and JSON text are computed once per distinct
@@ -16,7 +17,6 @@ as when it was computed, at a fraction of the storage.
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -308,7 +308,7 @@ def _recompute_chunk(
     chunk = Chunk(ids, now=now, customer_type=ctype)
     churn.announce(chunk, rules)
     assigned = _assign(chunk, ctype, profiles)
-    prop_names = ["health_score", "health_status", csm_property]
+    prop_names = [csm_property]
     if renewal_property:
         prop_names.append(renewal_property)
     for active in profiles:  # one read of the properties serves the measures too
@@ -326,7 +326,7 @@ def _recompute_chunk(
     versions = {a.version.pk: a for a in profiles}
 
     existing, remove = _existing_scores(chunk, ids, assigned, full=full)
-    inserts, upserts, history, alerts, prop_updates = [], [], [], [], []
+    inserts, upserts, history, alerts = [], [], [], []
     user_ids = _existing_user_ids({_as_int(p.get(csm_property)) for p in props.values()})
     no_props: dict = {}
 
@@ -417,19 +417,12 @@ def _recompute_chunk(
                         now=now,
                     )
                 )
-            if _prop_score(current.get("health_score")) != score or (current.get("health_status") or "") != new_status:
-                prop_updates.append((account_id, score, new_status or None))
 
     if remove:
         HealthScore.objects.filter(pk__in=remove).delete()
-    for account_id in sorted(set(ids) - set(assigned)):
-        current = props.get(account_id, no_props)
-        if current.get("health_score") is not None or current.get("health_status"):
-            prop_updates.append((account_id, None, None))
 
     _write_scores(inserts, upserts, now)
     _write_history(history, now)
-    _write_properties(prop_updates)
     _write_alerts(alerts)
     if rules:
         churn_alerts = churn.evaluate(
@@ -449,15 +442,6 @@ def _as_int(value) -> int | None:
         return None
     try:
         return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _prop_score(value):
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
     except (TypeError, ValueError):
         return None
 
@@ -592,50 +576,3 @@ def _write_alerts(alerts: list[NewHealthAlert]) -> None:
         "expires_at",
     )
     bulk.copy_rows(HealthAlert._meta.db_table, columns, rows)
-
-
-def _write_properties(rows: list) -> None:
-    """Set (or clear) health_score / health_status in the records' properties, without history and
-    without moving "last modified"."""
-    if not rows:
-        return
-    table = Record._meta.db_table
-    set_rows = [(score, status or "", rid) for rid, score, status in rows if score is not None]
-    clear_ids = [rid for rid, score, _status in rows if score is None]
-    if bulk.is_postgres():
-        with bulk.cursor() as cursor:
-            if set_rows:
-                cursor.execute(
-                    f"UPDATE {table} AS r SET properties = r.properties || jsonb_build_object("
-                    "'health_score', v.score, 'health_status', v.status) "
-                    "FROM unnest(%b::float8[], %b::text[], %b::bigint[]) AS v(score, status, id) WHERE r.id = v.id",
-                    bulk.columns_of(set_rows),
-                )
-            if clear_ids:
-                where, params = bulk.in_list(clear_ids)
-                cursor.execute(
-                    f"UPDATE {table} SET properties = properties - 'health_score' - 'health_status' WHERE id {where}",
-                    params,
-                )
-        return
-    with connection.cursor() as cursor:
-        if set_rows and sqlite3.sqlite_version_info >= (3, 33):
-            # one statement joining the rows from a JSON array: 2.5× faster than a statement per row
-            cursor.execute(
-                f"UPDATE {table} AS r SET properties = json_set(r.properties, '$.health_score', "
-                "json_extract(v.value, '$[0]'), '$.health_status', json_extract(v.value, '$[1]')) "
-                "FROM json_each(%s) AS v WHERE r.id = json_extract(v.value, '$[2]')",
-                [_json(set_rows)],
-            )
-        elif set_rows:  # no UPDATE … FROM before SQLite 3.33
-            cursor.executemany(
-                f"UPDATE {table} SET properties = json_set(properties, '$.health_score', %s, "
-                "'$.health_status', %s) WHERE id = %s",
-                set_rows,
-            )
-        if clear_ids:
-            cursor.executemany(
-                f"UPDATE {table} SET properties = json_remove(properties, '$.health_score', '$.health_status') "
-                "WHERE id = %s",
-                [(rid,) for rid in clear_ids],
-            )

@@ -56,3 +56,12 @@ def activate(actor, definition=None, name="Standard"):
     services.profile_activate(actor=actor, profile=profile)
     profile.refresh_from_db()
     return profile
+
+
+def health_properties(record: Record) -> dict:
+    """The record's `health_score` / `health_status` as the API and the tables read them."""
+    from tend.crm.api import record_properties
+    from tend.crm.registry import registry_for
+
+    props = record_properties(record, registry_for(record.object_type), ["health_score", "health_status"])
+    return props

@@ -11,7 +11,7 @@ from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, Sco
 from tend.health.recompute import recompute
 from tend.health.scoring import NO_DATA, evaluate
 
-from .conftest import NOW, TODAY, activate, make_company, make_record, nps, usage
+from .conftest import NOW, TODAY, activate, health_properties, make_company, make_record, nps, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -280,9 +280,9 @@ def test_recompute_writes_score_properties_history_and_explains_changes(csm, csm
 
     score = HealthScore.objects.get(record=company)
     assert (score.score, score.status, score.profile_id) == (80.0, "healthy", profile.pk)
+    assert health_properties(company) == {"health_score": 80.0, "health_status": "healthy"}
     company.refresh_from_db()
-    assert company.properties["health_score"] == 80.0
-    assert company.properties["health_status"] == "healthy"
+    assert "health_score" not in company.properties  # read from the score row, not copied
     assert company.updated_at == NOW
     assert HealthScoreHistory.objects.filter(record=company).count() == 1
 
