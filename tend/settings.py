@@ -141,6 +141,8 @@ TASKS = {
         "BACKEND": os.environ.get("TEND_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# Processes sharing a full health recompute's chunks (0 = one per CPU, at most 4).
+TEND_HEALTH_PROCESSES = int(os.environ.get("TEND_HEALTH_PROCESSES") or 0)
 
 LOGGING = {
     "version": 1,

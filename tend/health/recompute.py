@@ -17,10 +17,13 @@ as when it was computed, at a fraction of the storage.
 
 import datetime as dt
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -34,7 +37,7 @@ from .measures import Chunk, fetch_rows, measure_columns
 from .models import HealthAlert, HealthScore, NewHealthAlert, ProfileVersion, RecomputeRun, ScoreProfile
 from .scoring import NO_DATA, BatchScorer, Evaluation, compile_definition, criterion_change, evaluate
 
-CHUNK_SIZE = 20000
+CHUNK_SIZE = 10000
 ALERT_DAYS = 14
 HISTORY_REASONS = ("daily", "status_change", "recompute", "activation")
 
@@ -108,32 +111,70 @@ def recompute(
 
     ws = workspace_settings()
     rules = churn.enabled_rules()
-    plans: dict[int, _Plan] = {}
+    chunks = list(_chunks(ids, chunk_size))
+    context = {
+        "ctype": ctype,
+        "profiles": profiles,
+        "csm_property": ws.customer_csm_property,
+        "reason": reason,
+        "renewal_property": ws.customer_renewal_property,
+        "rules": rules,
+        "full": account_ids is None,
+    }
     if run is not None:
         run.total = len(ids)
         run.done = 0
         run.save(update_fields=["total", "done"])
     done = 0
-    for chunk_ids in _chunks(ids, chunk_size):
-        with transaction.atomic():
-            _recompute_chunk(
-                chunk_ids,
-                ctype=ctype,
-                profiles=profiles,
-                plans=plans,
-                csm_property=ws.customer_csm_property,
-                reason=reason,
-                renewal_property=ws.customer_renewal_property,
-                rules=rules,
-                full=account_ids is None,
-            )
-        done += len(chunk_ids)
+    for size in _run_chunks(chunks, context, processes=_processes(len(chunks))):
+        done += size
         if run is not None:
             RecomputeRun.objects.filter(pk=run.pk).update(done=done)
             run.done = done
         if on_progress is not None:
             on_progress(done, len(ids))
     return done
+
+
+# --------------------------------------------------------------------------- chunks, in processes
+
+_pool_context: dict = {}
+
+
+def _processes(chunks: int) -> int:
+    """How many processes share a recompute's chunks: `TEND_HEALTH_PROCESSES` (default: one per
+    CPU, at most 4), never more than the chunks, and one where other processes could not see the
+    data — inside a transaction (tests, a request) or in an in-memory SQLite database."""
+    wanted = getattr(settings, "TEND_HEALTH_PROCESSES", None) or min(os.cpu_count() or 1, 4)
+    name = str(connection.settings_dict.get("NAME") or "")
+    if chunks < 2 or wanted < 2 or connection.in_atomic_block or (not bulk.is_postgres() and "memory" in name):
+        return 1
+    return min(wanted, chunks)
+
+
+def _run_chunks(chunks: list[list[int]], context: dict, *, processes: int) -> Iterable[int]:
+    """Recompute each chunk (measure and score, then write in one transaction) and yield its size
+    as it is done. With several processes (forked, each with its own database connection) the
+    chunks are shared out: on PostgreSQL they run fully in parallel, on SQLite they compute in
+    parallel and take turns to write (`bulk.write_turn`)."""
+    if processes == 1:
+        plans: dict[int, _Plan] = {}
+        for chunk_ids in chunks:
+            _write_chunk(_compute_chunk(chunk_ids, plans=plans, **context))
+            yield len(chunk_ids)
+        return
+    _pool_context.clear()
+    _pool_context.update(context, plans={})
+    connections.close_all()  # the forked processes open their own
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        yield from pool.imap_unordered(_pool_chunk, chunks)
+        pool.close()
+        pool.join()
+
+
+def _pool_chunk(chunk_ids: list[int]) -> int:
+    _write_chunk(_compute_chunk(chunk_ids, **_pool_context))
+    return len(chunk_ids)
 
 
 def _assign(chunk: Chunk, ctype: ObjectType, profiles: list[_Active]) -> dict[int, _Active]:
@@ -290,7 +331,26 @@ def _existing_scores(
     return existing, remove
 
 
-def _recompute_chunk(
+@dataclass
+class _ChunkWrites:
+    now: dt.datetime
+    remove: list[int]  # score rows
+    inserts: list[tuple]
+    upserts: list[tuple]
+    history: list[tuple]
+    alerts: list[NewHealthAlert]
+
+
+def _write_chunk(writes: _ChunkWrites) -> None:
+    with bulk.write_turn(), transaction.atomic():
+        if writes.remove:
+            HealthScore.objects.filter(pk__in=writes.remove).delete()
+        _write_scores(writes.inserts, writes.upserts, writes.now)
+        _write_history(writes.history, writes.now)
+        _write_alerts(writes.alerts)
+
+
+def _compute_chunk(
     ids: list[int],
     *,
     ctype: ObjectType,
@@ -301,7 +361,9 @@ def _recompute_chunk(
     reason: str,
     rules: list,
     full: bool = True,
-) -> None:
+) -> _ChunkWrites:
+    """What recomputing the chunk's accounts writes (the reads happen here, outside the write
+    transaction)."""
     now = clock.now()
     today = now.astimezone(dt.UTC).date()
     today_db = bulk.db_date(today)
@@ -418,14 +480,8 @@ def _recompute_chunk(
                     )
                 )
 
-    if remove:
-        HealthScore.objects.filter(pk__in=remove).delete()
-
-    _write_scores(inserts, upserts, now)
-    _write_history(history, now)
-    _write_alerts(alerts)
     if rules:
-        churn_alerts = churn.evaluate(
+        alerts += churn.evaluate(
             chunk,
             rules,
             csm_property=csm_property,
@@ -434,7 +490,7 @@ def _recompute_chunk(
             user_ids=user_ids,
             now=now,
         )
-        _write_alerts(churn_alerts)
+    return _ChunkWrites(now=now, remove=remove, inserts=inserts, upserts=upserts, history=history, alerts=alerts)
 
 
 def _as_int(value) -> int | None:
