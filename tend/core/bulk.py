@@ -22,7 +22,7 @@ try:
 except ImportError:  # not on Windows
     fcntl = None
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 UTC = dt.UTC
 
@@ -136,6 +136,30 @@ def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> N
         with cur.copy(f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def upsert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence], *, key: Sequence[str]) -> None:
+    """INSERT the rows, or UPDATE the other columns of the row with the same `key` (a unique
+    constraint's columns). On PostgreSQL the rows go by COPY into a temporary table dropped at
+    commit, then one INSERT … SELECT … ON CONFLICT: no array of each column to build and bind (the
+    larger part of the time for 100k rows with JSON). On SQLite a prepared `executemany`."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    updates = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in columns if c not in key)
+    conflict = f"ON CONFLICT ({', '.join(qn(c) for c in key)}) DO UPDATE SET {updates}"
+    if not is_postgres():
+        insert_rows(table, columns, rows, pg_types=(), on_conflict=conflict)
+        return
+    staged = qn(f"staged_{table}")
+    with transaction.atomic(), connection.cursor() as cur, connection.wrap_database_errors:
+        cur.execute(f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS SELECT {cols} FROM {qn(table)} WITH NO DATA")
+        with cur.copy(f"COPY {staged} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM {staged} {conflict}")
+        cur.execute(f"DROP TABLE {staged}")
 
 
 def columns_of(rows: Sequence[Sequence]) -> list[list]:

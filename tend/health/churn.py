@@ -8,7 +8,7 @@ date, a month of tickets) is raised once for that fact, even after its alert exp
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.fields.json import KT
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 from tend.core import clock
 
 from .definitions import SIGNAL_DEFAULTS
-from .measures import Chunk, _to_date
+from .measures import Chunk, _to_date, fetch_rows
 from .models import ChurnSignalRule, HealthAlert, NewHealthAlert
 
 ALERT_DAYS = 14
@@ -96,14 +96,22 @@ def evaluate(
             kind=HealthAlert.Kind.CHURN_SIGNAL,
             raised_at__gte=now - dt.timedelta(days=FACT_MEMORY_DAYS),
         )
-        .annotate(fact=KT("evidence__fact"))
-        .values_list("record_id", "signal", "fact", "expires_at", "dismissed_at")
+        .annotate(
+            fact=KT("evidence__fact"),
+            # decided by the database: a first run reads tens of thousands of these rows
+            is_active=Case(
+                When(expires_at__gt=now, dismissed_at__isnull=True, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+        .values_list("record_id", "signal", "fact", "is_active")
         .order_by()
     )
     active: set[tuple[int, str]] = set()
     facts: set[tuple[int, str, str]] = set()
-    for record_id, signal, fact, expires_at, dismissed_at in recent:
-        if expires_at > now and dismissed_at is None:
+    for record_id, signal, fact, is_active in fetch_rows(recent):
+        if is_active:
             active.add((record_id, signal))
         if fact:
             facts.add((record_id, signal, fact))

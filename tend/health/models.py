@@ -165,18 +165,42 @@ class HealthAlert(models.Model):
         LOW = "low", _("Low")
         INFO = "info", _("Info")
 
-    record = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="health_alerts")
-    profile = models.ForeignKey(ScoreProfile, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # A first recompute raises tens of thousands at once, so as for `HealthScore`: no index that
+    # another covers (record and user lead `health_alert_record` / `health_alert_user`), none for
+    # the rare profile or dismissing-user deletion, and no database foreign keys for the rows the
+    # recompute writes (each a check, and a lock on the record row, at commit); Django cascades.
+    record = models.ForeignKey(
+        "crm.Record", on_delete=models.CASCADE, related_name="health_alerts", db_index=False, db_constraint=False
+    )
+    profile = models.ForeignKey(
+        ScoreProfile,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     signal = models.CharField(max_length=40, blank=True, default="")
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.MEDIUM)
     title = models.CharField(max_length=255)
     evidence = models.JSONField(default=dict, blank=True)
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="health_alerts")
+    user = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="health_alerts",
+        db_index=False,
+        db_constraint=False,
+    )
     raised_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     dismissed_at = models.DateTimeField(null=True, blank=True)
-    dismissed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    dismissed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     objects = HealthAlertQuerySet.as_manager()
 

@@ -248,6 +248,8 @@ class _Plan:
             if old is None:
                 old = NO_DATA
             new = values[i]
+            if new.__class__ is old.__class__ and new == old:  # unmoved: most criteria, most days
+                continue
             key = ((old.__class__, old), (new.__class__, new))
             memo = self.change_memos[i]
             try:
@@ -554,7 +556,6 @@ def _json(value) -> str:
 
 
 _SCORE_COLUMNS = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown", "history_day")
-_SCORE_TYPES = ("bigint", "bigint", "bigint", "float8", "text", "float8", "jsonb", "date")
 
 
 def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> None:
@@ -572,14 +573,7 @@ def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> N
         except IntegrityError:
             changed = new + changed
     if changed:
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
-        bulk.insert_rows(
-            table,
-            columns,
-            [(*row, stamp) for row in changed],
-            pg_types=(*_SCORE_TYPES, "timestamptz"),
-            on_conflict=f"ON CONFLICT (record_id, profile_id) DO UPDATE SET {updates}",
-        )
+        bulk.upsert_rows(table, columns, [(*row, stamp) for row in changed], key=("record_id", "profile_id"))
 
 
 def _write_history(rows: list[tuple], now: dt.datetime) -> None:

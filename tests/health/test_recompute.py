@@ -195,3 +195,23 @@ def test_alerts_written_set_based_read_back_as_created(csm, csm_actor, at_now):
         f"Renewal in 20 days ({(TODAY + dt.timedelta(days=20)).isoformat()})",
     )
     assert renewal.evidence["fact"] == f"renewal:{(TODAY + dt.timedelta(days=20)).isoformat()}"
+
+
+def test_deleting_a_record_or_a_user_still_reaches_its_scores_and_alerts(csm, csm_actor, at_now):
+    # the score, history and alert tables carry no database foreign keys: Django cascades
+    company = make_company("Acme", csm=csm.pk)
+    nps(company, 9, days_ago=40)
+    nps(company, 2, days_ago=3)  # an NPS drop: a churn alert for the CSM
+    activate(csm_actor, two_groups())
+    recompute()
+    alert = HealthAlert.objects.get(record=company, signal="nps_drop")
+    assert alert.user_id == csm.pk
+
+    csm.delete()
+    alert.refresh_from_db()
+    assert alert.user_id is None
+
+    company.delete()
+    assert not HealthAlert.objects.filter(record_id=company.pk).exists()
+    assert not HealthScore.objects.filter(record_id=company.pk).exists()
+    assert not HealthScoreHistory.objects.filter(record_id=company.pk).exists()
