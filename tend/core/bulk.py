@@ -140,26 +140,45 @@ def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> N
 
 def upsert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence], *, key: Sequence[str]) -> None:
     """INSERT the rows, or UPDATE the other columns of the row with the same `key` (a unique
-    constraint's columns). On PostgreSQL the rows go by COPY into a temporary table dropped at
-    commit, then one INSERT … SELECT … ON CONFLICT: no array of each column to build and bind (the
-    larger part of the time for 100k rows with JSON). On SQLite a prepared `executemany`."""
+    constraint's columns). On PostgreSQL the rows go by COPY into a temporary table (`staged`), then
+    one INSERT … SELECT … ON CONFLICT: no array of each column to build and bind (the larger part of
+    the time for 100k rows with JSON). On SQLite a prepared `executemany`."""
     if not rows:
         return
-    qn = connection.ops.quote_name
-    cols = ", ".join(qn(c) for c in columns)
-    updates = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in columns if c not in key)
-    conflict = f"ON CONFLICT ({', '.join(qn(c) for c in key)}) DO UPDATE SET {updates}"
+    conflict = on_conflict_update(columns, key)
     if not is_postgres():
         insert_rows(table, columns, rows, pg_types=(), on_conflict=conflict)
         return
-    staged = qn(f"staged_{table}")
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    with staged(table, columns, rows) as (cur, name):
+        cur.execute(f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM {name} {conflict}")
+
+
+def on_conflict_update(columns: Sequence[str], key: Sequence[str]) -> str:
+    qn = connection.ops.quote_name
+    updates = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in columns if c not in key)
+    return f"ON CONFLICT ({', '.join(qn(c) for c in key)}) DO UPDATE SET {updates}"
+
+
+@contextlib.contextmanager
+def staged(like: str, columns: Sequence[str], rows: Sequence[Sequence], *, extra: Sequence[tuple[str, str]] = ()):
+    """PostgreSQL: the rows in a temporary table — `columns` typed as in the table `like`, then the
+    `extra` (name, type) columns — loaded by COPY (no WAL, no index). Yields (cursor, table name)
+    inside a transaction; the table is dropped after."""
+    qn = connection.ops.quote_name
+    name = qn(f"staged_{like}")
+    typed = [qn(c) for c in columns] + [f"NULL::{t} AS {qn(c)}" for c, t in extra]
+    all_columns = ", ".join(qn(c) for c in (*columns, *(c for c, _t in extra)))
     with transaction.atomic(), connection.cursor() as cur, connection.wrap_database_errors:
-        cur.execute(f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS SELECT {cols} FROM {qn(table)} WITH NO DATA")
-        with cur.copy(f"COPY {staged} ({cols}) FROM STDIN") as copy:
+        cur.execute(
+            f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS SELECT {', '.join(typed)} FROM {qn(like)} WITH NO DATA"
+        )
+        with cur.copy(f"COPY {name} ({all_columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(f"INSERT INTO {qn(table)} ({cols}) SELECT {cols} FROM {staged} {conflict}")
-        cur.execute(f"DROP TABLE {staged}")
+        yield cur, name
+        cur.execute(f"DROP TABLE {name}")
 
 
 def columns_of(rows: Sequence[Sequence]) -> list[list]:

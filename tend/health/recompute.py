@@ -166,10 +166,25 @@ def _run_chunks(chunks: list[list[int]], context: dict, *, processes: int) -> It
     _pool_context.clear()
     _pool_context.update(context, plans={})
     connections.close_all()  # the forked processes open their own
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_forget_inherited_connections) as pool:
         yield from pool.imap_unordered(_pool_chunk, chunks)
         pool.close()
         pool.join()
+
+
+_inherited_connections: list = []
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked process: drop the database connections still open in the parent (another
+    thread's or context's, which `close_all` there does not reach) without closing them — closing
+    would end the parent's session on the socket both share, and using them would mix the two
+    processes' results. They are kept referenced so that garbage collection never closes them
+    either; the first query opens this process's own connection."""
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper.connection is not None:
+            _inherited_connections.append(wrapper.connection)
+            wrapper.connection = None
 
 
 def _pool_chunk(chunk_ids: list[int]) -> int:
@@ -347,8 +362,11 @@ def _write_chunk(writes: _ChunkWrites) -> None:
     with bulk.write_turn(), transaction.atomic():
         if writes.remove:
             HealthScore.objects.filter(pk__in=writes.remove).delete()
-        _write_scores(writes.inserts, writes.upserts, writes.now)
-        _write_history(writes.history, writes.now)
+        if bulk.is_postgres():
+            _write_scores_and_history_staged(writes.inserts + writes.upserts, writes.history, writes.now)
+        else:
+            _write_scores(writes.inserts, writes.upserts, writes.now)
+            _write_history(writes.history, writes.now)
         _write_alerts(writes.alerts)
 
 
@@ -574,6 +592,40 @@ def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> N
             changed = new + changed
     if changed:
         bulk.upsert_rows(table, columns, [(*row, stamp) for row in changed], key=("record_id", "profile_id"))
+
+
+def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], now: dt.datetime) -> None:
+    """PostgreSQL: the score rows (as for `_write_scores`) and their history points (as for
+    `_write_history`; every point is of a score written here, with the same breakdown) go by one
+    COPY into a staged table; the scores are upserted from it and the points inserted from it, so
+    each breakdown is sent and parsed once, not twice."""
+    from .models import HealthScoreHistory
+
+    points = {row[0]: (row[7], row[8]) for row in history}
+    unstaged = points.keys() - {row[0] for row in scores}
+    if unstaged:  # not expected (a point is written with its score); kept rather than lost
+        _write_history([row for row in history if row[0] in unstaged], now)
+    if not scores:
+        return
+    no_point = (None, None)
+    stamp = bulk.db_datetime(now)
+    columns = (*_SCORE_COLUMNS, "computed_at")
+    rows = [(*row, stamp, *points.get(row[0], no_point)) for row in scores]
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    point_columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown")
+    point_cols = ", ".join(qn(c) for c in point_columns)
+    extra = (("changes", "jsonb"), ("reason", "text"))
+    with bulk.staged(HealthScore._meta.db_table, columns, rows, extra=extra) as (cursor, name):
+        cursor.execute(
+            f"INSERT INTO {qn(HealthScore._meta.db_table)} ({cols}) SELECT {cols} FROM {name} "
+            + bulk.on_conflict_update(columns, ("record_id", "profile_id"))
+        )
+        if points:
+            cursor.execute(
+                f"INSERT INTO {qn(HealthScoreHistory._meta.db_table)} ({point_cols}, changes, reason, at) "
+                f"SELECT {point_cols}, changes, reason, computed_at FROM {name} WHERE reason IS NOT NULL"
+            )
 
 
 def _write_history(rows: list[tuple], now: dt.datetime) -> None:
