@@ -381,7 +381,10 @@ def main(argv=None) -> int:
     activate_template()
     reset_outputs()
     n = args.accounts
-    print(f"database: {connection.vendor}; accounts: {n:,}")
+    from tend.health.recompute import CHUNK_SIZE, _processes
+
+    processes = _processes(-(-n // CHUNK_SIZE))
+    print(f"database: {connection.vendor}; accounts: {n:,}; recompute processes: {processes} (TEND_HEALTH_PROCESSES)")
 
     started = time.perf_counter()
     run = jobs.run_full()

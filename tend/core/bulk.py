@@ -164,8 +164,8 @@ def on_conflict_update(columns: Sequence[str], key: Sequence[str]) -> str:
 @contextlib.contextmanager
 def staged(like: str, columns: Sequence[str], rows: Sequence[Sequence], *, extra: Sequence[tuple[str, str]] = ()):
     """PostgreSQL: the rows in a temporary table — `columns` typed as in the table `like`, then the
-    `extra` (name, type) columns — loaded by COPY (no WAL, no index). Yields (cursor, table name)
-    inside a transaction; the table is dropped after."""
+    `extra` (name, type) columns; each row gives them in that order — loaded by COPY (no WAL, no
+    index). Yields (cursor, table name) inside a transaction; the table is dropped after."""
     qn = connection.ops.quote_name
     name = qn(f"staged_{like}")
     typed = [qn(c) for c in columns] + [f"NULL::{t} AS {qn(c)}" for c, t in extra]

@@ -1,5 +1,6 @@
 """tend.core.bulk: the SQLite writers' turn-taking lock."""
 
+import datetime as dt
 import fcntl
 
 import pytest
@@ -27,3 +28,37 @@ def test_write_turn_is_a_no_op_inside_a_transaction(tmp_path, monkeypatch):
     with bulk.write_turn():  # the test runs inside a transaction: its writer may hold the lock
         pass
     assert not (tmp_path / "tend.sqlite3.write-lock").exists()
+
+
+@pytest.mark.django_db
+def test_upsert_rows_inserts_new_rows_and_updates_the_others_by_key():
+    from tend.signals.models import DailyUsage
+
+    day = dt.date(2026, 1, 1)
+    DailyUsage.objects.create(account_id=1, day=day, event="Logged In", count=1, users=1)
+    columns = ("account_id", "day", "event", "count", "users")
+    db_day = bulk.db_date(day)
+    rows = [(1, db_day, "Logged In", 5, 2), (1, db_day, "Exported", 3, 1)]
+    bulk.upsert_rows(DailyUsage._meta.db_table, columns, rows, key=("account_id", "day", "event"))
+    # again in the same transaction (PostgreSQL stages the rows in a temporary table each time)
+    bulk.upsert_rows(
+        DailyUsage._meta.db_table, columns, [(1, db_day, "Exported", 4, 2)], key=("account_id", "day", "event")
+    )
+
+    stored = {e: (c, u) for e, c, u in DailyUsage.objects.values_list("event", "count", "users")}
+    assert stored == {"Logged In": (5, 2), "Exported": (4, 2)}
+
+
+@pytest.mark.django_db
+def test_staged_rows_are_readable_in_the_block_and_gone_after():
+    if not bulk.is_postgres():
+        pytest.skip("staging is PostgreSQL's COPY path")
+    from tend.signals.models import DailyUsage
+
+    rows = [("Exported", 2), ("Logged In", None)]
+    with bulk.staged(DailyUsage._meta.db_table, ("event",), rows, extra=[("n", "int")]) as (cur, name):
+        cur.execute(f"SELECT event, n FROM {name} ORDER BY event")
+        assert cur.fetchall() == [("Exported", 2), ("Logged In", None)]
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_regclass('pg_temp.staged_signals_dailyusage')")
+        assert cur.fetchone() == (None,)
