@@ -270,6 +270,18 @@ SELECT record_id, CASE WHEN max_points = 0 THEN NULL ELSE ROUND(points * 100.0 /
 """
 
 
+def settle() -> None:
+    """Before each timed run on PostgreSQL: a CHECKPOINT, so that the previous run's dirty pages
+    are flushed now rather than by a checkpoint falling inside the next timed run (the runs
+    varied by ±30 % without it). Each run then writes full page images for the pages it changes
+    first, as a nightly run after the day's checkpoints does."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+
+
 def run_baseline() -> tuple[float, int]:
     from django.db import connection, transaction
 
@@ -386,12 +398,15 @@ def main(argv=None) -> int:
     processes = _processes(-(-n // CHUNK_SIZE))
     print(f"database: {connection.vendor}; accounts: {n:,}; recompute processes: {processes} (TEND_HEALTH_PROCESSES)")
 
+    settle()
     started = time.perf_counter()
     run = jobs.run_full()
     first = time.perf_counter() - started
+    settle()
     started = time.perf_counter()
     jobs.run_full()
     second = time.perf_counter() - started
+    settle()
     baseline, count = run_baseline()
     mismatches = compare_with_engine()
     # The daily run as it happens at night: a day later every account gets a history point,
@@ -399,6 +414,7 @@ def main(argv=None) -> int:
     # changed is explained.
     import time_machine
 
+    settle()
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=1), tick=True):
         started = time.perf_counter()
         jobs.run_full()
@@ -411,7 +427,7 @@ def main(argv=None) -> int:
         f"    ratio engine/SQL: first {first / baseline:.2f}×, same day {second / baseline:.2f}×,"
         f" next day {daily / baseline:.2f}× (target ≤ {TARGET_RATIO}×); scores differing from the SQL: {mismatches}"
     )
-    ok = n / first >= TARGET_RATE and first / baseline <= TARGET_RATIO and mismatches == 0
+    ok = mismatches == 0 and all(n / run >= TARGET_RATE and run / baseline <= TARGET_RATIO for run in (first, daily))
     if not args.skip_freshness:
         fresh = freshness(args)
         print(f"(c) freshness, ingest → worker → score:   {fresh:7.2f} s (target ≤ {TARGET_FRESHNESS:.0f} s)")

@@ -16,6 +16,7 @@ as when it was computed, at a fraction of the storage.
 """
 
 import datetime as dt
+import functools
 import json
 import multiprocessing
 import os
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from tend.core import bulk, clock
@@ -531,6 +533,12 @@ def _existing_user_ids(ids: set) -> set[int]:
     return set(get_user_model().objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
+@functools.lru_cache(maxsize=256)
+def _status_title(old_label: str, new_label: str, _language: str | None) -> str:
+    """The alert title, translated once per pair of statuses (a nightly run can raise thousands)."""
+    return _("Health changed from %(old)s to %(new)s") % {"old": old_label, "new": new_label}
+
+
 def _status_alert(
     account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now
 ) -> NewHealthAlert:
@@ -546,7 +554,7 @@ def _status_alert(
         kind=HealthAlert.Kind.STATUS_CHANGE,
         signal="",
         priority=priority,
-        title=_("Health changed from %(old)s to %(new)s") % {"old": old_label, "new": new["label"]},
+        title=_status_title(old_label, new["label"], get_language()),
         evidence={
             "from_status": old_key,
             "to_status": new["key"],
