@@ -20,6 +20,7 @@ import functools
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -168,7 +169,7 @@ def _run_chunks(chunks: list[list[int]], context: dict, *, processes: int) -> It
     _pool_context.clear()
     _pool_context.update(context, plans={})
     connections.close_all()  # the forked processes open their own
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_forget_inherited_connections) as pool:
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_start_pool_process) as pool:
         yield from pool.imap_unordered(_pool_chunk, chunks)
         pool.close()
         pool.join()
@@ -177,12 +178,15 @@ def _run_chunks(chunks: list[list[int]], context: dict, *, processes: int) -> It
 _inherited_connections: list = []
 
 
-def _forget_inherited_connections() -> None:
-    """In a forked process: drop the database connections still open in the parent (another
-    thread's or context's, which `close_all` there does not reach) without closing them — closing
-    would end the parent's session on the socket both share, and using them would mix the two
-    processes' results. They are kept referenced so that garbage collection never closes them
-    either; the first query opens this process's own connection."""
+def _start_pool_process() -> None:
+    """In a forked process: SIGTERM back to its default (the worker's inherited handler only asks
+    the worker's loop to stop; the pool's terminate must end this process) and Ctrl-C left to the
+    parent, which ends the pool; and the database connections still open in the parent (another thread's or context's, which `close_all` there does not reach) dropped
+    without closing them — closing would end the parent's session on the socket both share, and
+    using them would mix the two processes' results. They are kept referenced so that garbage
+    collection never closes them either; the first query opens this process's own connection."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent, which ends the pool
     for wrapper in connections.all(initialized_only=True):
         if wrapper.connection is not None:
             _inherited_connections.append(wrapper.connection)

@@ -4,6 +4,7 @@ must see committed data, so these tests commit (transaction=True) and need a dat
 processes can open: PostgreSQL, or SQLite in a file (TEND_TEST_SQLITE_NAME)."""
 
 import multiprocessing
+import signal
 
 import pytest
 from django.db import connection
@@ -74,3 +75,38 @@ def test_processes_write_what_one_process_writes(csm, settings, monkeypatch, at_
     recompute(chunk_size=5)
     assert snapshot() == in_processes
     assert forks == ["fork"]  # the second run stayed in this process
+
+
+@pytest.mark.skipif("not shared_database()", reason="needs a database other processes can open")
+def test_a_failing_chunk_fails_the_run_and_ends_the_processes(csm, settings, monkeypatch, at_now):
+    # given a worker whose SIGTERM handler only asks its loop to stop (as db_worker's does) and
+    # a chunk that fails in its process
+    for i in range(12):
+        nps(make_company(f"Company {i}", csm=csm.pk), 9, days_ago=3)
+    activate(Actor(csm), two_groups())
+    real_compute = recompute_module._compute_chunk
+
+    def compute(ids, **context):
+        if len(ids) < 5:  # the last chunk
+            raise RuntimeError("broken chunk")
+        return real_compute(ids, **context)
+
+    monkeypatch.setattr(recompute_module, "_compute_chunk", compute)
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: None)
+
+    def hung(*_):
+        raise TimeoutError("the pool did not end")
+
+    previous_alarm = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    settings.TEND_HEALTH_PROCESSES = 2
+    try:
+        # when the run meets it
+        with pytest.raises(RuntimeError, match="broken chunk"):
+            recompute(chunk_size=5)  # chunks of 5, 5 and 2 ids
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+        signal.signal(signal.SIGTERM, previous_term)
+    # then the error reaches the caller and no process is left behind
+    assert multiprocessing.active_children() == []
