@@ -592,7 +592,8 @@ def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> N
     """Write score rows (record, profile, version, score, status, coverage, breakdown JSON text,
     history day as the backend stores it): `new` ones of (record, profile) pairs without a row,
     inserted; `changed` ones upserted. A row inserted meanwhile by another recompute (a record
-    recomputed from its page during a full run) turns the insert into an upsert."""
+    recomputed from its page during a full run) turns the insert into an upsert. (A chunk's writes
+    on PostgreSQL go through `_write_scores_and_history_staged` instead.)"""
     table = HealthScore._meta.db_table
     columns = (*_SCORE_COLUMNS, "computed_at")
     stamp = bulk.db_datetime(now)

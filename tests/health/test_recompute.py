@@ -9,9 +9,10 @@ import random
 import pytest
 from django.db import connection
 
+from tend.core import bulk
 from tend.health import definitions
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory
-from tend.health.recompute import _json, _Plan, _write_scores, expand, recompute
+from tend.health.recompute import _ChunkWrites, _json, _Plan, _write_chunk, expand, recompute
 from tend.health.scoring import (
     NO_DATA,
     BatchScorer,
@@ -153,14 +154,19 @@ def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now)
     recompute([company.pk])
     version_id = profile.active_version_id
 
-    # when the full run writes that row as a new one
-    _write_scores(
-        [(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, '{"logins":null,"nps":6}', TODAY)], [], NOW
-    )
+    # when the full run writes that row as a new one, with its history point
+    breakdown = '{"logins":null,"nps":6}'
+    row = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, bulk.db_date(TODAY))
+    point = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, "[]", "status_change")
+    points_before = HealthScoreHistory.objects.filter(record=company).count()
+    _write_chunk(_ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
 
-    # then the row is updated in place
+    # then the row is updated in place (PostgreSQL: from the staged rows; SQLite: insert, then upsert)
     score = HealthScore.objects.get(record=company)
     assert (score.score, score.status, score.breakdown) == (50.0, "neutral", {"logins": None, "nps": 6})
+    latest = HealthScoreHistory.objects.filter(record=company).order_by("-id").first()
+    assert HealthScoreHistory.objects.filter(record=company).count() == points_before + 1
+    assert (latest.score, latest.reason, latest.breakdown, latest.at) == (50.0, "status_change", score.breakdown, NOW)
 
 
 def test_alerts_written_set_based_read_back_as_created(csm, csm_actor, at_now):
