@@ -52,6 +52,14 @@ def db_date(value: dt.date | None):
     return value.isoformat() if _vendor() == "sqlite" else value
 
 
+def in_memory() -> bool:
+    """An in-memory SQLite database: only this process (and connection) sees its data."""
+    if is_postgres():
+        return False
+    name = str(connection.settings_dict.get("NAME") or "")
+    return not name or "memory" in name
+
+
 @contextlib.contextmanager
 def write_turn():
     """Around a bulk write transaction: on SQLite, concurrent writers (gunicorn's worker processes)
@@ -59,11 +67,10 @@ def write_turn():
     handler, which polls with sleeps of up to 100 ms and wasted a third of the throughput of two
     workers ingesting at once. A no-op on PostgreSQL, in memory, and inside a transaction already
     open (its writer may hold the database lock that the lock holder is waiting for)."""
-    name = str(connection.settings_dict.get("NAME") or "")
-    if is_postgres() or fcntl is None or connection.in_atomic_block or not name or "memory" in name:
+    if is_postgres() or fcntl is None or connection.in_atomic_block or in_memory():
         yield
         return
-    with open(f"{name}.write-lock", "a") as lock:
+    with open(f"{connection.settings_dict['NAME']}.write-lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

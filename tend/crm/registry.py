@@ -8,11 +8,11 @@ JSON value) or an engagement field — so that validation (values.py) and the fi
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import JSONField
+from django.db.models import JSONField, Prefetch, prefetch_related_objects
 from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext_lazy as _
 
-from .models import ObjectType, Pipeline, PropertyDefinition, PropertyType, Stage
+from .models import ObjectType, Pipeline, PropertyDefinition, PropertyType, Record, Stage
 
 PIPELINE = "pipeline"
 STAGE = "stage"
@@ -111,8 +111,6 @@ def derived_value(record, column: str):
     """The value of a derived property: read from the prefetched related rows (see
     `Registry.prefetch`), else loaded with one query that the record's other derived properties
     share."""
-    from django.db.models import prefetch_related_objects
-
     relation, field_name = column.split("__", 1)
     if relation not in getattr(record, "_prefetched_objects_cache", {}):
         prefetch_related_objects([record], relation)
@@ -162,10 +160,6 @@ class Registry:
     def prefetch(self, records):
         """`records` (a Record queryset) loading the derived properties' rows along, in one query
         per relation for a whole page."""
-        from django.db.models import Prefetch
-
-        from .models import Record
-
         fields: dict[str, set[str]] = {}
         for spec in self.derived_specs():
             relation, field_name = spec.column.split("__", 1)

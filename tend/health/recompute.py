@@ -149,8 +149,7 @@ def _processes(chunks: int) -> int:
     CPU, at most 4), never more than the chunks, and one where other processes could not see the
     data — inside a transaction (tests, a request) or in an in-memory SQLite database."""
     wanted = getattr(settings, "TEND_HEALTH_PROCESSES", None) or min(os.cpu_count() or 1, 4)
-    name = str(connection.settings_dict.get("NAME") or "")
-    if chunks < 2 or wanted < 2 or connection.in_atomic_block or (not bulk.is_postgres() and "memory" in name):
+    if chunks < 2 or wanted < 2 or connection.in_atomic_block or bulk.in_memory():
         return 1
     return min(wanted, chunks)
 

@@ -7,8 +7,8 @@ import multiprocessing
 import signal
 
 import pytest
-from django.db import connection
 
+from tend.core import bulk
 from tend.core.policy import Actor
 from tend.health import recompute as recompute_module
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def shared_database() -> bool:
-    return connection.vendor == "postgresql" or "memory" not in str(connection.settings_dict["NAME"])
+    return not bulk.in_memory()
 
 
 def snapshot() -> dict:
