@@ -15,6 +15,7 @@ Values must already be in the database's form: use `db_datetime` / `db_date` for
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Sequence
 
 try:
@@ -172,20 +173,26 @@ def on_conflict_update(columns: Sequence[str], key: Sequence[str]) -> str:
 def staged(like: str, columns: Sequence[str], rows: Sequence[Sequence], *, extra: Sequence[tuple[str, str]] = ()):
     """PostgreSQL: the rows in a temporary table — `columns` typed as in the table `like`, then the
     `extra` (name, type) columns; each row gives them in that order — loaded by COPY (no WAL, no
-    index). Yields (cursor, table name) inside a transaction; the table is dropped after."""
+    index). Yields (cursor, table name) inside a transaction; the rows are gone after.
+
+    The table is the session's, created once (ON COMMIT DELETE ROWS) and emptied after each use:
+    creating and dropping one per call writes and deletes catalog rows every time, which a busy
+    ingestion endpoint would turn into catalog bloat."""
     qn = connection.ops.quote_name
-    name = qn(f"staged_{like}")
+    shape = hashlib.blake2s(repr((like, tuple(columns), tuple(extra))).encode(), digest_size=4).hexdigest()
+    name = qn(f"staged_{like}_{shape}")
     typed = [qn(c) for c in columns] + [f"NULL::{t} AS {qn(c)}" for c, t in extra]
     all_columns = ", ".join(qn(c) for c in (*columns, *(c for c, _t in extra)))
     with transaction.atomic(), connection.cursor() as cur, connection.wrap_database_errors:
         cur.execute(
-            f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS SELECT {', '.join(typed)} FROM {qn(like)} WITH NO DATA"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "
+            f"SELECT {', '.join(typed)} FROM {qn(like)} WITH NO DATA"
         )
         with cur.copy(f"COPY {name} ({all_columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         yield cur, name
-        cur.execute(f"DROP TABLE {name}")
+        cur.execute(f"DELETE FROM {name}")
 
 
 def columns_of(rows: Sequence[Sequence]) -> list[list]:

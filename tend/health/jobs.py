@@ -26,21 +26,27 @@ KEEP_RUNS = 200
 def _queue(kind: str, *, run_after: dt.datetime | None = None, profile: ScoreProfile | None = None):
     """Create a queued run unless one of this kind is already queued; returns it or None."""
     now = clock.now()
+    pending = RecomputeRun.objects.filter(kind=kind, status=RecomputeRun.Status.QUEUED).first()
+    if pending is not None:
+        if not _stale(pending, now):
+            return None
+        # Never picked up (a worker that lost it): give up on it and queue afresh.
+        RecomputeRun.objects.filter(pk=pending.pk, status=RecomputeRun.Status.QUEUED).update(
+            status=RecomputeRun.Status.FAILED, error="never started", finished_at=now
+        )
     try:
         with transaction.atomic():
             return RecomputeRun.objects.create(
                 kind=kind, status=RecomputeRun.Status.QUEUED, queued_at=now, run_after=run_after, profile=profile
             )
-    except IntegrityError:
-        pending = RecomputeRun.objects.filter(kind=kind, status=RecomputeRun.Status.QUEUED).first()
-        due = (pending.run_after or pending.queued_at) if pending else None
-        if pending is not None and due is not None and now - due > STALE_AFTER and kind != RecomputeRun.Kind.FULL:
-            # Never picked up (a worker that lost it): give up on it and queue afresh.
-            RecomputeRun.objects.filter(pk=pending.pk, status=RecomputeRun.Status.QUEUED).update(
-                status=RecomputeRun.Status.FAILED, error="never started", finished_at=now
-            )
-            return _queue(kind, run_after=run_after, profile=profile)
+    except IntegrityError:  # another request queued one meanwhile
         return None
+
+
+def _stale(run: RecomputeRun, now: dt.datetime) -> bool:
+    """A queued run never picked up (a worker that lost it); the daily full run waits on purpose."""
+    due = run.run_after or run.queued_at
+    return run.kind != RecomputeRun.Kind.FULL and due is not None and now - due > STALE_AFTER
 
 
 def schedule_incremental() -> RecomputeRun | None:

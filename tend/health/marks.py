@@ -4,6 +4,8 @@ helpers below that resolve the customer accounts of other records."""
 
 from collections.abc import Iterable
 
+from django.db import connection
+
 from tend.core import bulk, clock
 
 from .models import DirtyAccount
@@ -16,14 +18,24 @@ def mark_accounts_dirty(record_ids: Iterable[int], *, reason: str) -> int:
     ids = sorted({int(i) for i in record_ids if i is not None})
     if not ids:
         return 0
-    at = bulk.db_datetime(clock.now())
-    bulk.insert_rows(
-        DirtyAccount._meta.db_table,
-        ("record_id", "marked_at", "reason"),
-        [(i, at, reason[:64]) for i in ids],
-        pg_types=("bigint", "timestamptz", "text"),
-        on_conflict="ON CONFLICT (record_id) DO UPDATE SET marked_at = excluded.marked_at, reason = excluded.reason",
-    )
+    table = connection.ops.quote_name(DirtyAccount._meta.db_table)
+    conflict = "ON CONFLICT (record_id) DO UPDATE SET marked_at = excluded.marked_at, reason = excluded.reason"
+    at, reason = bulk.db_datetime(clock.now()), reason[:64]
+    if bulk.is_postgres():
+        # One array (the ids), not three: psycopg builds binary arrays in Python.
+        with bulk.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (record_id, marked_at, reason) SELECT unnest(%b::bigint[]), %b, %b {conflict}",
+                [ids, at, reason],
+            )
+    else:
+        bulk.insert_rows(
+            DirtyAccount._meta.db_table,
+            ("record_id", "marked_at", "reason"),
+            [(i, at, reason) for i in ids],
+            pg_types=(),
+            on_conflict=conflict,
+        )
     from .jobs import schedule_incremental
 
     schedule_incremental()

@@ -405,7 +405,9 @@ def _store(
     todo = list(fresh.values())
     if not todo:
         return
-    inserted = _insert_events(todo, now)
+    postgres = bulk.is_postgres()
+    # PostgreSQL adds the rollups in the statement that stores the events; SQLite gets them below.
+    inserted = _insert_events_with_rollups(todo, now) if postgres else _insert_events(todo, now)
     identities.write({m.message_id for m in todo} if inserted is None else inserted, now)
     usage: dict[tuple[int, dt.date, str], list] = {}  # (account, day, event) → [events, {users}]
     active: set[tuple[int, dt.date, str]] = set()
@@ -422,7 +424,7 @@ def _store(
             continue
         statuses[m.index] = "accepted"
         result.account_ids.add(m.account_id)
-        if m.kind in USAGE_KINDS:
+        if not postgres and m.kind in USAGE_KINDS:
             day = m.timestamp.date()
             active.add((m.account_id, day, m.user_key))
             if m.kind == "track":
@@ -598,87 +600,102 @@ def _map_accounts(todo: list[_Message]) -> _IdentityChanges:
     return changes
 
 
-def _insert_events(todo: list[_Message], now: dt.datetime) -> set[str] | None:
-    """INSERT … ON CONFLICT (message_id) DO NOTHING; on PostgreSQL the ids really inserted (a
-    concurrent request may have stored one of them since the duplicate check). On SQLite None: the
-    transaction began IMMEDIATE, so it has held the write lock since before the duplicate check and
-    nobody can have stored these ids meanwhile."""
+_EVENT_COLUMNS = ("message_id", "kind", "event", "account_id", "user_key", "properties", "timestamp", "received_at")
+
+
+def _insert_events(todo: list[_Message], now: dt.datetime) -> None:
+    """SQLite: INSERT … ON CONFLICT (message_id) DO NOTHING. The transaction began IMMEDIATE, so it
+    has held the write lock since before the duplicate check and nobody can have stored these ids
+    meanwhile."""
     received = bulk.db_datetime(now)
-    rows = [
-        (
-            m.message_id,
-            m.kind,
-            m.event,
-            m.account_id,
-            m.user_key,
-            m.properties_json,
-            m.timestamp_db,
-            received,
-        )
-        for m in todo
-    ]
-    returned = bulk.insert_rows(
+    bulk.insert_rows(
         UsageEvent._meta.db_table,
-        ("message_id", "kind", "event", "account_id", "user_key", "properties", "timestamp", "received_at"),
-        rows,
-        pg_types=("text", "text", "text", "bigint", "text", "jsonb", "timestamptz", "timestamptz"),
+        _EVENT_COLUMNS,
+        [(m.message_id, m.kind, m.event, m.account_id, m.user_key, m.properties_json, m.timestamp_db, received)
+         for m in todo],
+        pg_types=(),
         on_conflict="ON CONFLICT (message_id) DO NOTHING",
-        returning="message_id" if bulk.is_postgres() else "",
-    )
-    return None if returned is None else {row[0] for row in returned}
+    )  # fmt: skip
+
+
+def _insert_events_with_rollups(todo: list[_Message], now: dt.datetime) -> set[str]:
+    """PostgreSQL: store the events and add the newly stored ones to the rollups in one statement
+    (what `_insert_events`, `_insert_active_users` and `_rollups_add` do step by step on SQLite).
+    The events go by COPY into a staged table; the rows really inserted (RETURNING) feed the
+    active users, the event users and the daily counts, so a duplicate is never counted. Rows are
+    written in key order, as concurrent batches must lock them. Returns the message ids stored."""
+    qn = connection.ops.quote_name
+    events = qn(UsageEvent._meta.db_table)
+    actives = qn(DailyActiveUser._meta.db_table)
+    event_users = qn(DailyEventUser._meta.db_table)
+    usage = qn(DailyUsage._meta.db_table)
+    cols = ", ".join(qn(c) for c in _EVENT_COLUMNS)
+    rows = [
+        (m.message_id, m.kind, m.event, m.account_id, m.user_key, m.properties_json, m.timestamp, now) for m in todo
+    ]
+    with bulk.staged(UsageEvent._meta.db_table, _EVENT_COLUMNS, rows) as (cursor, staged):
+        cursor.execute(
+            f"WITH stored AS (INSERT INTO {events} ({cols}) SELECT {cols} FROM {staged} "
+            "ON CONFLICT (message_id) DO NOTHING "
+            "RETURNING message_id, kind, event, account_id, user_key, (timestamp AT TIME ZONE 'UTC')::date AS day), "
+            "used AS (SELECT * FROM stored WHERE account_id IS NOT NULL AND kind = ANY(%s)), "
+            f"active AS (INSERT INTO {actives} (account_id, day, user_key) "
+            "SELECT DISTINCT account_id, day, user_key FROM used ORDER BY 1, 2, 3 "
+            "ON CONFLICT (account_id, day, user_key) DO NOTHING), "
+            f"added AS (INSERT INTO {event_users} (account_id, day, event, user_key) "
+            "SELECT DISTINCT account_id, day, event, user_key FROM used WHERE kind = 'track' ORDER BY 1, 2, 3, 4 "
+            "ON CONFLICT (account_id, day, event, user_key) DO NOTHING RETURNING account_id, day, event), "
+            # One grouping of events and new users (no join: the staged rows have no statistics).
+            f"rolled AS (INSERT INTO {usage} (account_id, day, event, count, users) "
+            "SELECT account_id, day, event, SUM(n), SUM(u) FROM ("
+            "SELECT account_id, day, event, 1 AS n, 0 AS u FROM used WHERE kind = 'track' "
+            "UNION ALL SELECT account_id, day, event, 0, 1 FROM added) x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
+            f"ON CONFLICT (account_id, day, event) DO UPDATE SET count = {usage}.count + excluded.count, "
+            f"users = {usage}.users + excluded.users) "
+            "SELECT message_id FROM stored",
+            [list(USAGE_KINDS)],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _insert_active_users(rows: list[tuple[int, dt.date, str]]) -> None:
+    """SQLite: the (account, day, user) rows of the users active that day."""
     bulk.insert_rows(
         DailyActiveUser._meta.db_table,
         ("account_id", "day", "user_key"),
         [(account, bulk.db_date(day), user) for account, day, user in rows],
-        pg_types=("bigint", "date", "text"),
+        pg_types=(),
         on_conflict="ON CONFLICT (account_id, day, user_key) DO NOTHING",
     )
 
 
 def _rollups_add(usage: dict[tuple[int, dt.date, str], list]) -> None:
-    """Add newly stored track events to their DailyUsage rows: count += the new events, and users
-    += the users new to that event on that day, known by inserting them into `DailyEventUser` (one
-    row per account, day, event and user). Adding rather than re-reading the events keeps a batch's
-    cost independent of how many events its accounts sent before; only events really inserted get
-    here, so replays and duplicates never count twice."""
+    """SQLite: add newly stored track events to their DailyUsage rows: count += the new events, and
+    users += the users new to that event on that day, known by inserting them into `DailyEventUser`
+    (one row per account, day, event and user). Adding rather than re-reading the events keeps a
+    batch's cost independent of how many events its accounts sent before; only events really
+    inserted get here, so replays and duplicates never count twice."""
     keys = sorted(usage)
     event_users = [(a, bulk.db_date(d), e, u) for a, d, e in keys for u in sorted(usage[(a, d, e)][1])]
     counts = [(a, bulk.db_date(d), e, usage[(a, d, e)][0]) for a, d, e in keys]
     usage_table = connection.ops.quote_name(DailyUsage._meta.db_table)
     users_table = connection.ops.quote_name(DailyEventUser._meta.db_table)
-    insert_users = (
-        f"INSERT INTO {users_table} (account_id, day, event, user_key) "
-        "{rows} ON CONFLICT (account_id, day, event, user_key) DO NOTHING"
-    )
-    upsert = f"ON CONFLICT (account_id, day, event) DO UPDATE SET count = {usage_table}.count + excluded.count, "
     with bulk.cursor() as cursor:
-        if bulk.is_postgres():
-            # One statement: the users inserted (RETURNING) are the users added.
-            rows = "SELECT * FROM unnest(%b::bigint[], %b::date[], %b::text[], %b::text[])"
-            cursor.execute(
-                f"WITH added AS ({insert_users.format(rows=rows)} RETURNING account_id, day, event), "
-                "per_key AS (SELECT account_id, day, event, COUNT(*) AS n FROM added GROUP BY account_id, day, event) "
-                f"INSERT INTO {usage_table} (account_id, day, event, count, users) "
-                "SELECT v.a, v.d, v.e, v.n, COALESCE(k.n, 0) "
-                "FROM unnest(%b::bigint[], %b::date[], %b::text[], %b::int[]) AS v(a, d, e, n) "
-                "LEFT JOIN per_key k ON k.account_id = v.a AND k.day = v.d AND k.event = v.e "
-                + upsert
-                + f"users = {usage_table}.users + excluded.users",
-                [*bulk.columns_of(event_users), *bulk.columns_of(counts)],
-            )
-        else:
-            cursor.executemany(insert_users.format(rows="VALUES (%s, %s, %s, %s)"), event_users)
-            # SQLite has no INSERT in WITH: count the row's users afresh (an index range per row).
-            cursor.executemany(
-                f"INSERT INTO {usage_table} (account_id, day, event, count, users) "
-                f"SELECT v.a, v.d, v.e, v.n, (SELECT COUNT(*) FROM {users_table} u "
-                "WHERE u.account_id = v.a AND u.day = v.d AND u.event = v.e) "
-                "FROM (SELECT %s AS a, %s AS d, %s AS e, %s AS n) v WHERE true " + upsert + "users = excluded.users",
-                counts,
-            )
+        cursor.executemany(
+            f"INSERT INTO {users_table} (account_id, day, event, user_key) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (account_id, day, event, user_key) DO NOTHING",
+            event_users,
+        )
+        # SQLite has no INSERT in WITH: count the row's users afresh (an index range per row).
+        cursor.executemany(
+            f"INSERT INTO {usage_table} (account_id, day, event, count, users) "
+            f"SELECT v.a, v.d, v.e, v.n, (SELECT COUNT(*) FROM {users_table} u "
+            "WHERE u.account_id = v.a AND u.day = v.d AND u.event = v.e) "
+            "FROM (SELECT %s AS a, %s AS d, %s AS e, %s AS n) v WHERE true "
+            f"ON CONFLICT (account_id, day, event) DO UPDATE SET count = {usage_table}.count + excluded.count, "
+            "users = excluded.users",
+            counts,
+        )
 
 
 def _day_sql(column: str) -> str:
