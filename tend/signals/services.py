@@ -178,6 +178,10 @@ class IngestResult:
         return out
 
 
+# One encoder for every message: `json.dumps` with options builds a new encoder per call.
+_to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _text(value) -> str | None:
     if value is None:
         return None
@@ -257,7 +261,7 @@ def _parse_message(
         name = _text(msg.get("name"))
         if name and "name" not in properties:
             properties = {**properties, "name": name[:MAX_TEXT]}
-    properties_json = json.dumps(properties, ensure_ascii=False, default=str) if properties else "{}"
+    properties_json = _to_json(properties) if properties else "{}"
     if len(properties_json) > MAX_PROPERTIES_BYTES // 4 and len(properties_json.encode()) > MAX_PROPERTIES_BYTES:
         fail(payload_name, _("%(name)s are larger than 32 KB.") % {"name": payload_name}, message_id)
         return None
@@ -555,7 +559,7 @@ class _IdentityChanges:
                 UsageIdentity._meta.db_table,
                 columns,
                 [
-                    (k, account_of.get(k), json.dumps(traits.get(k, {}), ensure_ascii=False, default=str), at)
+                    (k, account_of.get(k), _to_json(traits.get(k, {})), at)
                     for k in full
                 ],
                 pg_types=types,
@@ -623,7 +627,8 @@ def _insert_events_with_rollups(todo: list[_Message], now: dt.datetime) -> set[s
     (what `_insert_events`, `_insert_active_users` and `_rollups_add` do step by step on SQLite).
     The events go by COPY into a staged table; the rows really inserted (RETURNING) feed the
     active users, the event users and the daily counts, so a duplicate is never counted. Rows are
-    written in key order, as concurrent batches must lock them. Returns the message ids stored."""
+    written in key order (message ids too: a sender retrying a batch still in progress sends the
+    same ids), so concurrent batches lock them in the same order. Returns the message ids stored."""
     qn = connection.ops.quote_name
     events = qn(UsageEvent._meta.db_table)
     actives = qn(DailyActiveUser._meta.db_table)
@@ -635,7 +640,7 @@ def _insert_events_with_rollups(todo: list[_Message], now: dt.datetime) -> set[s
     ]
     with bulk.staged(UsageEvent._meta.db_table, _EVENT_COLUMNS, rows) as (cursor, staged):
         cursor.execute(
-            f"WITH stored AS (INSERT INTO {events} ({cols}) SELECT {cols} FROM {staged} "
+            f"WITH stored AS (INSERT INTO {events} ({cols}) SELECT {cols} FROM {staged} ORDER BY message_id "
             "ON CONFLICT (message_id) DO NOTHING "
             "RETURNING message_id, kind, event, account_id, user_key, (timestamp AT TIME ZONE 'UTC')::date AS day), "
             "used AS (SELECT * FROM stored WHERE account_id IS NOT NULL AND kind = ANY(%s)), "
