@@ -1,4 +1,4 @@
-"""tend.core.bulk: the SQLite writers' turn-taking lock."""
+"""tend.core.bulk: the SQLite writers' turn-taking lock and its checkpoint, and the bulk writes."""
 
 import datetime as dt
 import fcntl
@@ -20,6 +20,35 @@ def test_write_turn_holds_a_file_lock_next_to_the_database_until_the_block_ends(
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
     other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_its_turn_a_writer_checkpoints_the_wal_with_the_lock_released():
+    if bulk.is_postgres() or bulk.in_memory():
+        pytest.skip("SQLite in a file only (TEND_TEST_SQLITE_NAME)")
+    from pathlib import Path
+
+    from django.db import transaction
+
+    from tend.signals.models import DailyActiveUser
+
+    database = Path(connection.settings_dict["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # only the write turn's checkpoint may run
+    try:
+        before = database.stat().st_size
+        with bulk.write_turn(), transaction.atomic():
+            DailyActiveUser.objects.bulk_create(
+                DailyActiveUser(account_id=1, day=dt.date(2026, 1, 1), user_key=f"user-{i:05}") for i in range(3000)
+            )
+            assert database.stat().st_size == before  # the new pages are in the WAL only
+        assert database.stat().st_size > before  # checkpointed into the database file
+        lock = open(f"{database}.write-lock")
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # and the turn is over
+        lock.close()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint=10000")
 
 
 @pytest.mark.django_db
