@@ -24,6 +24,13 @@ def shared_database() -> bool:
     return not bulk.in_memory()
 
 
+def need_shared_database() -> None:
+    """Skip unless other processes can open the test database (known once it is set up, so
+    checked in the test, not by a skipif mark evaluated before)."""
+    if not shared_database():
+        pytest.skip("needs a database other processes can open")
+
+
 def snapshot() -> dict:
     scores = {
         r: (score, status, coverage)
@@ -46,8 +53,8 @@ def test_one_process_where_others_could_not_see_the_data(settings):
     assert recompute_module._processes(10) == 1
 
 
-@pytest.mark.skipif("not shared_database()", reason="needs a database other processes can open")
 def test_processes_write_what_one_process_writes(csm, settings, monkeypatch, at_now):
+    need_shared_database()
     companies = [make_company(f"Company {i}", csm=csm.pk) for i in range(23)]
     for i, company in enumerate(companies):
         nps(company, i % 11, days_ago=3)
@@ -77,8 +84,8 @@ def test_processes_write_what_one_process_writes(csm, settings, monkeypatch, at_
     assert forks == ["fork"]  # the second run stayed in this process
 
 
-@pytest.mark.skipif("not shared_database()", reason="needs a database other processes can open")
 def test_a_failing_chunk_fails_the_run_and_ends_the_processes(csm, settings, monkeypatch, at_now):
+    need_shared_database()
     # given a worker whose SIGTERM handler only asks its loop to stop (as db_worker's does) and
     # a chunk that fails in its process
     for i in range(12):
