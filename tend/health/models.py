@@ -115,7 +115,9 @@ class HealthScoreHistory(models.Model):
     with the criteria that moved since the previous point (`changes`)."""
 
     # As for `HealthScore`: record covered by `health_history_record_at`, profile and version not
-    # indexed, no database foreign keys (the ORM cascades deletions).
+    # indexed, no database foreign keys (the ORM cascades deletions). Every read is of records'
+    # points (a record page, a book's summary), so `at` has no index of its own: it would be one
+    # more entry to write per account each night for no query.
     record = models.ForeignKey(
         "crm.Record", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
@@ -137,7 +139,6 @@ class HealthScoreHistory(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["record", "at"], name="health_history_record_at"),
-            models.Index(fields=["at"], name="health_history_at"),
         ]
 
     def __str__(self) -> str:
