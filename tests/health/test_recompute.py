@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from tend.core import bulk
+from tend.crm.models import Record
 from tend.health import definitions
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory
 from tend.health.recompute import _ChunkWrites, _json, _Plan, _write_chunk, expand, recompute
@@ -221,3 +222,27 @@ def test_deleting_a_record_or_a_user_still_reaches_its_scores_and_alerts(csm, cs
     assert not HealthAlert.objects.filter(record_id=company.pk).exists()
     assert not HealthScore.objects.filter(record_id=company.pk).exists()
     assert not HealthScoreHistory.objects.filter(record_id=company.pk).exists()
+
+
+def test_the_nightly_rewrite_of_every_score_leaves_the_indexes_alone(csm_actor, at_now):
+    """PostgreSQL: score pages are kept half full (migration health.0008), so that the next day's
+    new version of every score row fits on its page, a HOT update that adds no index entries."""
+    if not bulk.is_postgres():
+        pytest.skip("PostgreSQL's HOT updates")
+    ctype_id = make_company("First").object_type_id
+    Record.objects.bulk_create(
+        Record(object_type_id=ctype_id, name=f"Company {i}", created_at=NOW, updated_at=NOW, properties={})
+        for i in range(400)  # a dozen pages of score rows: full ones, without the fillfactor
+    )
+    activate(csm_actor, two_groups())
+    recompute()  # the first run: every score inserted
+    at_now.shift(dt.timedelta(days=1))
+    recompute()  # the nightly run: every score rewritten (a new day, a history point each)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'health_healthscore'"
+        )
+        updated, hot = cursor.fetchone()
+    assert updated >= 401
+    assert hot == updated

@@ -201,6 +201,32 @@ def test_rollups_add_up_over_batches_and_replays(acme, csm_actor):
     assert rollups() == before
 
 
+def test_adding_to_rollups_rewrites_them_in_place(acme, globex, csm_actor):
+    """PostgreSQL: rollup pages keep room (migration signals.0003), so adding a batch's events to
+    existing rollups is a HOT update, with no new index entries."""
+    from django.db import connection
+
+    from tend.core import bulk
+
+    if not bulk.is_postgres():
+        pytest.skip("PostgreSQL's HOT updates")
+    keys = [(group, day, f"Event {e}") for group in ("acme.example", "globex.example") for day in range(1, 11)
+            for e in range(30)]  # fmt: skip
+    first = [track(f"a{i}", event=ev, at=f"2026-03-{d:02}T09:00:00Z", group=g) for i, (g, d, ev) in enumerate(keys)]
+    more = [track(f"b{i}", event=ev, at=f"2026-03-{d:02}T10:00:00Z", group=g) for i, (g, d, ev) in enumerate(keys)]
+    services.events_ingest(actor=csm_actor, messages=first)  # 600 rollup rows: several full pages
+    services.events_ingest(actor=csm_actor, messages=more[::4])  # a quarter of them again
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'signals_dailyusage'"
+        )
+        updated, hot = cursor.fetchone()
+    assert updated == 150
+    assert hot == updated
+    assert DailyUsage.objects.filter(count=2).count() == 150
+
+
 def test_a_changed_or_archived_account_key_is_never_mapped_from_memory(acme, globex, csm_actor):
     from tend.crm.services import record_archive, record_update
 
