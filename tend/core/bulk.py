@@ -111,29 +111,23 @@ def insert_rows(
     *,
     pg_types: Sequence[str],
     on_conflict: str = "",
-    returning: str = "",
-) -> list[tuple] | None:
+) -> None:
     """INSERT the rows into `table` (`on_conflict` is the SQL after the VALUES, e.g.
     "ON CONFLICT (message_id) DO NOTHING"). `pg_types` names the PostgreSQL type of each column
-    (jsonb values are given as JSON text). With `returning` (PostgreSQL only) the returned rows."""
+    (jsonb values are given as JSON text)."""
     if not rows:
-        return [] if returning else None
+        return
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     with cursor() as cur:
         if is_postgres():
             arrays = ", ".join(f"%b::text[]::{t}[]" if t == "jsonb" else f"%b::{t}[]" for t in pg_types)
-            tail = f" RETURNING {returning}" if returning else ""
             cur.execute(
-                f"INSERT INTO {qn(table)} ({cols}) SELECT * FROM unnest({arrays}) {on_conflict}{tail}",
-                columns_of(rows),
+                f"INSERT INTO {qn(table)} ({cols}) SELECT * FROM unnest({arrays}) {on_conflict}", columns_of(rows)
             )
-            return cur.fetchall() if returning else None
-        if returning:
-            raise ValueError("RETURNING is only available on PostgreSQL")
+            return
         marks = ", ".join(["%s"] * len(columns))
         cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks}) {on_conflict}", rows)
-    return None
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
