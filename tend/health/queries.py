@@ -72,8 +72,9 @@ def _status_entry(definition: dict, key: str) -> dict | None:
     return None
 
 
-def record_health(record: Record) -> dict | None:
-    """Everything the health card shows, or None when no profile scores the record."""
+def record_health(record: Record, *, tz: dt.tzinfo = dt.UTC) -> dict | None:
+    """Everything the health card shows, or None when no profile scores the record. The history
+    is a score per day, days in `tz` (the viewer's time zone; UTC for the API)."""
     score = (
         HealthScore.objects.filter(record=record)
         .select_related("profile", "version")
@@ -94,7 +95,7 @@ def record_health(record: Record) -> dict | None:
     )
     by_day: dict[dt.date, float | None] = {}
     for at, value, _status, _changes, _reason, _version in points:
-        by_day[at.astimezone(dt.UTC).date()] = value
+        by_day[at.astimezone(tz).date()] = value
     why = [
         {"at": at, "score": value, "status": _status_entry(definition, status), "changes": changes, "reason": reason}
         for at, value, status, changes, reason, _version in reversed(points)
@@ -185,7 +186,8 @@ def _customers_url(status_key: str) -> str:
 def health_summary(*, actor, user) -> dict:
     """The Summary tab's health card for the user's book (customers where they are CSM or owner):
     average score, count and share per status (linking to the Customers tab filtered to it), the
-    distribution in 10 buckets, and the daily average over the last 90 days."""
+    distribution in 10 buckets, and the daily average over the last 90 days (days in the user's
+    time zone)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     ws, book = _book(user)
     book_ids = book.values("pk")
@@ -213,7 +215,7 @@ def health_summary(*, actor, user) -> dict:
     since = clock.now() - dt.timedelta(days=HISTORY_DAYS)
     over_time = list(
         HealthScoreHistory.objects.filter(record_id__in=book_ids, at__gte=since, score__isnull=False)
-        .annotate(day=TruncDate("at", tzinfo=dt.UTC))
+        .annotate(day=TruncDate("at", tzinfo=clock.user_zone(user)))
         .values("day")
         .annotate(avg=Avg("score"))
         .order_by("day")

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tend.core import policy
+from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from tend.core.web import Viewing, is_htmx, viewing, workspace_view
 from tend.crm import queries as crm_queries
@@ -487,7 +487,7 @@ def _sparkline(history) -> dict | None:
 
 
 def _card_response(request, current: Viewing, record, *, compact: bool, status: int = 200, note: str = ""):
-    health = queries.record_health(record)
+    health = queries.record_health(record, tz=clock.user_zone(current.user))
     refusal = manage_refusal(current)
     context = {
         "record": record,

@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 import time_machine
 
+from tend.core import clock
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.crm.models import Record
 from tend.health import definitions, services
@@ -479,6 +480,25 @@ def test_health_summary_covers_the_users_book(csm, viewer, csm_actor, at_now, dj
     assert "health_status" in summary["statuses"][0]["url"]
     assert summary["distribution"][0]["count"] == 1 and summary["distribution"][9]["count"] == 1
     assert summary["over_time"] == [(TODAY, 50.0)]
+
+
+def test_health_days_are_the_viewers_days(csm, csm_actor, at_now):
+    """A point at 20:00 UTC is on the next day in Tokyo: the summary's average over time and the
+    record card's history count it there for a user in Tokyo; the API's days stay UTC."""
+    from tend.health import queries
+
+    company = make_company("Late", csm=csm.pk)
+    nps(company, 10, days_ago=1)
+    activate(csm_actor, two_groups())
+    at_now.move_to(NOW.replace(hour=20))
+    recompute()
+    csm.time_zone = "Asia/Tokyo"
+    csm.save(update_fields=["time_zone"])
+
+    tokyo_day = TODAY + dt.timedelta(days=1)
+    assert [day for day, _avg in queries.health_summary(actor=csm_actor, user=csm)["over_time"]] == [tokyo_day]
+    assert [day for day, _s in queries.record_health(company, tz=clock.user_zone(csm))["history"]] == [tokyo_day]
+    assert [day for day, _s in queries.record_health(company)["history"]] == [TODAY]
 
 
 def test_record_health_explains_the_score(csm_actor, at_now):
