@@ -215,13 +215,17 @@ def test_adding_to_rollups_rewrites_them_in_place(acme, globex, csm_actor):
     first = [track(f"a{i}", event=ev, at=f"2026-03-{d:02}T09:00:00Z", group=g) for i, (g, d, ev) in enumerate(keys)]
     more = [track(f"b{i}", event=ev, at=f"2026-03-{d:02}T10:00:00Z", group=g) for i, (g, d, ev) in enumerate(keys)]
     services.events_ingest(actor=csm_actor, messages=first)  # 600 rollup rows: several full pages
-    services.events_ingest(actor=csm_actor, messages=more[::4])  # a quarter of them again
-
+    # Counted by this connection and not yet flushed: read before and after (PostgreSQL 15 may
+    # still hold earlier transactions' counts here).
+    query = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'signals_dailyusage'"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'signals_dailyusage'"
-        )
-        updated, hot = cursor.fetchone()
+        cursor.execute(query)
+        before = cursor.fetchone()
+        services.events_ingest(actor=csm_actor, messages=more[::4])  # a quarter of them again
+        cursor.execute(query)
+        after = cursor.fetchone()
+
+    updated, hot = after[0] - before[0], after[1] - before[1]
     assert updated == 150
     assert hot == updated
     assert DailyUsage.objects.filter(count=2).count() == 150
