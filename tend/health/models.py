@@ -112,7 +112,9 @@ class HealthScore(models.Model):
 
 class HealthScoreHistory(models.Model):
     """A point of a record's score over time: at least one a day, and one at every status change,
-    with the criteria that moved since the previous point (`changes`)."""
+    with the criteria that moved since the previous point (`changes`). A point keeps no copy of the
+    breakdown: the score row holds the current one, and the changes say how each value got there
+    (a copy per account and day was most of what a nightly run wrote, and nothing read it)."""
 
     # As for `HealthScore`: record covered by `health_history_record_at`, profile and version not
     # indexed, no database foreign keys (the ORM cascades deletions). Every read is of records'
@@ -131,7 +133,6 @@ class HealthScoreHistory(models.Model):
     score = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=32, blank=True, default="")
     coverage = models.FloatField(default=0)
-    breakdown = models.JSONField(default=list, blank=True)
     changes = models.JSONField(default=list, blank=True)
     reason = models.CharField(max_length=32, default="recompute")
 

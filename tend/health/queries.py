@@ -237,11 +237,6 @@ def latest_run() -> RecomputeRun | None:
     return running or RecomputeRun.objects.exclude(status=RecomputeRun.Status.QUEUED, kind="full").first()
 
 
-def history_for(record: Record, *, days: int = HISTORY_DAYS):
-    since = clock.now() - dt.timedelta(days=days)
-    return HealthScoreHistory.objects.filter(record=record, at__gte=since).order_by("at", "id")
-
-
 def active_alert_counts(record_ids) -> dict[int, int]:
     counts: dict[int, int] = defaultdict(int)
     for record_id, n in (

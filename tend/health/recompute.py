@@ -20,6 +20,7 @@ import functools
 import json
 import multiprocessing
 import os
+import re
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -220,6 +221,7 @@ def _assign(chunk: Chunk, ctype: ObjectType, profiles: list[_Active]) -> dict[in
 
 
 _EXACT_TYPES = (int, float, str, bool, type(None))
+_DECODED_MAX = 100_000
 
 
 class _Plan:
@@ -256,15 +258,46 @@ class _Plan:
         self.memos: list[dict] = [{} for _ in keys]  # (type, value) → (points, text piece, exact)
         self.criteria = [c for g in definition["groups"] for c in g["criteria"]]
         self.change_memos: list[dict] = [{} for _ in keys]  # (old, new) as (type, value) → JSON or None
+        # A stored text in this form, cut into its values' texts (first match: a key's text, quotes
+        # included, cannot occur inside a JSON string, and a cut inside a nested value leaves text
+        # that does not decode).
+        self.stored_form = (
+            re.compile("".join(re.escape(self.prefixes[i]) + "(.*?)" for i in self.text_order) + r"\}", re.DOTALL)
+            if keys
+            else None
+        )
+        self.decoded: dict[str, object] = {}  # a value's JSON text → the value
 
-    def changes_json(self, old_breakdown: dict, values: list) -> str:
-        """`_json(changes_from(definition, scorer, old_breakdown, values))`, each criterion's entry
-        made once per pair of values (a day moves many accounts the same way: one day less to
-        renewal, one feature more)."""
-        old_values = old_breakdown or {}
+    def stored_values(self, text) -> list | None:
+        """The values of a breakdown stored as this plan writes it (definition order, None for no
+        data), from its text: a day moves most accounts' breakdowns (one day less to renewal), and
+        decoding each whole text was the largest cost of a nightly run. None when the text is not
+        in this form (written by another version, or by the ORM on SQLite): decode it then."""
+        match = self.stored_form.fullmatch(text) if self.stored_form is not None and text.__class__ is str else None
+        if match is None:
+            return None
+        decoded = self.decoded
+        values = [None] * len(self.keys)
+        for i, piece in zip(self.text_order, match.groups(), strict=True):
+            try:
+                values[i] = decoded[piece]
+            except KeyError:
+                try:
+                    value = json.loads(piece)
+                except ValueError:
+                    return None
+                if len(decoded) >= _DECODED_MAX:
+                    decoded.clear()
+                values[i] = decoded[piece] = value
+        return values
+
+    def changes_json(self, old_values: list, values: list) -> str:
+        """`_json(changes_from(definition, scorer, old breakdown, values))` from the old breakdown's
+        values (definition order, None for no data), each criterion's entry made once per pair of
+        values (a day moves many accounts the same way: one day less to renewal, one feature more)."""
         pieces = []
         for i, criterion in enumerate(self.criteria):
-            old = old_values.get(criterion["key"])
+            old = old_values[i]
             if old is None:
                 old = NO_DATA
             new = values[i]
@@ -435,13 +468,17 @@ def _compute_chunk(
             if same_profile:
                 old_status = old[3]
                 same_breakdown = old[4] == text and account_id not in inexact
-                old_breakdown = values = None
+                old_values = values = None
                 if not same_breakdown:
-                    old_breakdown = json.loads(old[4]) if isinstance(old[4], str) else old[4]
                     values = [vals.get(account_id, default) for _key, vals, default in measured]
-                    same_breakdown = old_breakdown == {
-                        k: (None if v is NO_DATA else v) for k, v in zip(keys, values, strict=True)
-                    }
+                    stored = [None if v is NO_DATA else v for v in values]
+                    old_values = plan.stored_values(old[4]) if old[8] == version_id else None
+                    if old_values is None:
+                        old_breakdown = (json.loads(old[4]) if isinstance(old[4], str) else old[4]) or {}
+                        same_breakdown = old_breakdown == dict(zip(keys, stored, strict=True))
+                        old_values = [old_breakdown.get(k) for k in keys]
+                    else:
+                        same_breakdown = old_values == stored
                 unchanged = (
                     old[2] == score
                     and old_status == new_status
@@ -473,7 +510,7 @@ def _compute_chunk(
             if new_day or status_changed:
                 changes = "[]"
                 if same_profile and not same_breakdown:
-                    changes = plan.changes_json(old_breakdown, values)
+                    changes = plan.changes_json(old_values, values)
                 history.append(
                     (
                         account_id,
@@ -482,7 +519,6 @@ def _compute_chunk(
                         score,
                         new_status,
                         coverage,
-                        text,
                         changes,
                         "status_change" if status_changed else ("daily" if same_profile else reason),
                     )
@@ -608,12 +644,12 @@ def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> N
 
 def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], now: dt.datetime) -> None:
     """PostgreSQL: the score rows (as for `_write_scores`) and their history points (as for
-    `_write_history`; every point is of a score written here, with the same breakdown) go by one
-    COPY into a staged table; the scores are upserted from it and the points inserted from it, so
-    each breakdown is sent and parsed once, not twice."""
+    `_write_history`; every point is of a score written here) go by one COPY into a staged table;
+    the scores are upserted from it and the points inserted from it, so a point's score, status and
+    coverage are sent once, with its score."""
     from .models import HealthScoreHistory
 
-    points = {row[0]: (row[7], row[8]) for row in history}
+    points = {row[0]: (row[6], row[7]) for row in history}
     unstaged = points.keys() - {row[0] for row in scores}
     if unstaged:  # not expected (a point is written with its score); kept rather than lost
         _write_history([row for row in history if row[0] in unstaged], now)
@@ -625,7 +661,7 @@ def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], 
     rows = [(*row, stamp, *points.get(row[0], no_point)) for row in scores]
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
-    point_columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown")
+    point_columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage")
     point_cols = ", ".join(qn(c) for c in point_columns)
     extra = (("changes", "jsonb"), ("reason", "text"))
     with bulk.staged(HealthScore._meta.db_table, columns, rows, extra=extra) as (cursor, name):
@@ -641,11 +677,11 @@ def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], 
 
 
 def _write_history(rows: list[tuple], now: dt.datetime) -> None:
-    """Insert history points (record, profile, version, score, status, coverage, breakdown JSON
-    text, changes JSON text, reason)."""
+    """Insert history points (record, profile, version, score, status, coverage, changes JSON text,
+    reason)."""
     from .models import HealthScoreHistory
 
-    columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown", "changes")
+    columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "changes")
     stamp = bulk.db_datetime(now)
     bulk.copy_rows(HealthScoreHistory._meta.db_table, (*columns, "reason", "at"), [(*row, stamp) for row in rows])
 

@@ -5,6 +5,7 @@ what the database reads back; and the set-based writes keep their guarantees."""
 import datetime as dt
 import json
 import random
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -88,7 +89,43 @@ def test_changes_without_expanding_equal_changes_between_expanded(db):
         )
 
         assert changes_from(definition, scorer, old_breakdown, new_values) == expected
-        assert plan.changes_json(old_breakdown, new_values) == _json(expected)
+        assert plan.changes_json([old_breakdown.get(c["key"]) for c in plan.criteria], new_values) == _json(expected)
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_a_stored_breakdown_is_read_from_its_text_as_decoding_it_would(vendor):
+    # given the template's plan and breakdown texts in the form it writes (PostgreSQL's jsonb form
+    # is checked against the database in the next test), with awkward values among them
+    plan = _Plan(SimpleNamespace(definition=definitions.template()), vendor=vendor)
+    awkward = [
+        'say "hi", then', '", "nps": 3', '{"a": 1}', "back\\slash", "日本", "", [1, ", \"nps\": "],
+        {"nps": 1, "logins": [2]}, {"x": '", "nps": '}, 1e300, -0.0,
+    ]  # fmt: skip
+    rng = random.Random(3)
+    decoded_from_text = 0
+    for _ in range(3000):
+        values = [rng.choice(_values_for(c, rng) + awkward) for c in plan.criteria]
+        measured = [(k, {1: v}, NO_DATA) for k, v in zip(plan.keys, values, strict=True)]
+        _points, (text,), _inexact = plan.columns(measured, [1])
+
+        # when its values are read from the text
+        read = plan.stored_values(text)
+
+        # then they are the decoded values, or None (decode it then) — never other values
+        decoded = json.loads(text)
+        if read is not None:
+            assert read == [decoded[k] for k in plan.keys]
+            decoded_from_text += 1
+        else:
+            assert any(isinstance(v, dict | list) for v in values)  # only a nested value may need decoding
+    assert decoded_from_text > 2000
+    # a text in another key order (another writer): not read as this plan's
+    reordered = json.dumps({k: n for n, k in enumerate(reversed(plan.keys))}, separators=(",", ":"))
+    assert plan.stored_values(reordered) is None
+    assert plan.stored_values(json.dumps({k: n for n, k in enumerate(plan.keys)}, indent=1)) in (
+        None,
+        list(range(len(plan.keys))),
+    )
 
 
 def test_breakdown_text_is_what_the_database_reads_back(csm_actor, at_now):
@@ -158,7 +195,7 @@ def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now)
     # when the full run writes that row as a new one, with its history point
     breakdown = '{"logins":null,"nps":6}'
     row = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, bulk.db_date(TODAY))
-    point = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, "[]", "status_change")
+    point = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "status_change")
     points_before = HealthScoreHistory.objects.filter(record=company).count()
     _write_chunk(_ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
 
@@ -167,7 +204,7 @@ def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now)
     assert (score.score, score.status, score.breakdown) == (50.0, "neutral", {"logins": None, "nps": 6})
     latest = HealthScoreHistory.objects.filter(record=company).order_by("-id").first()
     assert HealthScoreHistory.objects.filter(record=company).count() == points_before + 1
-    assert (latest.score, latest.reason, latest.breakdown, latest.at) == (50.0, "status_change", score.breakdown, NOW)
+    assert (latest.score, latest.status, latest.reason, latest.at) == (50.0, "neutral", "status_change", NOW)
 
 
 def test_alerts_written_set_based_read_back_as_created(csm, csm_actor, at_now):
