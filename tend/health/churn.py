@@ -181,23 +181,25 @@ def evaluate(
                         {"this_month": this, "last_month": last, "fact": months[1].strftime("%Y-%m")},
                     )
         elif rule.key == "nps_drop":
-            for account_id, answers in chunk.surveys(p.get("survey") or "nps").items():
-                if len(answers) < 2:
-                    continue
-                (latest, latest_at, latest_id), (previous, previous_at, _pid) = answers[0], answers[1]
-                if previous - latest >= p["points"]:
-                    raise_(
-                        rule,
-                        account_id,
-                        (gettext_noop("NPS dropped from %(from)d to %(to)d"), {"from": previous, "to": latest}),
-                        {
-                            "from": previous,
-                            "to": latest,
-                            "from_at": previous_at.isoformat(),
-                            "to_at": latest_at.isoformat(),
-                            "fact": f"response:{latest_id}",
-                        },
-                    )
+            drops = [
+                (account_id, answers[0], answers[1])
+                for account_id, answers in chunk.surveys(p.get("survey") or "nps").items()
+                if len(answers) == 2 and answers[1][0] - answers[0][0] >= p["points"]
+            ]
+            at = chunk.survey_times(pk for _a, latest, previous in drops for pk in (latest[1], previous[1]))
+            for account_id, (latest, latest_id), (previous, previous_id) in drops:
+                raise_(
+                    rule,
+                    account_id,
+                    (gettext_noop("NPS dropped from %(from)d to %(to)d"), {"from": previous, "to": latest}),
+                    {
+                        "from": previous,
+                        "to": latest,
+                        "from_at": at[previous_id].isoformat(),
+                        "to_at": at[latest_id].isoformat(),
+                        "fact": f"response:{latest_id}",
+                    },
+                )
         elif rule.key == "meetings_missed":
             count = int(p["count"])
             for account_id, meetings in chunk.recent_meeting_outcomes(count).items():

@@ -279,21 +279,28 @@ class Chunk:
 
     # ------------------------------------------------------------------ surveys
 
-    def surveys(self, survey: str) -> dict[int, list[tuple[int, dt.datetime, int]]]:
-        """account → its answers to the survey, newest first: [(score, responded_at, id)]."""
+    def surveys(self, survey: str) -> dict[int, list[tuple[int, int]]]:
+        """account → its two latest answers to the survey, newest first: [(score, id)]. (Their
+        times, which only a raised alert's evidence needs, are read by `survey_times`.)"""
         key = ("survey", survey)
         if key not in self._cache:
-            rows = (
+            rows = fetch_rows(
                 SurveyResponse.objects.filter(self._range("account_id"), survey=survey)
                 .order_by("account_id", "-responded_at", "-id")
-                .values_list("account_id", "score", "responded_at", "id")
+                .values_list("account_id", "score", "id")
             )
             out: dict[int, list] = defaultdict(list)
-            for account_id, score, at, pk in rows:
-                if len(out[account_id]) < 2:
-                    out[account_id].append((score, at, pk))
+            for account_id, score, pk in rows:
+                answers = out[account_id]
+                if len(answers) < 2:
+                    answers.append((score, pk))
             self._cache[key] = dict(out)
         return self._cache[key]
+
+    @staticmethod
+    def survey_times(ids: Iterable[int]) -> dict[int, dt.datetime]:
+        """answer id → when it was given."""
+        return dict(SurveyResponse.objects.filter(pk__in=list(ids)).values_list("pk", "responded_at"))
 
     # ------------------------------------------------------------------ associated records
 

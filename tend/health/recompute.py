@@ -655,10 +655,8 @@ def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], 
         _write_history([row for row in history if row[0] in unstaged], now)
     if not scores:
         return
-    no_point = (None, None)
-    stamp = bulk.db_datetime(now)
     columns = (*_SCORE_COLUMNS, "computed_at")
-    rows = [(*row, stamp, *points.get(row[0], no_point)) for row in scores]
+    rows = _staged_text(scores, points, now)
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     point_columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage")
@@ -674,6 +672,29 @@ def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], 
                 f"INSERT INTO {qn(HealthScoreHistory._meta.db_table)} ({point_cols}, changes, reason, at) "
                 f"SELECT {point_cols}, changes, reason, computed_at FROM {name} WHERE reason IS NOT NULL"
             )
+
+
+def _staged_text(scores: list[tuple], points: dict[int, tuple[str, str]], now: dt.datetime) -> str:
+    """The staged rows of `_write_scores_and_history_staged` in COPY's text format: the score row,
+    its `computed_at`, and its point's changes and reason (NULL without a point)."""
+    text = bulk.copy_text
+    stamp = now.isoformat()
+    null = "\\N"
+    no_point = f"{null}\t{null}"
+    words: dict[str, str] = {}  # statuses: a few, each escaped once
+    lines = []
+    for record_id, profile_id, version_id, score, status, coverage, breakdown, day in scores:
+        point = points.get(record_id)
+        status_text = words.get(status)
+        if status_text is None:
+            status_text = words[status] = text(status)
+        lines.append(
+            f"{record_id}\t{profile_id}\t{version_id}\t{null if score is None else repr(score)}\t{status_text}\t"
+            f"{coverage!r}\t{text(breakdown)}\t{null if day is None else day.isoformat()}\t{stamp}\t"
+            + (no_point if point is None else f"{text(point[0])}\t{text(point[1])}")
+        )
+    lines.append("")
+    return "\n".join(lines)
 
 
 def _write_history(rows: list[tuple], now: dt.datetime) -> None:

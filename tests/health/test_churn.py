@@ -7,6 +7,7 @@ import pytest
 from tend.engagement.models import Meeting
 from tend.health.models import ChurnSignalRule, HealthAlert
 from tend.health.recompute import recompute
+from tend.signals.models import SurveyResponse
 
 from .conftest import NOW, TODAY, activate, make_company, make_record, nps, usage
 
@@ -85,6 +86,13 @@ def test_nps_drop_of_three_fires_two_does_not(profile):
 
     [alert] = signals(drop3, "nps_drop")
     assert (alert.evidence["from"], alert.evidence["to"]) == (9, 6)
+    # the evidence names both answers: when each was given, and the latest as the fact
+    earlier, latest = SurveyResponse.objects.filter(account=drop3).order_by("responded_at")
+    assert (alert.evidence["from_at"], alert.evidence["to_at"]) == (
+        earlier.responded_at.isoformat(),
+        latest.responded_at.isoformat(),
+    )
+    assert alert.evidence["fact"] == f"response:{latest.pk}"
     assert signals(drop2, "nps_drop") == []
 
 

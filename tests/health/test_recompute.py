@@ -207,6 +207,33 @@ def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now)
     assert (latest.score, latest.status, latest.reason, latest.at) == (50.0, "neutral", "status_change", NOW)
 
 
+def test_written_scores_and_points_read_back_as_given(csm_actor, at_now):
+    # given a score row and its point whose texts hold what COPY's text format must escape
+    company = make_company("Acme")
+    profile = activate(csm_actor, two_groups())
+    version_id = profile.active_version_id
+    breakdown = {"logins": None, "nps": 'tab\there, line\nbreak, back\\slash, "quoted", \\N, 日本'}
+    changes = [{"criterion": "nps", "from_value": "a\\b", "to_value": "\r\n"}]
+    row = (company.pk, profile.pk, version_id, None, "at_risk", 0.5, _json(breakdown), bulk.db_date(TODAY))
+    point = (company.pk, profile.pk, version_id, None, "at_risk", 0.5, _json(changes), "status_change")
+
+    # when the chunk's writes go to the database
+    _write_chunk(_ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
+
+    # then they read back as given
+    score = HealthScore.objects.get(record=company)
+    assert (score.score, score.status, score.coverage, score.breakdown) == (None, "at_risk", 0.5, breakdown)
+    assert (score.history_day, score.computed_at) == (TODAY, NOW)
+    [stored] = HealthScoreHistory.objects.filter(record=company)
+    assert (stored.score, stored.status, stored.changes, stored.reason, stored.at) == (
+        None,
+        "at_risk",
+        changes,
+        "status_change",
+        NOW,
+    )
+
+
 def test_alerts_written_set_based_read_back_as_created(csm, csm_actor, at_now):
     company = make_company("Acme", csm=csm.pk, renewal_date=(TODAY + dt.timedelta(days=20)).isoformat())
     nps(company, 9, days_ago=5)
