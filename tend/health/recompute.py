@@ -446,6 +446,7 @@ def _compute_chunk(
     versions = {a.version.pk: a for a in profiles}
 
     existing, remove = _existing_scores(chunk, ids, assigned, full=full)
+    language = get_language()  # looked up once: a context-local lookup costs more than a title
     inserts, upserts, history, alerts = [], [], [], []
     user_ids = _existing_user_ids({_as_int(p.get(csm_property)) for p in props.values()})
     no_props: dict = {}
@@ -538,6 +539,7 @@ def _compute_chunk(
                         score_to=score,
                         user_id=csm if csm in user_ids else None,
                         now=now,
+                        language=language,
                     )
                 )
 
@@ -579,7 +581,7 @@ def _status_title(old_label: str, new_label: str, _language: str | None) -> str:
 
 
 def _status_alert(
-    account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now
+    account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now, language
 ) -> NewHealthAlert:
     worse = order.index(new["key"]) > (order.index(old_key) if old_key in order else -1)
     if worse:
@@ -593,7 +595,7 @@ def _status_alert(
         kind=HealthAlert.Kind.STATUS_CHANGE,
         signal="",
         priority=priority,
-        title=_status_title(old_label, new["label"], get_language()),
+        title=_status_title(old_label, new["label"], language),
         evidence={
             "from_status": old_key,
             "to_status": new["key"],
