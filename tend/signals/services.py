@@ -17,11 +17,13 @@ import gzip
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tend.core import bulk, clock, policy
 from tend.core.errors import FieldError, Forbidden, ValidationFailed
@@ -202,6 +204,12 @@ def _derived_message_id(msg: dict) -> str:
     return "tend-" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
+# PostgreSQL's text and jsonb cannot hold the NUL character: a message with one is reported, not
+# allowed to fail its whole batch.
+_NUL_MESSAGE = gettext_lazy("%(name)s may not contain the NUL character (\\u0000).")
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash before "u0000"
+
+
 def _parse_message(
     index: int, msg, *, kind: str | None, sent_at_default, now: dt.datetime, errors: list
 ) -> _Message | None:
@@ -218,6 +226,9 @@ def _parse_message(
         return None
     if len(message_id) > MAX_TEXT:
         fail("messageId", _("messageId is longer than %(n)d characters.") % {"n": MAX_TEXT})
+        return None
+    if "\x00" in message_id:
+        fail("messageId", _NUL_MESSAGE % {"name": "messageId"})
         return None
     msg_kind = msg.get("type", kind) if kind is None else kind
     if kind is not None and msg.get("type") not in (None, kind):
@@ -240,6 +251,9 @@ def _parse_message(
     if len(user_key) > MAX_TEXT:
         fail("userId", _("userId and anonymousId may have at most %(n)d characters.") % {"n": MAX_TEXT}, message_id)
         return None
+    if "\x00" in user_key:
+        fail("userId", _NUL_MESSAGE % {"name": "userId"}, message_id)
+        return None
     event = ""
     if msg_kind == "track":
         event = msg.get("event")
@@ -249,6 +263,9 @@ def _parse_message(
         event = event.strip()
         if len(event) > MAX_TEXT:
             fail("event", _("The event name is longer than %(n)d characters.") % {"n": MAX_TEXT}, message_id)
+            return None
+        if "\x00" in event:
+            fail("event", _NUL_MESSAGE % {"name": "event"}, message_id)
             return None
     payload_name = "traits" if msg_kind in ("identify", "group") else "properties"
     properties = msg.get(payload_name)
@@ -264,6 +281,9 @@ def _parse_message(
     properties_json = _to_json(properties) if properties else "{}"
     if len(properties_json) > MAX_PROPERTIES_BYTES // 4 and len(properties_json.encode()) > MAX_PROPERTIES_BYTES:
         fail(payload_name, _("%(name)s are larger than 32 KB.") % {"name": payload_name}, message_id)
+        return None
+    if "\\u0000" in properties_json and _JSON_NUL.search(properties_json):
+        fail(payload_name, _NUL_MESSAGE % {"name": payload_name}, message_id)
         return None
     context = msg.get("context")
     if context is not None and not isinstance(context, dict):
@@ -318,6 +338,9 @@ def _parse_message(
     traits = properties if msg_kind == "identify" else None
     if group_key is not None and len(group_key) > MAX_TEXT:
         group_key = None
+    if group_key is not None and "\x00" in group_key:
+        fail("groupId", _NUL_MESSAGE % {"name": "groupId"}, message_id)
+        return None
     return _Message(
         index=index,
         message_id=message_id,
@@ -629,9 +652,13 @@ def _insert_events_with_rollups(todo: list[_Message], now: dt.datetime) -> set[s
     event_users = qn(DailyEventUser._meta.db_table)
     usage = qn(DailyUsage._meta.db_table)
     cols = ", ".join(qn(c) for c in _EVENT_COLUMNS)
-    rows = [
-        (m.message_id, m.kind, m.event, m.account_id, m.user_key, m.properties_json, m.timestamp, now) for m in todo
-    ]
+    # The rows as COPY text (psycopg's `write_row` adapting each value was a tenth of a batch's CPU).
+    text, received = bulk.copy_text, now.isoformat()
+    rows = "".join(
+        f"{text(m.message_id)}\t{m.kind}\t{text(m.event)}\t{text(None if m.account_id is None else str(m.account_id))}"
+        f"\t{text(m.user_key)}\t{text(m.properties_json)}\t{m.timestamp.isoformat()}\t{received}\n"
+        for m in todo
+    )
     with bulk.staged(UsageEvent._meta.db_table, _EVENT_COLUMNS, rows) as (cursor, staged):
         cursor.execute(
             f"WITH stored AS (INSERT INTO {events} ({cols}) SELECT {cols} FROM {staged} ORDER BY message_id "

@@ -389,3 +389,60 @@ def test_deleting_an_account_deletes_its_usage(acme, globex, csm_actor):
     assert list(UsageEvent.objects.values_list("message_id", flat=True)) == ["b"]
     assert {r[0] for r in rollups()} == {globex.pk}
     assert set(DailyActiveUser.objects.values_list("account_id", flat=True)) == {globex.pk}
+
+
+def test_texts_are_stored_exactly_as_sent(acme, csm_actor):
+    # given messages whose ids, names, users and properties hold tabs, line breaks, backslashes,
+    # quotes and non-ASCII text (PostgreSQL stages them as COPY text, which escapes these)
+    awkward = 'tab\there\nline \\N back\\slash "quoted" 日本 ünï'
+    messages = [
+        track(f"id\t{awkward}", event=f"Event {awkward}", user=f"user {awkward}", group="acme.example",
+              properties={"note": awkward, "n": 1.5, "nested": {"k": [awkward, None, True]}}),
+        track("plain", group="acme.example"),
+    ]  # fmt: skip
+
+    # when they are ingested
+    result = services.events_ingest(actor=csm_actor, messages=messages)
+
+    # then every field reads back as sent
+    assert (result.accepted, result.errors) == (2, [])
+    stored = UsageEvent.objects.get(message_id=f"id\t{awkward}")
+    assert (stored.event, stored.user_key, stored.account_id) == (f"Event {awkward}", f"user {awkward}", acme.pk)
+    assert stored.properties == {"note": awkward, "n": 1.5, "nested": {"k": [awkward, None, True]}}
+    assert stored.timestamp == dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
+    assert (stored.received_at, UsageEvent.objects.get(message_id="plain").account_id) == (NOW, acme.pk)
+    assert DailyUsage.objects.get(event=f"Event {awkward}").count == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("messageId", track("id\x00")),
+        ("event", track("m1", event="Logged\x00In")),
+        ("userId", track("m1", user="u\x00")),
+        ("groupId", track("m1", group="acme\x00.example")),
+        ("properties", track("m1", properties={"note": "a\x00b"})),
+        ("properties", track("m1", properties={"k\x00": 1})),
+    ],
+)
+def test_a_nul_character_is_reported_for_its_message_only(acme, csm_actor, field, message):
+    # given a batch with a message holding a NUL character (PostgreSQL's text cannot store one)
+    batch = [message, track("ok", group="acme.example")]
+
+    # when it is ingested
+    result = services.events_ingest(actor=csm_actor, messages=batch)
+
+    # then that message is reported, naming its field, and the other one is kept
+    [error] = result.errors
+    assert (error["index"], error["field"]) == (0, field)
+    assert "NUL" in error["message"]
+    assert result.accepted == 1
+    assert list(UsageEvent.objects.values_list("message_id", flat=True)) == ["ok"]
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(acme, csm_actor):
+    result = services.events_ingest(
+        actor=csm_actor, messages=[track("m1", group="acme.example", properties={"path": "C:\\u0000"})]
+    )
+    assert (result.accepted, result.errors) == (1, [])
+    assert UsageEvent.objects.get().properties == {"path": "C:\\u0000"}
