@@ -114,7 +114,7 @@ class HealthScoreHistory(models.Model):
     """A point of a record's score over time: at least one a day, and one at every status change,
     with the criteria that moved since the previous point (`changes`). A point keeps no copy of the
     breakdown: the score row holds the current one, and the changes say how each value got there
-    (a copy per account and day was most of what a nightly run wrote, and nothing read it)."""
+    (a copy per account and day, written every night, that nothing read)."""
 
     # As for `HealthScore`: record covered by `health_history_record_at`, profile and version not
     # indexed, no database foreign keys (the ORM cascades deletions). Every read is of records'
