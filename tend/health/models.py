@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tend.core.fields import JSONTextField
+
 User = settings.AUTH_USER_MODEL
 
 
@@ -96,7 +98,7 @@ class HealthScore(models.Model):
     score = models.FloatField(null=True, blank=True)  # None when no criterion has data
     status = models.CharField(max_length=32, blank=True, default="")
     coverage = models.FloatField(default=0)
-    breakdown = models.JSONField(default=list, blank=True)
+    breakdown = JSONTextField(default=list, blank=True)
     computed_at = models.DateTimeField()
     history_day = models.DateField(null=True, blank=True)  # the UTC day of the latest history point
 
@@ -133,7 +135,7 @@ class HealthScoreHistory(models.Model):
     score = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=32, blank=True, default="")
     coverage = models.FloatField(default=0)
-    changes = models.JSONField(default=list, blank=True)
+    changes = JSONTextField(default=list, blank=True)
     reason = models.CharField(max_length=32, default="recompute")
 
     class Meta:

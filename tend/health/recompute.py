@@ -229,12 +229,11 @@ class _Plan:
     points and the JSON text of each distinct value met (a criterion has few), and the score of
     each combination of points (`BatchScorer`).
 
-    The stored breakdown's JSON is assembled from those texts. SQLite keeps the text as written:
-    compact, in the definition's order, as `_json` writes it. PostgreSQL's jsonb reads back in its
-    own form (keys by length then bytes, ", " and ": "), so that is the form written and compared
-    there. Either way equal text means an unchanged breakdown without decoding the stored one."""
+    The stored breakdown's JSON is assembled from those texts: compact, in the definition's order,
+    as `_json` writes it. Both databases keep that text as written (`JSONTextField`), so equal text
+    means an unchanged breakdown without decoding the stored one."""
 
-    def __init__(self, version: ProfileVersion, *, vendor: str):
+    def __init__(self, version: ProfileVersion):
         definition = version.definition
         self.definition = definition
         self.keys = [c["key"] for g in definition["groups"] for c in g["criteria"]]
@@ -242,19 +241,11 @@ class _Plan:
         self.status_order = [s["key"] for s in definition["statuses"]]
         self.status_by_key = {s["key"]: s for s in definition["statuses"]}
         keys = self.keys
-        if vendor == "postgresql":
-            self.text_order = sorted(range(len(keys)), key=lambda i: (len(keys[i].encode()), keys[i].encode()))
-            sep, colon = ", ", ": "
-        else:
-            self.text_order = list(range(len(keys)))
-            sep, colon = ",", ":"
         # each criterion's text piece carries its key (and the braces, first and last)
-        self.prefixes = [""] * len(keys)
+        self.prefixes = [("{" if i == 0 else ",") + _json(key) + ":" for i, key in enumerate(keys)]
         self.suffixes = [""] * len(keys)
-        for n, i in enumerate(self.text_order):
-            self.prefixes[i] = ("{" if n == 0 else sep) + _json(keys[i]) + colon
         if keys:
-            self.suffixes[self.text_order[-1]] = "}"
+            self.suffixes[-1] = "}"
         self.memos: list[dict] = [{} for _ in keys]  # (type, value) → (points, text piece, exact)
         self.criteria = [c for g in definition["groups"] for c in g["criteria"]]
         self.change_memos: list[dict] = [{} for _ in keys]  # (old, new) as (type, value) → JSON or None
@@ -262,7 +253,7 @@ class _Plan:
         # included, cannot occur inside a JSON string, and a cut inside a nested value leaves text
         # that does not decode).
         self.stored_form = (
-            re.compile("".join(re.escape(self.prefixes[i]) + "(.*?)" for i in self.text_order) + r"\}", re.DOTALL)
+            re.compile("".join(re.escape(prefix) + "(.*?)" for prefix in self.prefixes) + r"\}", re.DOTALL)
             if keys
             else None
         )
@@ -278,7 +269,7 @@ class _Plan:
             return None
         decoded = self.decoded
         values = [None] * len(self.keys)
-        for i, piece in zip(self.text_order, match.groups(), strict=True):
+        for i, piece in enumerate(match.groups()):
             try:
                 values[i] = decoded[piece]
             except KeyError:
@@ -354,7 +345,7 @@ class _Plan:
         if not measured:
             return [()] * len(ids), ["{}"] * len(ids), inexact
         points = list(zip(*points_columns, strict=True))
-        texts = list(map("".join, zip(*(text_columns[i] for i in self.text_order), strict=True)))
+        texts = list(map("".join, zip(*text_columns, strict=True)))
         return points, texts, inexact
 
 
@@ -456,7 +447,7 @@ def _compute_chunk(
         profile_id = active.profile.pk
         plan = plans.get(version_id)
         if plan is None:
-            plan = plans[version_id] = _Plan(active.version, vendor=connection.vendor)
+            plan = plans[version_id] = _Plan(active.version)
         keys = plan.keys
         measured = measure_columns(plan.definition, chunk)
         account_ids = sorted(account_ids)
@@ -663,7 +654,7 @@ def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], 
     cols = ", ".join(qn(c) for c in columns)
     point_columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage")
     point_cols = ", ".join(qn(c) for c in point_columns)
-    extra = (("changes", "jsonb"), ("reason", "text"))
+    extra = (("changes", "json"), ("reason", "text"))
     with bulk.staged(HealthScore._meta.db_table, columns, rows, extra=extra) as (cursor, name):
         cursor.execute(
             f"INSERT INTO {qn(HealthScore._meta.db_table)} ({cols}) SELECT {cols} FROM {name} "
