@@ -97,7 +97,7 @@ def generate(args) -> None:
     call_command("migrate", verbosity=0)
     ctype = ObjectType.objects.get(name="companies")
     events_total = args.events or args.accounts * 100
-    marker = f"hb-{args.accounts}-{events_total}-{args.seed}"
+    marker = f"hb-{args.accounts}-{events_total}-{args.seed}-by-day"
     if (
         Record.objects.filter(object_type=ctype).count() == args.accounts
         and Record.objects.filter(name=f"{marker}-0").exists()
@@ -152,16 +152,12 @@ def generate(args) -> None:
             if n % 3 == 0:
                 at = _db_datetime(now - dt.timedelta(days=rng.randint(1, 80)))
                 nps.append((account_id, "nps", rng.randint(0, 10), "", at, stamp))
-            if len(usage) > 50_000:
-                cursor.executemany(
-                    "INSERT INTO signals_dailyusage (account_id, day, event, count, users) VALUES (%s, %s, %s, %s, %s)",
-                    usage,
-                )
-                usage = []
-        if usage:
+        # stored day by day, as ingestion stores them (an account's rollups spread over the table)
+        usage.sort(key=lambda row: row[1])
+        for start in range(0, len(usage), 50_000):
             cursor.executemany(
                 "INSERT INTO signals_dailyusage (account_id, day, event, count, users) VALUES (%s, %s, %s, %s, %s)",
-                usage,
+                usage[start : start + 50_000],
             )
         cursor.executemany(
             "INSERT INTO signals_surveyresponse (account_id, survey, score, comment, responded_at, created_at) "

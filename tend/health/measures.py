@@ -11,6 +11,7 @@ measures when the property is empty. Ticket counts and open-ticket age always ha
 """
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -19,6 +20,7 @@ from django.db.models import Avg, Count, F, FloatField, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast
 
+from tend.core import bulk
 from tend.crm.models import Association, ObjectType, Record
 from tend.engagement.models import Meeting
 from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse
@@ -131,16 +133,43 @@ class Chunk:
             else:
                 annotations[name] = Count("event", filter=condition, distinct=True)
         names = list(annotations)
+        # Only the windows' days are aggregated (weeks, where the lookback is a year of rollups);
+        # the lookback itself only decides which quiet accounts have zeros rather than no data.
+        earliest = max(min((spec[2] for spec in specs.values()), default=self.today), lookback)
         rows = fetch_rows(
-            DailyUsage.objects.filter(self._range("account_id"), day__gte=lookback)
+            DailyUsage.objects.filter(self._range("account_id"), day__gte=earliest)
             .values("account_id")
             .annotate(**annotations)
             .values_list("account_id", *names)
             .order_by()
         )
         result = {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
+        if earliest > lookback:
+            zeros = dict.fromkeys(names, 0)
+            for account_id in self._used_before(
+                [a for a in self.ids if a not in result], since=lookback, before=earliest
+            ):
+                result[account_id] = dict(zeros)
         self._cache["usage_done"] = (specs, result)
         return result
+
+    def _used_before(self, ids: list[int], *, since: dt.date, before: dt.date) -> set[int]:
+        """Which of the accounts `ids` have usage rollups in [since, before): one index probe each
+        (`daily_usage_unique` starts with account and day) that stops at the first row found."""
+        if not ids:
+            return set()
+        table = connection.ops.quote_name(DailyUsage._meta.db_table)
+        if bulk.is_postgres():
+            accounts, ids_param = "unnest(%s::bigint[]) AS ids(value)", list(ids)
+        else:
+            accounts, ids_param = "json_each(%s)", json.dumps(ids)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT value FROM {accounts} WHERE EXISTS (SELECT 1 FROM {table} AS u "
+                "WHERE u.account_id = value AND u.day >= %s AND u.day < %s)",
+                [ids_param, bulk.db_date(since), bulk.db_date(before)],
+            )
+            return {row[0] for row in cursor.fetchall()}
 
     def want_usage(self, specs: dict[str, tuple]) -> None:
         """Announce usage aggregates that will be asked for, so that one scan answers them all."""

@@ -24,6 +24,7 @@ import re
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
@@ -259,7 +260,7 @@ class _Plan:
         )
         self.decoded: dict[str, object] = {}  # a value's JSON text → the value
 
-    def stored_values(self, text) -> list | None:
+    def stored_values(self, text) -> tuple | None:
         """The values of a breakdown stored as this plan writes it (definition order, None for no
         data), from its text: a day moves most accounts' breakdowns (one day less to renewal), and
         decoding each whole text was the largest cost of a nightly run. None when the text is not
@@ -267,11 +268,16 @@ class _Plan:
         match = self.stored_form.fullmatch(text) if self.stored_form is not None and text.__class__ is str else None
         if match is None:
             return None
+        pieces = match.groups()
         decoded = self.decoded
-        values = [None] * len(self.keys)
-        for i, piece in enumerate(match.groups()):
+        try:
+            return tuple(map(decoded.__getitem__, pieces))  # each value's text met before: most of them
+        except KeyError:
+            pass
+        values = []
+        for piece in pieces:
             try:
-                values[i] = decoded[piece]
+                value = decoded[piece]
             except KeyError:
                 try:
                     value = json.loads(piece)
@@ -279,19 +285,23 @@ class _Plan:
                     return None
                 if len(decoded) >= _DECODED_MAX:
                     decoded.clear()
-                values[i] = decoded[piece] = value
-        return values
+                decoded[piece] = value
+            values.append(value)
+        return tuple(values)
 
     def changes_json(self, old_values: list, values: list) -> str:
         """`_json(changes_from(definition, scorer, old breakdown, values))` from the old breakdown's
-        values (definition order, None for no data), each criterion's entry made once per pair of
-        values (a day moves many accounts the same way: one day less to renewal, one feature more)."""
+        values and the new ones (definition order, None or NO_DATA for no data), each criterion's entry
+        made once per pair of values (a day moves many accounts the same way: one day less to renewal,
+        one feature more)."""
         pieces = []
         for i, criterion in enumerate(self.criteria):
             old = old_values[i]
             if old is None:
                 old = NO_DATA
             new = values[i]
+            if new is None:
+                new = NO_DATA
             if new.__class__ is old.__class__ and new == old:  # unmoved: most criteria, most days
                 continue
             key = ((old.__class__, old), (new.__class__, new))
@@ -309,16 +319,18 @@ class _Plan:
                 pieces.append(piece)
         return "[" + ",".join(pieces) + "]"
 
-    def _entry(self, i: int, value) -> tuple[float | None, str, bool]:
+    def _entry(self, i: int, value) -> tuple[float | None, str, bool, object]:
         stored = None if value is NO_DATA else value
         # equal text means equal values except for NaN (NaN != NaN) and what JSON writes as a string
         exact = stored.__class__ in _EXACT_TYPES and stored == stored
-        return self.scorer.points(i, value), self.prefixes[i] + _json(stored) + self.suffixes[i], exact
+        return self.scorer.points(i, value), self.prefixes[i] + _json(stored) + self.suffixes[i], exact, stored
 
-    def columns(self, measured: list[tuple], ids: list[int]) -> tuple[list[tuple], list[str], set[int]]:
+    def columns(self, measured: list[tuple], ids: list[int]) -> tuple[list[tuple], list[str], list[tuple], set[int]]:
         """For the accounts `ids` (in order): their criteria's points (tuples, for the score), their
-        breakdowns' JSON text, and the accounts whose text is not exact (rare)."""
+        breakdowns' JSON text, their breakdowns' values (tuples, None for no data, as
+        `stored_values` reads them back) and the accounts whose text is not exact (rare)."""
         points_columns, text_columns = [None] * len(measured), [None] * len(measured)
+        value_columns = [None] * len(measured)
         inexact: set[int] = set()
         for i, (_key, values, default) in enumerate(measured):
             memo = self.memos[i]
@@ -342,11 +354,12 @@ class _Plan:
             column = [entries.get(a, missing) for a in ids]
             points_columns[i] = [e[0] for e in column]
             text_columns[i] = [e[1] for e in column]
+            value_columns[i] = [e[3] for e in column]
         if not measured:
-            return [()] * len(ids), ["{}"] * len(ids), inexact
+            return [()] * len(ids), ["{}"] * len(ids), [()] * len(ids), inexact
         points = list(zip(*points_columns, strict=True))
         texts = list(map("".join, zip(*text_columns, strict=True)))
-        return points, texts, inexact
+        return points, texts, list(zip(*value_columns, strict=True)), inexact
 
 
 def _existing_scores(
@@ -392,7 +405,7 @@ def _write_chunk(writes: _ChunkWrites) -> None:
         if writes.remove:
             HealthScore.objects.filter(pk__in=writes.remove).delete()
         if bulk.is_postgres():
-            _write_scores_and_history_staged(writes.inserts + writes.upserts, writes.history, writes.now)
+            _write_scores_and_history_staged(writes.inserts, writes.upserts, writes.history, writes.now)
         else:
             _write_scores(writes.inserts, writes.upserts, writes.now)
             _write_history(writes.history, writes.now)
@@ -451,26 +464,24 @@ def _compute_chunk(
         keys = plan.keys
         measured = measure_columns(plan.definition, chunk)
         account_ids = sorted(account_ids)
-        points, texts, inexact = plan.columns(measured, account_ids)
+        points, texts, breakdowns, inexact = plan.columns(measured, account_ids)
         score_of = plan.scorer.score
-        for account_id, account_points, text in zip(account_ids, points, texts, strict=True):
+        for account_id, account_points, text, values in zip(account_ids, points, texts, breakdowns, strict=True):
             score, new_status, coverage = score_of(account_points)
             old = existing.get(account_id)
             same_profile = old is not None and old[1] == profile_id
             if same_profile:
                 old_status = old[3]
                 same_breakdown = old[4] == text and account_id not in inexact
-                old_values = values = None
+                old_values = None
                 if not same_breakdown:
-                    values = [vals.get(account_id, default) for _key, vals, default in measured]
-                    stored = [None if v is NO_DATA else v for v in values]
                     old_values = plan.stored_values(old[4]) if old[8] == version_id else None
                     if old_values is None:
                         old_breakdown = (json.loads(old[4]) if isinstance(old[4], str) else old[4]) or {}
-                        same_breakdown = old_breakdown == dict(zip(keys, stored, strict=True))
-                        old_values = [old_breakdown.get(k) for k in keys]
+                        same_breakdown = old_breakdown == dict(zip(keys, values, strict=True))
+                        old_values = tuple(old_breakdown.get(k) for k in keys)
                     else:
-                        same_breakdown = old_values == stored
+                        same_breakdown = old_values == values
                 unchanged = (
                     old[2] == score
                     and old_status == new_status
@@ -635,31 +646,46 @@ def _write_scores(new: list[tuple], changed: list[tuple], now: dt.datetime) -> N
         bulk.upsert_rows(table, columns, [(*row, stamp) for row in changed], key=("record_id", "profile_id"))
 
 
-def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], now: dt.datetime) -> None:
-    """PostgreSQL: the score rows (as for `_write_scores`) and their history points (as for
-    `_write_history`; every point is of a score written here) go by one COPY into a staged table;
-    the scores are upserted from it and the points inserted from it, so a point's score, status and
-    coverage are sent once, with its score."""
+def _write_scores_and_history_staged(
+    inserts: list[tuple], upserts: list[tuple], history: list[tuple], now: dt.datetime
+) -> None:
+    """PostgreSQL: the score rows (as for `_write_scores`: `inserts` of records without a row,
+    `upserts` of records with one) and their history points (as for `_write_history`; every point
+    is of a score written here) go by one COPY into a staged table; the scores are written from it
+    and the points inserted from it, so a point's score, status and coverage are sent once, with
+    its score. Rows known to exist are updated in place (an UPDATE joined on the key: no attempted
+    insert before each conflict); one deleted meanwhile is inserted again, as an upsert would."""
     from .models import HealthScoreHistory
 
-    points = {row[0]: (row[6], row[7]) for row in history}
-    unstaged = points.keys() - {row[0] for row in scores}
+    points = {row[0]: row[6:] for row in history}
+    unstaged = points.keys() - set(map(itemgetter(0), inserts)) - set(map(itemgetter(0), upserts))
     if unstaged:  # not expected (a point is written with its score); kept rather than lost
         _write_history([row for row in history if row[0] in unstaged], now)
-    if not scores:
+    if not inserts and not upserts:
         return
     columns = (*_SCORE_COLUMNS, "computed_at")
-    rows = _staged_text(scores, points, now)
+    rows = _staged_text(inserts, upserts, points, now)
     qn = connection.ops.quote_name
+    table = qn(HealthScore._meta.db_table)
     cols = ", ".join(qn(c) for c in columns)
+    key = ("record_id", "profile_id")
+    upsert = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {{name}} WHERE {{which}} " + bulk.on_conflict_update(
+        columns, key
+    )
     point_columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage")
     point_cols = ", ".join(qn(c) for c in point_columns)
-    extra = (("changes", "json"), ("reason", "text"))
+    extra = (("changes", "json"), ("reason", "text"), ("new", "boolean"))
     with bulk.staged(HealthScore._meta.db_table, columns, rows, extra=extra) as (cursor, name):
-        cursor.execute(
-            f"INSERT INTO {qn(HealthScore._meta.db_table)} ({cols}) SELECT {cols} FROM {name} "
-            + bulk.on_conflict_update(columns, ("record_id", "profile_id"))
-        )
+        if inserts:
+            cursor.execute(upsert.format(name=name, which="new"))
+        if upserts:
+            sets = ", ".join(f"{qn(c)} = s.{qn(c)}" for c in columns if c not in key)
+            cursor.execute(
+                f"UPDATE {table} AS t SET {sets} FROM {name} AS s "
+                f"WHERE NOT s.new AND t.record_id = s.record_id AND t.profile_id = s.profile_id"
+            )
+            if cursor.rowcount < len(upserts):  # a row deleted since it was read
+                cursor.execute(upsert.format(name=name, which="NOT new"))
         if points:
             cursor.execute(
                 f"INSERT INTO {qn(HealthScoreHistory._meta.db_table)} ({point_cols}, changes, reason, at) "
@@ -667,25 +693,44 @@ def _write_scores_and_history_staged(scores: list[tuple], history: list[tuple], 
             )
 
 
-def _staged_text(scores: list[tuple], points: dict[int, tuple[str, str]], now: dt.datetime) -> str:
+def _copy_json(text: str) -> str:
+    """JSON text in COPY's text format: JSON writes control characters escaped, so only its
+    backslashes need escaping (one scan instead of `bulk.copy_text`'s four)."""
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
+def _staged_text(
+    inserts: list[tuple], upserts: list[tuple], points: dict[int, tuple[str, str]], now: dt.datetime
+) -> str:
     """The staged rows of `_write_scores_and_history_staged` in COPY's text format: the score row,
-    its `computed_at`, and its point's changes and reason (NULL without a point)."""
-    text = bulk.copy_text
+    its `computed_at`, its point's changes and reason (NULL without a point), and whether it is
+    new."""
     stamp = now.isoformat()
     null = "\\N"
     no_point = f"{null}\t{null}"
-    words: dict[str, str] = {}  # statuses: a few, each escaped once
+    words: dict[str, str] = {}  # statuses and reasons: a few, each escaped once
+    days: dict = {None: null}  # history days: one or a few
     lines = []
-    for record_id, profile_id, version_id, score, status, coverage, breakdown, day in scores:
-        point = points.get(record_id)
-        status_text = words.get(status)
-        if status_text is None:
-            status_text = words[status] = text(status)
-        lines.append(
-            f"{record_id}\t{profile_id}\t{version_id}\t{null if score is None else repr(score)}\t{status_text}\t"
-            f"{coverage!r}\t{text(breakdown)}\t{null if day is None else day.isoformat()}\t{stamp}\t"
-            + (no_point if point is None else f"{text(point[0])}\t{text(point[1])}")
-        )
+    for rows, new in ((inserts, "t"), (upserts, "f")):
+        for record_id, profile_id, version_id, score, status, coverage, breakdown, day in rows:
+            status_text = words.get(status)
+            if status_text is None:
+                status_text = words[status] = bulk.copy_text(status)
+            day_text = days.get(day)
+            if day_text is None:
+                day_text = days[day] = day.isoformat()
+            point = points.get(record_id)
+            if point is None:
+                point_text = no_point
+            else:
+                reason = words.get(point[1])
+                if reason is None:
+                    reason = words[point[1]] = bulk.copy_text(point[1])
+                point_text = f"{_copy_json(point[0])}\t{reason}"
+            lines.append(
+                f"{record_id}\t{profile_id}\t{version_id}\t{null if score is None else repr(score)}\t{status_text}\t"
+                f"{coverage!r}\t{_copy_json(breakdown)}\t{day_text}\t{stamp}\t{point_text}\t{new}"
+            )
     lines.append("")
     return "\n".join(lines)
 

@@ -67,8 +67,10 @@ class DailyUsage(models.Model):
     users = models.PositiveIntegerField(default=0)
 
     class Meta:
+        # Every read is of accounts' days (`daily_usage_unique`). No index on the day alone: no query
+        # used it, each new row wrote it, and on PostgreSQL it drew the health recompute's chunk reads
+        # (an account range, the last weeks) into a parallel scan of every account's recent days.
         constraints = [models.UniqueConstraint(fields=["account", "day", "event"], name="daily_usage_unique")]
-        indexes = [models.Index(fields=["day"], name="daily_usage_day")]
         verbose_name = _("daily usage")
         verbose_name_plural = _("daily usage")
 

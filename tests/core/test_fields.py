@@ -13,7 +13,7 @@ def test_json_text_keeps_the_text_as_written_and_the_orm_reads_back_the_values(c
     # given a history point saved through the ORM, with nested and awkward values
     company = make_company("Acme")
     profile = activate(csm_actor)
-    changes = [{"criterion": "nps", "from_value": {"b": [1, 2.5, None]}, "to_value": "日本 \"q\" \\ \n", "a": True}]
+    changes = [{"criterion": "nps", "from_value": {"b": [1, 2.5, None]}, "to_value": '日本 "q" \\ \n', "a": True}]
     point = HealthScoreHistory.objects.create(
         record=company, profile=profile, version=profile.active_version, at=NOW, status="healthy", changes=changes
     )

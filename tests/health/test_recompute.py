@@ -13,6 +13,7 @@ from django.db import connection
 from tend.core import bulk
 from tend.crm.models import Record
 from tend.health import definitions
+from tend.health.measures import USAGE_LOOKBACK_DAYS
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory
 from tend.health.recompute import _ChunkWrites, _json, _Plan, _write_chunk, expand, recompute
 from tend.health.scoring import (
@@ -105,7 +106,7 @@ def test_a_stored_breakdown_is_read_from_its_text_as_decoding_it_would():
     for _ in range(3000):
         values = [rng.choice(_values_for(c, rng) + awkward) for c in plan.criteria]
         measured = [(k, {1: v}, NO_DATA) for k, v in zip(plan.keys, values, strict=True)]
-        _points, (text,), _inexact = plan.columns(measured, [1])
+        _points, (text,), (breakdown,), _inexact = plan.columns(measured, [1])
 
         # when its values are read from the text
         read = plan.stored_values(text)
@@ -113,7 +114,8 @@ def test_a_stored_breakdown_is_read_from_its_text_as_decoding_it_would():
         # then they are the decoded values, or None (decode it then) — never other values
         decoded = json.loads(text)
         if read is not None:
-            assert read == [decoded[k] for k in plan.keys]
+            assert read == tuple(decoded[k] for k in plan.keys)
+            assert read == breakdown  # what `columns` says it wrote
             decoded_from_text += 1
         else:
             assert any(isinstance(v, dict | list) for v in values)  # only a nested value may need decoding
@@ -123,8 +125,30 @@ def test_a_stored_breakdown_is_read_from_its_text_as_decoding_it_would():
     assert plan.stored_values(reordered) is None
     assert plan.stored_values(json.dumps({k: n for n, k in enumerate(plan.keys)}, indent=1)) in (
         None,
-        list(range(len(plan.keys))),
+        tuple(range(len(plan.keys))),
     )
+
+
+def test_usage_counts_only_the_windows_and_the_lookback_only_decides_zero_or_no_data(csm_actor, at_now):
+    # given accounts (scored together, in one chunk) that sent usage in the window, only long before
+    # it (the last day of the lookback, and the day after it ran out), or never
+    active, quiet, lapsed, never = (make_company(name) for name in ("Active", "Quiet", "Lapsed", "Never"))
+    usage(active, "Logged In", days_ago=3, count=8)
+    usage(active, "Logged In", days_ago=100, count=50)  # outside the 28-day window: not counted
+    usage(quiet, "Logged In", days_ago=USAGE_LOOKBACK_DAYS - 1, count=5)
+    usage(lapsed, "Logged In", days_ago=USAGE_LOOKBACK_DAYS, count=5)
+    activate(csm_actor, two_groups())
+
+    # when they are recomputed
+    recompute()
+
+    # then only the window's logins count; a quiet account has zero, one without usage in the
+    # lookback has no data
+    logins = {
+        score.record_id: score.breakdown["logins"]
+        for score in HealthScore.objects.filter(record__in=[active, quiet, lapsed, never])
+    }
+    assert logins == {active.pk: 2.0, quiet.pk: 0.0, lapsed.pk: None, never.pk: None}
 
 
 def test_breakdown_text_is_what_the_database_reads_back(csm_actor, at_now):
@@ -144,10 +168,11 @@ def test_breakdown_text_is_what_the_database_reads_back(csm_actor, at_now):
         cursor.execute("SELECT breakdown FROM health_healthscore WHERE id = %s", [score.pk])
         stored = cursor.fetchone()[0]
     measured = [(k, {company.pk: NO_DATA if v is None else v}, NO_DATA) for k, v in zip(plan.keys, values, strict=True)]
-    _points, texts, inexact = plan.columns(measured, [company.pk])
+    _points, texts, breakdowns, inexact = plan.columns(measured, [company.pk])
 
     # then it is the stored text itself (an unchanged breakdown is found without decoding it)
     assert texts == [stored]
+    assert breakdowns == [tuple(values)] == [plan.stored_values(stored)]
     assert inexact == set()
     assert json.loads(stored) == score.breakdown
 
