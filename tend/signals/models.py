@@ -89,8 +89,8 @@ class DailyActiveUser(models.Model):
     user_key = models.CharField(max_length=200)
 
     class Meta:
+        # As for `DailyUsage`: every read is of accounts' days; no index on the day alone.
         constraints = [models.UniqueConstraint(fields=["account", "day", "user_key"], name="daily_active_user_unique")]
-        indexes = [models.Index(fields=["day"], name="daily_active_user_day")]
         verbose_name = _("daily active user")
         verbose_name_plural = _("daily active users")
 
