@@ -3,18 +3,19 @@ incremental freshness through a real `db_worker` process.
 
 Data (generated with bulk SQL, not the demo): N customer companies with a renewal date, daily
 usage rollups equivalent to E events over 90 days (about 12 event names, "Logged In" the most
-common), an NPS answer for a third of the accounts. The template profile is activated.
+common), stored day by day as ingestion stores them, an NPS answer for a third of the accounts.
+The template profile is activated.
 
 Measured in one run:
-  (a) the full recompute (`tend.health.jobs.run_full`): first run (nothing stored: every score,
-      history point and churn alert is written), a
-      second run the same day (nothing changed: reads and compares), then nightly runs, each a day
-      after the one before (`--nights`, 3: a history point for every account, moved values
-      explained, scores upserted);
+  (a) the full recompute (`tend.health.jobs.run_full`): first runs (each from nothing stored:
+      every score, history point and churn alert is written), a second run the same day (nothing
+      changed: reads and compares), then nightly runs, each a day after the one before
+      (`--nights`, 3, and as many first runs: a history point for every account, moved values
+      explained, scores rewritten);
   (b) a hand-written SQL statement computing the same seven criteria, points and score for every
       account and writing them into a table (INSERT … SELECT), run as many times as the nights,
-      between them. The medians of the nights and of the SQL runs are judged (one run of either
-      varies by ±30 % on a shared 2-core machine); every run is printed;
+      between them. The medians of the first runs, the nights and the SQL runs are judged (one run
+      of any varies by ±30 % on a shared machine); every run is printed;
   (c) freshness: an event ingested (rollup + `mark_accounts_dirty`, committed) → a real
       `manage.py db_worker` process → the account's score updated; wall time measured.
 
@@ -187,14 +188,14 @@ def activate_template():
 
 
 def reset_outputs() -> None:
-    """Start the timed runs from nothing stored: no churn alerts (the scores and history went with
-    the profile in `activate_template`), so that the first run writes everything whatever earlier
-    runs left. On PostgreSQL, vacuum what was deleted: with autovacuum off or behind, the dead rows
-    of earlier runs would otherwise be measured too."""
+    """Start a first run from nothing stored: no scores, history points or alerts, so that it
+    writes everything whatever earlier runs left. On PostgreSQL, vacuum what was deleted: with
+    autovacuum off or behind, the dead rows of earlier runs would otherwise be measured too."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM health_healthalert")
+        for table in ("health_healthalert", "health_healthscorehistory", "health_healthscore"):
+            cursor.execute(f"DELETE FROM {table}")
         if connection.vendor == "postgresql":
             for table in ("crm_record", "health_healthscore", "health_healthscorehistory", "health_healthalert"):
                 cursor.execute(f"VACUUM ANALYZE {table}")
@@ -400,10 +401,19 @@ def main(argv=None) -> int:
     processes = _processes(-(-n // CHUNK_SIZE))
     print(f"database: {connection.vendor}; accounts: {n:,}; recompute processes: {processes} (TEND_HEALTH_PROCESSES)")
 
-    settle()
-    started = time.perf_counter()
-    run = jobs.run_full()
-    first = time.perf_counter() - started
+    # The first run (an activation: every score, point and churn alert written) as many times as
+    # the nights, each from nothing stored; the median is judged, as for the nights.
+    import statistics
+
+    firsts = []
+    for attempt in range(max(args.nights, 1)):
+        if attempt:
+            reset_outputs()
+        settle()
+        started = time.perf_counter()
+        run = jobs.run_full()
+        firsts.append(time.perf_counter() - started)
+    first = statistics.median(firsts)
     settle()
     started = time.perf_counter()
     jobs.run_full()
@@ -416,8 +426,6 @@ def main(argv=None) -> int:
     # changed is explained. Several nights, each a day after the one before, and as many runs of
     # the SQL between them: on a shared 2-core machine one run of either varies by ±30 %, so the
     # medians are judged (every run is printed).
-    import statistics
-
     import time_machine
 
     nights, sql_runs = [], [baseline]
@@ -436,10 +444,15 @@ def main(argv=None) -> int:
     def runs(seconds: list[float]) -> str:
         return "" if len(seconds) < 2 else "  (runs: " + ", ".join(f"{s:.2f}" for s in seconds) + " s)"
 
-    print(f"(a) full recompute, first run (all new):  {first:7.2f} s  {n / first:9,.0f} accounts/s  ({run.done:,})")
+    print(
+        f"(a) full recompute, first run (all new):  {first:7.2f} s  {n / first:9,.0f} accounts/s"
+        f"  ({run.done:,}){runs(firsts)}"
+    )
     print(f"    full recompute, same day (unchanged): {second:7.2f} s  {n / second:9,.0f} accounts/s")
     print(f"    full recompute, next day (daily run): {daily:7.2f} s  {n / daily:9,.0f} accounts/s{runs(nights)}")
-    print(f"(b) hand-written SQL aggregate:           {baseline:7.2f} s  {count / baseline:9,.0f} accounts/s{runs(sql_runs)}")
+    print(
+        f"(b) hand-written SQL aggregate:           {baseline:7.2f} s  {count / baseline:9,.0f} accounts/s{runs(sql_runs)}"
+    )
     print(
         f"    ratio engine/SQL: first {first / baseline:.2f}×, same day {second / baseline:.2f}×,"
         f" next day {daily / baseline:.2f}× (target ≤ {TARGET_RATIO}×); scores differing from the SQL: {mismatches}"

@@ -130,10 +130,11 @@ def insert_rows(
         cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks}) {on_conflict}", rows)
 
 
-def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence] | str) -> None:
     """Plain INSERT of many rows (no conflict handling): PostgreSQL's COPY — no statement to parse,
     no parameters to bind; JSON columns are given as text and read as jsonb — and on SQLite the
-    prepared `executemany` of `insert_rows`."""
+    prepared `executemany` of `insert_rows`. On PostgreSQL `rows` may also be their COPY text, as
+    for `staged`."""
     if not rows:
         return
     if not is_postgres():
@@ -142,8 +143,11 @@ def copy_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> N
     qn = connection.ops.quote_name
     with connection.cursor() as cur, connection.wrap_database_errors:
         with cur.copy(f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            if isinstance(rows, str):
+                copy.write(rows)
+            else:
+                for row in rows:
+                    copy.write_row(row)
 
 
 def upsert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence], *, key: Sequence[str]) -> None:
@@ -170,9 +174,7 @@ def on_conflict_update(columns: Sequence[str], key: Sequence[str]) -> str:
 
 
 @contextlib.contextmanager
-def staged(
-    like: str, columns: Sequence[str], rows: Sequence[Sequence] | str, *, extra: Sequence[tuple[str, str]] = ()
-):
+def staged(like: str, columns: Sequence[str], rows: Sequence[Sequence] | str, *, extra: Sequence[tuple[str, str]] = ()):
     """PostgreSQL: the rows in a temporary table — `columns` typed as in the table `like`, then the
     `extra` (name, type) columns; each row gives them in that order — loaded by COPY (no WAL, no
     index). `rows` may also be their text in COPY's format (`copy_text`), written by a caller that

@@ -14,8 +14,8 @@ from tend.core import bulk
 from tend.crm.models import Record
 from tend.health import definitions
 from tend.health.measures import USAGE_LOOKBACK_DAYS
-from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory
-from tend.health.recompute import _ChunkWrites, _json, _Plan, _write_chunk, expand, recompute
+from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, NewHealthAlert
+from tend.health.recompute import _ChunkWrites, _json, _Plan, _write_alerts, _write_chunk, expand, recompute
 from tend.health.scoring import (
     NO_DATA,
     BatchScorer,
@@ -290,6 +290,41 @@ def test_alerts_written_set_based_read_back_as_created(csm, csm_actor, at_now):
         f"Renewal in 20 days ({(TODAY + dt.timedelta(days=20)).isoformat()})",
     )
     assert renewal.evidence["fact"] == f"renewal:{(TODAY + dt.timedelta(days=20)).isoformat()}"
+
+
+def test_alert_texts_read_back_exactly_as_raised(csm, csm_actor, at_now):
+    # given alerts whose title and evidence hold what COPY's text format must escape
+    company = make_company("Acme")
+    profile = activate(csm_actor)
+    awkward = 'tab\there, line\nbreak\r, back\\slash, "quoted", \\N, 日本'
+    raised = [
+        NewHealthAlert(
+            record_id=company.pk,
+            profile_id=profile_id,
+            kind=HealthAlert.Kind.CHURN_SIGNAL,
+            signal="logins_drop",
+            priority="high",
+            title=awkward,
+            evidence={"why": awkward, "nested": [1, None, {"x": awkward}]},
+            user_id=user_id,
+            raised_at=NOW,
+            expires_at=NOW + dt.timedelta(days=14),
+        )
+        for profile_id, user_id in ((None, csm.pk), (profile.pk, None))
+    ]
+
+    # when they are written
+    _write_alerts(raised)
+
+    # then they read back as raised
+    stored = HealthAlert.objects.filter(record=company).order_by("id")
+    assert [
+        (a.profile_id, a.kind, a.signal, a.priority, a.title, a.evidence, a.user_id, a.raised_at, a.expires_at)
+        for a in stored
+    ] == [
+        (r.profile_id, "churn_signal", r.signal, r.priority, r.title, r.evidence, r.user_id, r.raised_at, r.expires_at)
+        for r in raised
+    ]
 
 
 def test_deleting_a_record_or_a_user_still_reaches_its_scores_and_alerts(csm, csm_actor, at_now):
