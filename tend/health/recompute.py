@@ -669,23 +669,21 @@ def _write_scores_and_history_staged(
     table = qn(HealthScore._meta.db_table)
     cols = ", ".join(qn(c) for c in columns)
     key = ("record_id", "profile_id")
-    upsert = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {{name}} WHERE {{which}} " + bulk.on_conflict_update(
-        columns, key
-    )
+    conflict = bulk.on_conflict_update(columns, key)
     point_columns = ("record_id", "profile_id", "version_id", "score", "status", "coverage")
     point_cols = ", ".join(qn(c) for c in point_columns)
     extra = (("changes", "json"), ("reason", "text"), ("new", "boolean"))
     with bulk.staged(HealthScore._meta.db_table, columns, rows, extra=extra) as (cursor, name):
         if inserts:
-            cursor.execute(upsert.format(name=name, which="new"))
+            cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} WHERE new {conflict}")
         if upserts:
             sets = ", ".join(f"{qn(c)} = s.{qn(c)}" for c in columns if c not in key)
             cursor.execute(
                 f"UPDATE {table} AS t SET {sets} FROM {name} AS s "
-                f"WHERE NOT s.new AND t.record_id = s.record_id AND t.profile_id = s.profile_id"
+                "WHERE NOT s.new AND t.record_id = s.record_id AND t.profile_id = s.profile_id"
             )
             if cursor.rowcount < len(upserts):  # a row deleted since it was read
-                cursor.execute(upsert.format(name=name, which="NOT new"))
+                cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} WHERE NOT new {conflict}")
         if points:
             cursor.execute(
                 f"INSERT INTO {qn(HealthScoreHistory._meta.db_table)} ({point_cols}, changes, reason, at) "

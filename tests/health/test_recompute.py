@@ -231,6 +231,30 @@ def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now)
     assert (latest.score, latest.status, latest.reason, latest.at) == (50.0, "neutral", "status_change", NOW)
 
 
+def test_a_score_deleted_since_it_was_read_is_written_again(csm_actor, at_now):
+    # given two scored accounts, one of whose score rows is deleted after the recompute read them
+    kept, gone = make_company("Kept"), make_company("Gone")
+    profile = activate(csm_actor, two_groups())
+    for company in (kept, gone):
+        nps(company, 9, days_ago=1)
+    recompute()
+    HealthScore.objects.filter(record=gone).delete()
+    version_id = profile.active_version_id
+
+    # when the run writes both as rows it read (updates), with their history points
+    rows = [
+        (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, '{"logins":null,"nps":6}', bulk.db_date(TODAY))
+        for company in (kept, gone)
+    ]
+    points = [(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "daily") for company in (kept, gone)]
+    _write_chunk(_ChunkWrites(now=NOW, remove=[], inserts=[], upserts=rows, history=points, alerts=[]))
+
+    # then neither is lost: the kept row is updated, the deleted one written again
+    assert sorted(
+        HealthScore.objects.filter(record__in=[kept, gone]).values_list("record_id", "score", "status", "breakdown")
+    ) == sorted((company.pk, 50.0, "neutral", {"logins": None, "nps": 6}) for company in (kept, gone))
+
+
 def test_written_scores_and_points_read_back_as_given(csm_actor, at_now):
     # given a score row and its point whose texts hold what COPY's text format must escape
     company = make_company("Acme")
