@@ -251,6 +251,26 @@ class ChurnSignalRule(models.Model):
         return self.key
 
 
+class BookScoreDay(models.Model):
+    """A user's book of customers (those they own or are the CSM of) as a full recompute left it
+    on a UTC day: the sum and count of its scores. The summary's average over time reads these, a
+    row a day, instead of every account's history points (a book of 20k accounts over 90 days is
+    1.8M points). The book is taken as it was that day: accounts moved to another CSM later do not
+    rewrite the past."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()  # the UTC day of the recompute (one row a day: the latest run's)
+    at = models.DateTimeField()
+    total = models.FloatField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="book_score_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}: {self.count}"
+
+
 class RecomputeRun(models.Model):
     """A recompute job with its progress, visible in the UI and the CLI."""
 

@@ -4,8 +4,8 @@ scores for a table page, the Summary tab's health summary, the latest recompute 
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Avg, Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, FloatField, Q, Sum, Value
+from django.db.models.functions import Floor, Least
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -15,7 +15,15 @@ from tend.core.errors import NotFound
 from tend.crm.models import Record
 
 from .definitions import STATUS_KEYS
-from .models import ChurnSignalRule, HealthAlert, HealthScore, HealthScoreHistory, RecomputeRun, ScoreProfile
+from .models import (
+    BookScoreDay,
+    ChurnSignalRule,
+    HealthAlert,
+    HealthScore,
+    HealthScoreHistory,
+    RecomputeRun,
+    ScoreProfile,
+)
 from .recompute import expand
 
 HISTORY_DAYS = 90
@@ -187,14 +195,27 @@ def health_summary(*, actor, user) -> dict:
     """The Summary tab's health card for the user's book (customers where they are CSM or owner):
     average score, count and share per status (linking to the Customers tab filtered to it), the
     distribution in 10 buckets, and the daily average over the last 90 days (days in the user's
-    time zone)."""
+    time zone). The current figures come from one grouped query over the book's scores; the past
+    days from the book's daily sums (`BookScoreDay`, written by each full recompute), today's from
+    the book as it is now: the history points of a large book over 90 days are millions of rows."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     ws, book = _book(user)
-    book_ids = book.values("pk")
-    scores = HealthScore.objects.filter(record_id__in=book_ids, score__isnull=False)
-    aggregate = scores.aggregate(avg=Avg("score"), n=Count("pk"))
-    counts = dict(scores.values_list("status").annotate(n=Count("pk")).order_by())
-    total = aggregate["n"] or 0
+    groups = (
+        HealthScore.objects.filter(record_id__in=book.values("pk"), score__isnull=False)
+        .annotate(bucket=Least(Floor(F("score") / 10), Value(9.0), output_field=FloatField()))
+        .values_list("status", "bucket")
+        .annotate(n=Count("pk"), total=Sum("score"))
+        .order_by()
+    )
+    counts: dict[str, int] = defaultdict(int)
+    buckets = [{"from": b * 10, "to": b * 10 + 10, "count": 0} for b in range(10)]
+    total_score = 0.0
+    for status, bucket, n, total in groups:
+        counts[status] += n
+        buckets[min(max(int(bucket), 0), 9)]["count"] += n
+        total_score += total
+    total = sum(counts.values())
+    average = total_score / total if total else None
     labels = _status_labels()
     statuses = []
     for key, n in sorted(counts.items(), key=lambda kv: -labels.get(kv[0], {}).get("min", 0)):
@@ -209,25 +230,24 @@ def health_summary(*, actor, user) -> dict:
                 "url": _customers_url(key),
             }
         )
-    buckets = [{"from": b * 10, "to": b * 10 + 10, "count": 0} for b in range(10)]
-    for value in scores.values_list("score", flat=True):
-        buckets[min(int(value // 10), 9)]["count"] += 1
-    since = clock.now() - dt.timedelta(days=HISTORY_DAYS)
-    over_time = list(
-        HealthScoreHistory.objects.filter(record_id__in=book_ids, at__gte=since, score__isnull=False)
-        .annotate(day=TruncDate("at", tzinfo=clock.user_zone(user)))
-        .values("day")
-        .annotate(avg=Avg("score"))
-        .order_by("day")
-        .values_list("day", "avg")
-    )
+    now = clock.now()
+    zone = clock.user_zone(user)
+    days: dict[dt.date, float] = {}
+    for at, day_total, n in (
+        BookScoreDay.objects.filter(user=user, at__gte=now - dt.timedelta(days=HISTORY_DAYS), count__gt=0)
+        .order_by("at")
+        .values_list("at", "total", "count")
+    ):
+        days[at.astimezone(zone).date()] = day_total / n
+    if average is not None:
+        days[now.astimezone(zone).date()] = average
     return {
         "count": total,
-        "average": round(aggregate["avg"], 1) if aggregate["avg"] is not None else None,
+        "average": round(average, 1) if average is not None else None,
         "statuses": statuses,
         "distribution": buckets,
-        "over_time": [(day, round(avg, 1)) for day, avg in over_time],
-        "alerts": HealthAlert.objects.active(clock.now()).filter(user=user).count(),
+        "over_time": [(day, round(avg, 1)) for day, avg in sorted(days.items())],
+        "alerts": HealthAlert.objects.active(now).filter(user=user).count(),
     }
 
 

@@ -138,7 +138,49 @@ def recompute(
             run.done = done
         if on_progress is not None:
             on_progress(done, len(ids))
+    if account_ids is None:
+        _write_book_days(ctype, ws.customer_csm_property)
     return done
+
+
+def _write_book_days(ctype: ObjectType, csm_property: str) -> None:
+    """After a full recompute: each user's book (the customers they own or are the CSM of, as
+    `queries.health_summary` reads it) summed into a `BookScoreDay` of today (UTC). One grouped
+    query: the groups are the (owner, CSM) pairs, a few per user."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, Sum, Value
+    from django.db.models.fields.json import KeyTransform
+
+    from .models import BookScoreDay
+
+    csm = KeyTransform(csm_property, "record__properties") if csm_property else Value(None)
+    pairs = (
+        HealthScore.objects.filter(score__isnull=False, record__object_type=ctype, record__archived_at__isnull=True)
+        .annotate(csm=csm)
+        .values_list("record__owner_id", "csm")
+        .annotate(total=Sum("score"), n=Count("pk"))
+        .order_by()
+    )
+    books: dict[int, list] = {}
+    for owner_id, csm, total, n in pairs:
+        # the CSM property holds a user's id as a JSON number (as the book's filter compares it)
+        users = {owner_id, csm if csm.__class__ is int else None} - {None}
+        for user_id in users:
+            book = books.setdefault(user_id, [0.0, 0])
+            book[0] += total
+            book[1] += n
+    known = set(get_user_model().objects.filter(pk__in=list(books)).values_list("pk", flat=True))
+    now = clock.now()
+    rows = [
+        (user_id, bulk.db_date(now.astimezone(dt.UTC).date()), bulk.db_datetime(now), total, n)
+        for user_id, (total, n) in sorted(books.items())
+        if user_id in known
+    ]
+    if rows:
+        with bulk.write_turn(), transaction.atomic():
+            bulk.upsert_rows(
+                BookScoreDay._meta.db_table, ("user_id", "day", "at", "total", "count"), rows, key=("user_id", "day")
+            )
 
 
 # --------------------------------------------------------------------------- chunks, in processes

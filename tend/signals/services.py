@@ -565,10 +565,7 @@ class _IdentityChanges:
             bulk.insert_rows(
                 UsageIdentity._meta.db_table,
                 columns,
-                [
-                    (k, account_of.get(k), _to_json(traits.get(k, {})), at)
-                    for k in full
-                ],
+                [(k, account_of.get(k), _to_json(traits.get(k, {})), at) for k in full],
                 pg_types=types,
                 on_conflict=update + f"{qn('traits')} = excluded.{qn('traits')}, "
                 f"{qn('updated_at')} = excluded.{qn('updated_at')}",
@@ -630,9 +627,7 @@ def _insert_events(todo: list[_Message], now: dt.datetime) -> set[str] | None:
     with bulk.cursor() as cursor:
         cursor.execute(f"SELECT MAX(id) FROM {table}")
         last_id = cursor.fetchone()[0] or 0
-        cursor.executemany(
-            f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT (message_id) DO NOTHING", rows
-        )
+        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT (message_id) DO NOTHING", rows)
         if cursor.rowcount == len(rows):
             return None
         cursor.execute(f"SELECT message_id FROM {table} WHERE id > %s", [last_id])

@@ -350,7 +350,12 @@ def view_create(
     _clean_view(
         actor=actor,
         tab=tab,
-        object_type=object_type, name=name, filters=filters, columns=columns, sorts=sorts, errors=errors
+        object_type=object_type,
+        name=name,
+        filters=filters,
+        columns=columns,
+        sorts=sorts,
+        errors=errors,
     )
     if errors:
         raise ValidationFailed(errors=errors, detail=errors[0].message)

@@ -482,6 +482,64 @@ def test_health_summary_covers_the_users_book(csm, viewer, csm_actor, at_now, dj
     assert summary["over_time"] == [(TODAY, 50.0)]
 
 
+def test_summary_average_over_time_is_the_book_as_each_day_left_it(csm, viewer, csm_actor, at_now):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tend.health import queries
+
+    # given a book of two accounts scored by the full recompute on two days (one account's NPS fell
+    # on the second), then one account handed to another CSM on the third day
+    good, other = make_company("Good", csm=csm.pk), make_company("Other", csm=csm.pk)
+    nps(good, 10, days_ago=1)
+    nps(other, 10, days_ago=1)
+    activate(csm_actor, two_groups())
+    recompute()
+    at_now.move_to(NOW + dt.timedelta(days=1))
+    nps(other, 2, days_ago=0)
+    recompute()
+    at_now.move_to(NOW + dt.timedelta(days=2))
+    Record.objects.filter(pk=other.pk).update(properties={"csm": viewer.pk})
+
+    # when the summary is read
+    with CaptureQueriesContext(connection) as queries_run:
+        summary = queries.health_summary(actor=csm_actor, user=csm)
+
+    # then each past day is the book as that day's run left it, today the book as it is now, and
+    # no history point was read to find out
+    assert summary["over_time"] == [
+        (TODAY, 100.0),
+        (TODAY + dt.timedelta(days=1), 50.0),
+        (TODAY + dt.timedelta(days=2), 100.0),
+    ]
+    assert (summary["count"], summary["average"]) == (1, 100.0)
+    assert not any("healthscorehistory" in q["sql"] for q in queries_run.captured_queries)
+
+
+def test_a_books_day_counts_each_account_once_and_only_real_users(csm, viewer, csm_actor, at_now):
+    from tend.health.models import BookScoreDay
+
+    # given accounts owned and CSM'd by the same user, owned by one and CSM'd by another, CSM'd by
+    # an id that is no user, and archived
+    both = make_company("Both", csm=csm.pk)
+    split = make_company("Split", csm=viewer.pk)
+    stranger = make_company("Stranger", csm=999_999)
+    archived = make_company("Archived", csm=csm.pk)
+    Record.objects.filter(pk__in=[both.pk, split.pk]).update(owner=csm)
+    for company, score in ((both, 10), (split, 2), (stranger, 10), (archived, 10)):
+        nps(company, score, days_ago=1)
+    activate(csm_actor, two_groups())
+    Record.objects.filter(pk=archived.pk).update(archived_at=NOW)
+
+    # when the full recompute runs (twice the same day: the day keeps the latest)
+    recompute()
+    recompute()
+
+    # then each user's day sums their book once
+    days = {(d.user_id, d.day): (d.total, d.count) for d in BookScoreDay.objects.all()}
+    assert days == {(csm.pk, TODAY): (100.0 + 0.0, 2), (viewer.pk, TODAY): (0.0, 1)}
+
+
 def test_health_days_are_the_viewers_days(csm, csm_actor, at_now):
     """A point at 20:00 UTC is on the next day in Tokyo: the summary's average over time and the
     record card's history count it there for a user in Tokyo; the API's days stay UTC."""
