@@ -109,6 +109,18 @@ class Chunk:
             self._cache["props_loaded"] = (names, self._cache[key])
         return self._cache[key]
 
+    def owners(self) -> dict[int, int]:
+        """id → owner's user id, for the accounts that have one."""
+        if "owners" not in self._cache:
+            self._cache["owners"] = dict(
+                fetch_rows(
+                    Record.objects.filter(self._range("pk"), object_type=self.customer_type, owner__isnull=False)
+                    .values_list("pk", "owner_id")
+                    .order_by()
+                )
+            )
+        return self._cache["owners"]
+
     # ------------------------------------------------------------------ usage
 
     def usage(self, specs: dict[str, tuple]) -> dict[int, dict]:

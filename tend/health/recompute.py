@@ -23,7 +23,7 @@ import os
 import re
 import signal
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 
 from django.conf import settings
@@ -131,51 +131,35 @@ def recompute(
         run.done = 0
         run.save(update_fields=["total", "done"])
     done = 0
-    for size in _run_chunks(chunks, context, processes=_processes(len(chunks))):
+    books: dict[int, list] = {}
+    for size, chunk_books in _run_chunks(chunks, context, processes=_processes(len(chunks))):
         done += size
+        for user_id, (total, n) in chunk_books.items():
+            book = books.setdefault(user_id, [0.0, 0])
+            book[0] += total
+            book[1] += n
         if run is not None:
             RecomputeRun.objects.filter(pk=run.pk).update(done=done)
             run.done = done
         if on_progress is not None:
             on_progress(done, len(ids))
     if account_ids is None:
-        _write_book_days(ctype, ws.customer_csm_property)
+        _write_book_days(books)
     return done
 
 
-def _write_book_days(ctype: ObjectType, csm_property: str) -> None:
+def _write_book_days(books: dict[int, list]) -> None:
     """After a full recompute: each user's book (the customers they own or are the CSM of, as
-    `queries.health_summary` reads it) summed into a `BookScoreDay` of today (UTC). One grouped
-    query: the groups are the (owner, CSM) pairs, a few per user."""
+    `queries.health_summary` reads it), summed by the chunks as they scored it, into a
+    `BookScoreDay` of today (UTC)."""
     from django.contrib.auth import get_user_model
-    from django.db.models import Count, Sum, Value
-    from django.db.models.fields.json import KeyTransform
 
     from .models import BookScoreDay
 
-    csm = KeyTransform(csm_property, "record__properties") if csm_property else Value(None)
-    pairs = (
-        HealthScore.objects.filter(score__isnull=False, record__object_type=ctype, record__archived_at__isnull=True)
-        .annotate(csm=csm)
-        .values_list("record__owner_id", "csm")
-        .annotate(total=Sum("score"), n=Count("pk"))
-        .order_by()
-    )
-    books: dict[int, list] = {}
-    for owner_id, csm, total, n in pairs:
-        # the CSM property holds a user's id as a JSON number (as the book's filter compares it)
-        users = {owner_id, csm if csm.__class__ is int else None} - {None}
-        for user_id in users:
-            book = books.setdefault(user_id, [0.0, 0])
-            book[0] += total
-            book[1] += n
     known = set(get_user_model().objects.filter(pk__in=list(books)).values_list("pk", flat=True))
     now = clock.now()
-    rows = [
-        (user_id, bulk.db_date(now.astimezone(dt.UTC).date()), bulk.db_datetime(now), total, n)
-        for user_id, (total, n) in sorted(books.items())
-        if user_id in known
-    ]
+    day, at = bulk.db_date(now.astimezone(dt.UTC).date()), bulk.db_datetime(now)
+    rows = [(user_id, day, at, total, n) for user_id, (total, n) in sorted(books.items()) if user_id in known]
     if rows:
         with bulk.write_turn(), transaction.atomic():
             bulk.upsert_rows(
@@ -198,16 +182,17 @@ def _processes(chunks: int) -> int:
     return min(wanted, chunks)
 
 
-def _run_chunks(chunks: list[list[int]], context: dict, *, processes: int) -> Iterable[int]:
+def _run_chunks(chunks: list[list[int]], context: dict, *, processes: int) -> Iterable[tuple[int, dict]]:
     """Recompute each chunk (measure and score, then write in one transaction) and yield its size
-    as it is done. With several processes (forked, each with its own database connection) the
+    and its users' book sums as it is done. With several processes (forked, each with its own database connection) the
     chunks are shared out: on PostgreSQL they run fully in parallel, on SQLite they compute in
     parallel and take turns to write (`bulk.write_turn`)."""
     if processes == 1:
         plans: dict[int, _Plan] = {}
         for chunk_ids in chunks:
-            _write_chunk(_compute_chunk(chunk_ids, plans=plans, **context))
-            yield len(chunk_ids)
+            writes = _compute_chunk(chunk_ids, plans=plans, **context)
+            _write_chunk(writes)
+            yield len(chunk_ids), writes.books
         return
     _pool_context.clear()
     _pool_context.update(context, plans={})
@@ -236,9 +221,10 @@ def _start_pool_process() -> None:
             wrapper.connection = None
 
 
-def _pool_chunk(chunk_ids: list[int]) -> int:
-    _write_chunk(_compute_chunk(chunk_ids, **_pool_context))
-    return len(chunk_ids)
+def _pool_chunk(chunk_ids: list[int]) -> tuple[int, dict]:
+    writes = _compute_chunk(chunk_ids, **_pool_context)
+    _write_chunk(writes)
+    return len(chunk_ids), writes.books
 
 
 def _assign(chunk: Chunk, ctype: ObjectType, profiles: list[_Active]) -> dict[int, _Active]:
@@ -440,6 +426,8 @@ class _ChunkWrites:
     upserts: list[tuple]
     history: list[tuple]
     alerts: list[NewHealthAlert]
+    # user id → [sum of scores, count] of the chunk's accounts in the user's book (owner or CSM)
+    books: dict[int, list] = field(default_factory=dict)
 
 
 def _write_chunk(writes: _ChunkWrites) -> None:
@@ -496,6 +484,8 @@ def _compute_chunk(
     inserts, upserts, history, alerts = [], [], [], []
     user_ids = _existing_user_ids({_as_int(p.get(csm_property)) for p in props.values()})
     no_props: dict = {}
+    owners = chunk.owners()
+    book_pairs: dict[tuple, list] = {}  # (owner, CSM as read) → [sum of scores, count]
 
     for version_id, account_ids in by_version.items():
         active = versions[version_id]
@@ -569,6 +559,13 @@ def _compute_chunk(
                     )
                 )
             current = props.get(account_id, no_props)
+            if score is not None:
+                pair = (owners.get(account_id), current.get(csm_property))
+                book = book_pairs.get(pair)
+                if book is None:
+                    book = book_pairs[pair] = [0.0, 0]
+                book[0] += score
+                book[1] += 1
             if status_changed and old_status and new_status:
                 csm = _as_int(current.get(csm_property))
                 alerts.append(
@@ -597,7 +594,15 @@ def _compute_chunk(
             user_ids=user_ids,
             now=now,
         )
-    return _ChunkWrites(now=now, remove=remove, inserts=inserts, upserts=upserts, history=history, alerts=alerts)
+    books: dict[int, list] = {}
+    for (owner_id, csm), (total, n) in book_pairs.items():
+        for user_id in {owner_id, _as_int(csm)} - {None}:  # an account owned and CSM'd by one user: once
+            book = books.setdefault(user_id, [0.0, 0])
+            book[0] += total
+            book[1] += n
+    return _ChunkWrites(
+        now=now, remove=remove, inserts=inserts, upserts=upserts, history=history, alerts=alerts, books=books
+    )
 
 
 def _as_int(value) -> int | None:
