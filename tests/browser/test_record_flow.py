@@ -52,6 +52,9 @@ def test_preview_inline_edit_and_history(new_page, language):
     editor.get_by_test_id("save").click()
     expect(editor.get_by_test_id("field-error")).to_have_text(text["error"])
     assert Record.objects.get(pk=acme.pk).properties["mrr"] == 1200
+    # htmx wires the swapped-in form up when it settles (20 ms later): Enter before that would be
+    # the browser's own submission (a GET of the page), which a person cannot type fast enough for
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-added')")
 
     field.fill("1500")
     field.press("Enter")
