@@ -264,7 +264,7 @@ def _page(request, tab_name: str, board: BoardConfig | None, boards: list[BoardC
                 ("layout", state.layout),
                 ("view", state.view_key),
             ],
-            "can_edit_saved": bool(state.saved) and ws_services.can_edit_view(actor, state.saved) and view.can_act,
+            "can_edit_saved": bool(state.saved) and policy.allows(actor, policy.Action.EDIT_SAVED_VIEW, state.saved) and view.can_act,
             "modified": bool(state.saved) and any(request.GET.get(k) for k in ("filters", "columns", "sort")),
             "quick_days": QUICK_DAYS,
             "renewal_days": RENEWAL_DAYS,

@@ -23,9 +23,11 @@ class Action(StrEnum):
     VIEW_AS = "view_as"  # see the workspace as another user
     MANAGE_USERS = "manage_users"  # users, seats, permissions, teams
     MANAGE_HEALTH_PROFILES = "manage_health_profiles"  # create, edit, activate health-score profiles
+    EDIT_SAVED_VIEW = "edit_saved_view"  # rename, refilter, share, delete one saved view (the target)
 
 
 READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS})
+_TARGET_ACTIONS = frozenset({Action.EDIT_SAVED_VIEW})
 
 
 class Scope(StrEnum):
@@ -67,12 +69,28 @@ def _role_allows(user, action: Action) -> bool:
     return False
 
 
-def allows(actor: Actor | object, action: Action) -> bool:
-    """Whether the actor (or a bare user, acting through a session) may perform `action`."""
+def _target_allows(user, action: Action, target) -> bool:
+    """Rules about one object. The target is duck-typed so that core imports no app."""
+    match action:
+        case Action.EDIT_SAVED_VIEW:
+            # Owners edit their private views; views shared with everyone belong to settings managers.
+            if target is None or not _role_allows(user, Action.USE_WORKSPACE):
+                return False
+            if target.visibility == "everyone":
+                return _role_allows(user, Action.MANAGE_CS_SETTINGS)
+            return target.owner_id == user.pk
+    return True
+
+
+def allows(actor: Actor | object, action: Action, target: object = None) -> bool:
+    """Whether the actor (or a bare user, acting through a session) may perform `action`
+    (on `target`, for the actions about one object)."""
     if not isinstance(actor, Actor):
         actor = Actor(actor)
     if action not in READ_ACTIONS and not actor.can_write:
         return False
+    if action in _TARGET_ACTIONS:
+        return _target_allows(actor.user, action, target)
     return _role_allows(actor.user, action)
 
 
@@ -90,15 +108,19 @@ _REASONS = {
     Action.MANAGE_HEALTH_PROFILES: gettext_lazy(
         "You need an assigned Service seat to create or edit health score profiles."
     ),
+    Action.EDIT_SAVED_VIEW: gettext_lazy(
+        "Only its owner changes a private view; views shared with everyone need the "
+        "“Manage Customer Success settings” permission."
+    ),
 }
 _WORKSPACE_ACTIONS = frozenset(
     {Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.EDIT_RECORDS, Action.MANAGE_HEALTH_PROFILES}
 )
 
 
-def require(actor: Actor | object, action: Action) -> None:
+def require(actor: Actor | object, action: Action, target: object = None) -> None:
     """Raise Forbidden with a reason a person can act on, unless `allows`."""
-    if allows(actor, action):
+    if allows(actor, action, target):
         return
     if isinstance(actor, Actor) and not actor.can_write and action not in READ_ACTIONS:
         raise Forbidden(_("This API token is read-only."))

@@ -147,7 +147,7 @@ def tasks(request):
         "all_views": all_views,
         "saved": state.saved,
         "modified": state.modified,
-        "can_edit_saved": bool(state.saved) and ws_services.can_edit_view(actor, state.saved) and view.can_act,
+        "can_edit_saved": bool(state.saved) and policy.allows(actor, policy.Action.EDIT_SAVED_VIEW, state.saved) and view.can_act,
         "can_share": policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS),
         "can_edit": can_edit,
         "columns": [(c, registry.get(c)) for c in table.columns],

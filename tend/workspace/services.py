@@ -307,18 +307,8 @@ def _clean_view(*, actor, tab: str, object_type: ObjectType | None, name, filter
                     errors.append(FieldError(f"columns[{i}]", _("Unknown property %(name)s.") % {"name": column}))
 
 
-def can_edit_view(actor, view: SavedView) -> bool:
-    """Owners edit their private views; shared views are edited by settings managers (and owners
-    who still may share with everyone)."""
-    if not policy.allows(actor, policy.Action.USE_WORKSPACE):
-        return False
-    if view.visibility == SavedView.Visibility.EVERYONE:
-        return policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS)
-    return view.owner_id == actor.user.pk
-
-
 def _require_edit(actor, view: SavedView) -> None:
-    if not can_edit_view(actor, view):
+    if not policy.allows(actor, policy.Action.EDIT_SAVED_VIEW, view):
         raise Forbidden(_("You cannot change this view."))
 
 

@@ -188,7 +188,7 @@ def customers(request):
         "state_fields": [("view", view_key)],
         "saved": saved,
         "modified": modified,
-        "can_edit_saved": bool(saved) and services.can_edit_view(actor, saved) and view.can_act,
+        "can_edit_saved": bool(saved) and policy.allows(actor, policy.Action.EDIT_SAVED_VIEW, saved) and view.can_act,
         "can_share": policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS),
         "columns": [(c, registry.get(c)) for c in columns],
         "sortable": {c for c in columns if registry.get(c).type in SORTABLE_TYPES},
