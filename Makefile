@@ -47,4 +47,4 @@ bench: setup
 	$(BIN)/python bench/filter_bench.py
 
 clean:
-	rm -rf $(VENV) static .pytest_cache .ruff_cache frontend/node_modules tend/core/static/vendor
+	rm -rf $(VENV) static .pytest_cache .ruff_cache .mypy_cache frontend/node_modules tend/core/static/vendor

@@ -6,13 +6,16 @@ import json
 import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, NotFound, ValidationFailed
+from tend.core.policy import Actor
 from tend.crm.models import Record
+from tend.directory.models import User
 from tend.engagement.models import Meeting, Task
+from tend.schedule.models import CalendarFeed
 
 # A task is due at a moment; on a calendar it takes this much room from its due time.
 TASK_DURATION = dt.timedelta(minutes=30)
@@ -39,15 +42,15 @@ class Item:
 
     @property
     def title(self) -> str:
-        return self.obj.subject if self.is_task else self.obj.title
+        return self.obj.subject if isinstance(self.obj, Task) else self.obj.title
 
     @property
     def done(self) -> bool:
-        return self.is_task and self.obj.status == Task.Status.COMPLETED
+        return isinstance(self.obj, Task) and self.obj.status == Task.Status.COMPLETED
 
     @property
     def cancelled(self) -> bool:
-        return not self.is_task and self.obj.outcome == Meeting.Outcome.CANCELLED
+        return isinstance(self.obj, Meeting) and self.obj.outcome == Meeting.Outcome.CANCELLED
 
     @property
     def records(self) -> list[Record]:
@@ -61,14 +64,14 @@ def _records_prefetch() -> Prefetch:
     )
 
 
-def _meetings_of(user):
+def _meetings_of(user: User) -> QuerySet[Meeting]:
     """Meetings the user owns or is invited to (their email among the attendees). Attendee
     emails are stored lower-cased as a JSON list, so the quoted email matches one whole entry."""
     email = json.dumps((user.email or "").lower())
     return Meeting.objects.active().filter(Q(owner=user) | Q(attendees__icontains=email))
 
 
-def schedule_items(actor, *, user, start: dt.datetime, end: dt.datetime) -> list[Item]:
+def schedule_items(actor: Actor, *, user: User, start: dt.datetime, end: dt.datetime) -> list[Item]:
     """The user's tasks due in [start, end) and the meetings overlapping it, by start time.
     Four queries whatever the number of items (tasks, meetings and their records)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
@@ -91,7 +94,7 @@ def schedule_items(actor, *, user, start: dt.datetime, end: dt.datetime) -> list
     return items
 
 
-def get_item(actor, *, kind: str, item_id: int) -> Item:
+def get_item(actor: Actor, *, kind: str, item_id: int) -> Item:
     """One task or meeting for its summary; any workspace user may read engagements."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     model = {"task": Task, "meeting": Meeting}.get(kind)
@@ -159,7 +162,7 @@ def local_iso(value: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
 FEEDS_LISTED = 50
 
 
-def feeds_for(actor, *, user):
+def feeds_for(actor: Actor, *, user: User) -> QuerySet[CalendarFeed]:
     """The user's subscription URLs, newest first (active and revoked, the latest FEEDS_LISTED)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     return user.calendar_feeds.all()[:FEEDS_LISTED]

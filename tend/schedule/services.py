@@ -5,11 +5,13 @@ import datetime as dt
 import hashlib
 import secrets
 import zoneinfo
+from collections.abc import Iterable
 
 from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from tend.core.policy import Actor
 from tend.engagement.kinds import KINDS
 from tend.engagement.models import Meeting
 from tend.engagement.services import engagement_create, engagement_update
@@ -59,7 +61,7 @@ def _local_moment(raw: str, tz: zoneinfo.ZoneInfo, field: str, errors: list[Fiel
     return value
 
 
-def _record_ids(raw: list, errors: list[FieldError]) -> list[int]:
+def _record_ids(raw: Iterable[int | str], errors: list[FieldError]) -> list[int]:
     ids = []
     for value in raw:
         try:
@@ -72,7 +74,7 @@ def _record_ids(raw: list, errors: list[FieldError]) -> list[int]:
 
 def meeting_schedule(
     *,
-    actor,
+    actor: Actor,
     tz: zoneinfo.ZoneInfo,
     title: str,
     start: str,
@@ -81,7 +83,7 @@ def meeting_schedule(
     location: str = "",
     meeting_url: str = "",
     notes: str = "",
-    record_ids: list | None = None,
+    record_ids: Iterable[int | str] | None = None,
 ) -> Meeting:
     """Schedule a meeting owned by the actor, from the calendar or a record. Start and end are
     wall times in `tz` (or carry an offset). Errors name the form's fields; nothing is saved."""
@@ -100,7 +102,7 @@ def meeting_schedule(
         "notes": (notes or "").strip(),
         "attendees": attendees,
     }
-    if not errors:
+    if not errors and start_at and end_at:
         properties |= {"start_at": start_at.isoformat(), "end_at": end_at.isoformat()}
     ours = {e.field for e in errors}
     try:
@@ -117,7 +119,7 @@ def meeting_schedule(
     return meeting
 
 
-def meeting_set_outcome(*, actor, meeting: Meeting, outcome: str) -> Meeting:
+def meeting_set_outcome(*, actor: Actor, meeting: Meeting, outcome: str) -> Meeting:
     """Record what became of a meeting: attended, no-show, cancelled (or back to scheduled)."""
     if outcome not in Meeting.Outcome.values:
         raise ValidationFailed.single(
@@ -133,13 +135,13 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _require_personal_write(actor) -> None:
+def _require_personal_write(actor: Actor) -> None:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     if isinstance(actor, policy.Actor) and not actor.can_write:
         raise Forbidden(_("This API token is read-only."))
 
 
-def calendar_feed_create(*, actor, name: str = "") -> tuple[CalendarFeed, str]:
+def calendar_feed_create(*, actor: Actor, name: str = "") -> tuple[CalendarFeed, str]:
     """A new private feed of the actor's own tasks and meetings; returns it with its secret,
     which is never retrievable again (only its hash is kept)."""
     _require_personal_write(actor)
@@ -160,7 +162,7 @@ def calendar_feed_create(*, actor, name: str = "") -> tuple[CalendarFeed, str]:
     return feed, raw
 
 
-def calendar_feed_revoke(*, actor, feed_id: int) -> CalendarFeed:
+def calendar_feed_revoke(*, actor: Actor, feed_id: int) -> CalendarFeed:
     """Turn a feed URL off for good: calendar clients get 404 from then on."""
     _require_personal_write(actor)
     user = actor.user if isinstance(actor, policy.Actor) else actor

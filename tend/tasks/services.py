@@ -1,20 +1,30 @@
 """Bulk actions on tasks, done in the database: whatever the size of the selection, one UPDATE
 over the selected rows and one INSERT … SELECT per history property, never a loop per task."""
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connections, models, transaction
-from django.db.models import F, Func, JSONField, Q, Value
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Func, JSONField, Q, QuerySet, Value
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, ValidationFailed
+from tend.core.policy import Actor
 from tend.crm import values
 from tend.crm.filters import compile_search
 from tend.crm.models import PropertyType
+from tend.crm.registry import PropSpec
+from tend.directory.models import User
 from tend.engagement.models import Task, TaskChange
 
 from . import queries
+
+if TYPE_CHECKING:
+    from django.db.models.sql.compiler import _AsSqlType  # a django-stubs name only
 
 MAX_IDS = 10_000
 SOURCE = TaskChange.Source.BULK
@@ -26,17 +36,17 @@ class Selection:
     `filters` in the one filter language, optionally narrowed to a default `view` of `user`'s
     tasks (the Tasks tab). Either way only tasks the actor may see are touched."""
 
-    ids: list | None = None
-    filters: dict | None = None
+    ids: list[int] | None = None
+    filters: dict[str, Any] | None = None
     view: str | None = None
-    user: object | None = None
+    user: User | None = None
 
     @property
     def all_matching(self) -> bool:
         return self.ids is None
 
 
-def selection_tasks(*, actor, selection: Selection):
+def selection_tasks(*, actor: Actor, selection: Selection) -> QuerySet[Task]:
     """The queryset of the selected tasks; ValidationFailed names a bad id or filter."""
     tasks = queries.visible_tasks(actor)
     if not selection.all_matching:
@@ -83,11 +93,11 @@ class JsonOf(Func):
 
     output_field = JSONField()
 
-    def __init__(self, column: str, prop_type: str):
+    def __init__(self, column: str, prop_type: str) -> None:
         super().__init__(F(column))
         self.prop_type = prop_type
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> "_AsSqlType":
         sql, params = compiler.compile(self.source_expressions[0])
         if self.prop_type == PropertyType.DATETIME:
             sql = f"strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', {sql})"
@@ -95,7 +105,7 @@ class JsonOf(Func):
             sql = f"NULLIF({sql}, '')"
         return f"json_quote({sql})", params
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> "_AsSqlType":
         sql, params = compiler.compile(self.source_expressions[0])
         if self.prop_type == PropertyType.DATETIME:
             sql = f"""to_char({sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
@@ -103,7 +113,7 @@ class JsonOf(Func):
             sql = f"NULLIF({sql}, '')"
         return f"to_jsonb({sql})", params
 
-    def as_sql(self, compiler, connection, **extra):  # pragma: no cover - SQLite and PostgreSQL only
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, *args: Any, **extra: Any) -> "_AsSqlType":  # pragma: no cover - SQLite and PostgreSQL only
         raise NotImplementedError(f"JsonOf is not available on {connection.vendor}")
 
 
@@ -118,7 +128,7 @@ class _History:
     only: Q | None = None
 
 
-def _insert_history(target, entry: _History, *, user, now) -> None:
+def _insert_history(target: QuerySet[Task], entry: _History, *, user: object, now: dt.datetime) -> None:
     rows = target.filter(entry.only) if entry.only is not None else target
     rows = rows.order_by().annotate(
         h_task=F("pk"),
@@ -134,14 +144,15 @@ def _insert_history(target, entry: _History, *, user, now) -> None:
     select_sql, params = rows.query.get_compiler(using=rows.db).as_sql()
     table = connections[rows.db].ops.quote_name(TaskChange._meta.db_table)
     fields = ", ".join(
-        connections[rows.db].ops.quote_name(TaskChange._meta.get_field(name).column)
+        # A concrete field always has a column; django-stubs types it optional (for unbound fields).
+        connections[rows.db].ops.quote_name(cast(models.Field, TaskChange._meta.get_field(name)).column)  # type: ignore[arg-type]
         for name in ("task", "property", "old_value", "new_value", "changed_by", "changed_at", "source")
     )
     with connections[rows.db].cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({fields}) {select_sql}", params)
 
 
-def _apply(*, actor, tasks, changed: Q, updates: dict, history: list[_History]) -> int:
+def _apply(*, actor: Actor, tasks: QuerySet[Task], changed: Q, updates: dict[str, Any], history: list[_History]) -> int:
     """Write history for, then update, the selected tasks that `changed` says really change."""
     now = clock.now()
     user = getattr(actor, "user", None)
@@ -155,14 +166,14 @@ def _apply(*, actor, tasks, changed: Q, updates: dict, history: list[_History]) 
         return target.update(**resolved, updated_at=now)
 
 
-def _require(actor) -> None:
+def _require(actor: Actor) -> None:
     policy.require(actor, policy.Action.EDIT_RECORDS)
 
 
 # ---- the actions -------------------------------------------------------------------------------
 
 
-def _completion_history(new_status: str, new_completed) -> list[_History]:
+def _completion_history(new_status: str, new_completed: str | None) -> list[_History]:
     return [
         _History("status", new_status, JsonOf("status", PropertyType.ENUMERATION)),
         _History(
@@ -174,7 +185,7 @@ def _completion_history(new_status: str, new_completed) -> list[_History]:
     ]
 
 
-def tasks_bulk_complete(*, actor, selection: Selection) -> int:
+def tasks_bulk_complete(*, actor: Actor, selection: Selection) -> int:
     """Mark the selected open tasks completed (now); returns how many changed."""
     _require(actor)
     tasks = selection_tasks(actor=actor, selection=selection)
@@ -188,7 +199,7 @@ def tasks_bulk_complete(*, actor, selection: Selection) -> int:
     )
 
 
-def tasks_bulk_reopen(*, actor, selection: Selection) -> int:
+def tasks_bulk_reopen(*, actor: Actor, selection: Selection) -> int:
     """Mark the selected completed tasks not started again; returns how many changed."""
     _require(actor)
     tasks = selection_tasks(actor=actor, selection=selection)
@@ -201,7 +212,7 @@ def tasks_bulk_reopen(*, actor, selection: Selection) -> int:
     )
 
 
-def tasks_bulk_assign(*, actor, selection: Selection, assignee) -> int:
+def tasks_bulk_assign(*, actor: Actor, selection: Selection, assignee: object) -> int:
     """Assign the selected tasks to an active user (an id); returns how many changed."""
     _require(actor)
     try:
@@ -220,12 +231,12 @@ def tasks_bulk_assign(*, actor, selection: Selection, assignee) -> int:
     )
 
 
-def writable_properties() -> list:
+def writable_properties() -> list[PropSpec]:
     """The task properties a bulk edit may set (the registry's writable ones)."""
     return [spec for spec in queries.registry() if not spec.read_only]
 
 
-def tasks_bulk_set_property(*, actor, selection: Selection, property_name: str, value) -> int:
+def tasks_bulk_set_property(*, actor: Actor, selection: Selection, property_name: str | None, value: object) -> int:
     """Set one writable task property to one valid value on the selected tasks."""
     _require(actor)
     spec = queries.registry().get(property_name) if isinstance(property_name, str) else None
@@ -251,7 +262,7 @@ def tasks_bulk_set_property(*, actor, selection: Selection, property_name: str, 
             updates={"status": cleaned, "completed_at": None},
             history=_completion_history(cleaned, None),
         )
-    field = Task._meta.get_field(spec.column)
+    field = cast(models.Field, Task._meta.get_field(spec.column))  # a column: a concrete field
     if spec.type == PropertyType.DATETIME:
         db_value = values.parse_datetime(cleaned) if cleaned is not None else None
     elif cleaned is None:
@@ -278,7 +289,7 @@ def _writable_names() -> str:
     return ", ".join(spec.name for spec in writable_properties())
 
 
-def tasks_bulk_archive(*, actor, selection: Selection) -> int:
+def tasks_bulk_archive(*, actor: Actor, selection: Selection) -> int:
     """Delete (archive) the selected tasks; they leave every view and list."""
     _require(actor)
     tasks = selection_tasks(actor=actor, selection=selection)
@@ -294,7 +305,9 @@ def tasks_bulk_archive(*, actor, selection: Selection) -> int:
 ACTIONS = ("complete", "reopen", "assign", "set_property", "archive")
 
 
-def tasks_bulk(*, actor, action: str, selection: Selection, value=None, property_name: str | None = None) -> int:
+def tasks_bulk(
+    *, actor: Actor, action: str, selection: Selection, value: object = None, property_name: str | None = None
+) -> int:
     """One entry point for the API and the Tasks tab: run `action` on the selection."""
     match action:
         case "complete":
