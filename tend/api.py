@@ -2,10 +2,11 @@
 
 from ninja import NinjaAPI
 
-from tend.core.api import SessionAuth, TokenAuth, install_problem_handlers
+from tend.core.api import SessionAuth, install_problem_handlers
 from tend.crm.api import collection_router, pipeline_router, schema_router
 from tend.crm.api import router as records_router
 from tend.directory.api import router as directory_router
+from tend.directory.auth import TokenAuth
 from tend.engagement.api import router as engagement_router
 from tend.health.api import router as health_router
 from tend.schedule.api import router as schedule_router

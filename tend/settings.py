@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "tend.schedule",
     "tend.signals",
     "tend.health",
+    "tend.demo",
 ]
 
 MIDDLEWARE = [

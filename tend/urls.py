@@ -6,8 +6,8 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext as _
 
 from tend.api import api
-from tend.core import views as core_views
 from tend.core.api import problem
+from tend.directory import views as directory_views
 
 
 def health(request):
@@ -25,10 +25,10 @@ def home(request):
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", health),
-    path("login/", core_views.LoginView.as_view(), name="login"),
+    path("login/", directory_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("me/preferences/", core_views.preferences, name="preferences"),
-    path("view-as/", core_views.view_as, name="view-as"),
+    path("me/preferences/", directory_views.preferences, name="preferences"),
+    path("view-as/", directory_views.view_as, name="view-as"),
     path("", include("tend.workspace.urls")),
     path("", include("tend.boards.urls")),
     path("", include("tend.tasks.urls")),

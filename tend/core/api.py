@@ -1,28 +1,18 @@
-"""What every API endpoint shares: authentication, RFC 9457 problem documents, paging."""
+"""What every API endpoint shares: session authentication, RFC 9457 problem documents, paging.
+
+Token authentication lives with the tokens, in tend/directory/auth.py."""
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import APIKeyCookie, HttpBearer
-
-from tend.directory.services import token_authenticate
+from ninja.security import APIKeyCookie
 
 from .errors import FieldError, Forbidden, NotFound, ValidationFailed
-from .policy import Actor, Scope
+from .policy import Actor
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-
-
-class TokenAuth(HttpBearer):
-    """`Authorization: Bearer tend_…` — the token's user, capped by the token's scope."""
-
-    def authenticate(self, request: HttpRequest, token: str):
-        api_token = token_authenticate(token)
-        if api_token is None:
-            return None
-        return Actor(api_token.user, Scope(api_token.scope))
 
 
 class SessionAuth(APIKeyCookie):

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
 from django.shortcuts import render
@@ -32,8 +33,7 @@ class Viewing:
 
 
 def viewing(request: HttpRequest) -> Viewing:
-    from tend.directory.models import User
-
+    User = get_user_model()
     actor = policy.Actor(request.user)
     user = request.user
     other_id = request.session.get(VIEW_AS_SESSION_KEY)

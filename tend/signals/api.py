@@ -16,8 +16,9 @@ from ninja.responses import Status
 from ninja.security import HttpBasicAuth
 
 from tend.core import policy
-from tend.core.api import SessionAuth, TokenAuth, parse_after, parse_limit, problem
+from tend.core.api import SessionAuth, parse_after, parse_limit, problem
 from tend.core.errors import ValidationFailed
+from tend.directory.auth import TokenAuth
 from tend.directory.services import token_authenticate
 
 from . import csv_import, queries, services

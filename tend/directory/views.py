@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from tend.directory.models import LANGUAGE_CHOICES, User
-from tend.directory.services import user_update_preferences
+from tend.core import policy
+from tend.core.errors import ValidationFailed
+from tend.core.web import VIEW_AS_SESSION_KEY, explain_forbidden
 
-from . import policy
-from .errors import ValidationFailed
-from .web import VIEW_AS_SESSION_KEY, explain_forbidden
+from .models import LANGUAGE_CHOICES, User
+from .services import user_update_preferences
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -30,7 +30,7 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class LoginView(auth_views.LoginView):
-    template_name = "core/login.html"
+    template_name = "directory/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
 
@@ -58,7 +58,7 @@ def preferences(request):
             translation.activate(request.user.language)
             messages.success(request, _("Your preferences are saved."))
             return redirect("preferences")
-    return render(request, "core/preferences.html", {"form": form})
+    return render(request, "directory/preferences.html", {"form": form})
 
 
 @login_required
@@ -78,4 +78,6 @@ def view_as(request):
         request.session[VIEW_AS_SESSION_KEY] = target.pk
         return redirect("/")
     users = User.objects.filter(is_active=True, cs_workspace_access=True).exclude(pk=request.user.pk)
-    return render(request, "core/view_as.html", {"users": users, "current": request.session.get(VIEW_AS_SESSION_KEY)})
+    return render(
+        request, "directory/view_as.html", {"users": users, "current": request.session.get(VIEW_AS_SESSION_KEY)}
+    )
