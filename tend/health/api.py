@@ -291,7 +291,7 @@ def list_versions(request, profile_id: int):
 
 
 def _rule_out(rule: ChurnSignalRule) -> dict:
-    from .definitions import SIGNAL_DESCRIPTIONS, SIGNAL_LABELS
+    from .definitions.churn_rules import SIGNAL_DESCRIPTIONS, SIGNAL_LABELS
 
     return {
         "key": rule.key,

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_noop
 
 from tend.core import clock
 
-from .definitions import SIGNAL_DEFAULTS
+from .definitions.churn_rules import SIGNAL_DEFAULTS
 from .measures import Chunk, _to_date, fetch_rows
 from .models import ChurnSignalRule, HealthAlert, NewHealthAlert
 

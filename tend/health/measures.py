@@ -417,7 +417,7 @@ def measure_definition(definition: dict, chunk: Chunk) -> dict[int, dict[str, ob
 def measure_columns(definition: dict, chunk: Chunk) -> list[tuple[str, dict[int, object], object]]:
     """Per criterion, in the definition's order: (key, account id → value, the value of the accounts
     not in that mapping — NO_DATA, or 0 for counts that always have data)."""
-    from .definitions import measure_value_kind
+    from .definitions.catalogue import measure_value_kind
 
     criteria = [c for g in definition["groups"] for c in g["criteria"]]
 

@@ -14,7 +14,7 @@ from tend.core import clock, policy
 from tend.core.errors import NotFound
 from tend.crm.models import Record
 
-from .definitions import STATUS_KEYS
+from .definitions.statuses import STATUS_KEYS
 from .models import (
     BookScoreDay,
     ChurnSignalRule,
@@ -166,7 +166,7 @@ def book_alerts(user, *, now=None):
 
 def _status_labels() -> dict[str, dict]:
     """Label and colour of each status key, from the active profiles (first wins), else the defaults."""
-    from .definitions import status_schemes
+    from .definitions.statuses import status_schemes
 
     out: dict[str, dict] = {}
     for profile in ScoreProfile.objects.active().select_related("active_version"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from .definitions import MEASURES, nps_category
+from .definitions.catalogue import MEASURES, nps_category
 
 
 class _NoData:

@@ -3,6 +3,7 @@ record, dismissing alerts, churn-signal rules. Profile work needs a Service seat
 (`Action.MANAGE_HEALTH_PROFILES`); signal rules need "Manage Customer Success settings"."""
 
 import copy
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -10,11 +11,16 @@ from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, ValidationFailed
+from tend.core.policy import Actor
 from tend.crm.filters import compile_search
 from tend.crm.models import Record
 from tend.crm.registry import registry_for
+from tend.directory.models import User
 
-from . import churn, definitions, jobs
+from . import churn, jobs
+from .definitions.churn_rules import validate_signal_params
+from .definitions.template import empty_definition, template
+from .definitions.validate import validate_definition
 from .measures import Chunk, measure_definition
 from .models import ChurnSignalRule, HealthAlert, HealthScore, ProfileVersion, ScoreProfile
 from .recompute import customer_type, recompute
@@ -25,15 +31,15 @@ MAX_DESCRIPTION = 2000
 PREVIEW_CHUNK = 5000
 
 
-def _user(actor):
+def _user(actor: Actor) -> User | None:
     return actor.user if isinstance(actor, policy.Actor) else actor
 
 
-def _require_manage(actor) -> None:
+def _require_manage(actor: Actor) -> None:
     policy.require(actor, policy.Action.MANAGE_HEALTH_PROFILES)
 
 
-def _clean_segment(segment, errors: list[FieldError]) -> dict:
+def _clean_segment(segment: object, errors: list[FieldError]) -> dict[str, Any]:
     if segment in (None, {}):
         return {}
     if not isinstance(segment, dict):
@@ -50,7 +56,7 @@ def _clean_segment(segment, errors: list[FieldError]) -> dict:
     return body if body["filterGroups"] else {}
 
 
-def _check_name(name, errors: list[FieldError]) -> str:
+def _check_name(name: object, errors: list[FieldError]) -> str:
     if not isinstance(name, str) or not name.strip():
         errors.append(FieldError("name", _("Enter a name."), "required"))
         return ""
@@ -64,7 +70,7 @@ def _raise(errors: list[FieldError]) -> None:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
 
 
-def profile_create(*, actor, name: str, from_template: bool = True, description: str = "") -> ScoreProfile:
+def profile_create(*, actor: Actor, name: str, from_template: bool = True, description: str = "") -> ScoreProfile:
     """A new, inactive profile whose draft is the template (or empty)."""
     _require_manage(actor)
     errors: list[FieldError] = []
@@ -75,7 +81,7 @@ def profile_create(*, actor, name: str, from_template: bool = True, description:
     from tend.workspace.services import workspace_settings
 
     renewal = workspace_settings().customer_renewal_property or "renewal_date"
-    draft = definitions.template(renewal) if from_template else definitions.empty_definition()
+    draft = template(renewal) if from_template else empty_definition()
     now = clock.now()
     last = ScoreProfile.objects.live().aggregate(m=Max("priority"))["m"]
     return ScoreProfile.objects.create(
@@ -91,13 +97,13 @@ def profile_create(*, actor, name: str, from_template: bool = True, description:
 
 def profile_update_draft(
     *,
-    actor,
+    actor: Actor,
     profile: ScoreProfile,
     name: str | None = None,
     description: str | None = None,
-    segment: dict | None = None,
+    segment: dict[str, Any] | None = None,
     priority: int | None = None,
-    definition: dict | None = None,
+    definition: dict[str, Any] | None = None,
 ) -> ScoreProfile:
     """Change the draft (and the profile's name, description, segment, priority); everything is
     validated first and nothing changes on error. The active version is untouched until activation."""
@@ -122,7 +128,7 @@ def profile_update_draft(
             changes["priority"] = priority
     if definition is not None:
         try:
-            changes["draft"] = definitions.validate_definition(definition)
+            changes["draft"] = validate_definition(definition)
         except ValidationFailed as exc:
             errors.extend(FieldError(f"definition.{e.field}", e.message, e.code) for e in exc.errors)
     _raise(errors)
@@ -133,14 +139,14 @@ def profile_update_draft(
     return profile
 
 
-def _valid_draft(profile: ScoreProfile) -> dict:
+def _valid_draft(profile: ScoreProfile) -> dict[str, Any]:
     try:
-        return definitions.validate_definition(profile.draft)
+        return validate_definition(profile.draft)
     except ValidationFailed as exc:
         raise exc.prefixed("definition.") from exc
 
 
-def profile_test_on_record(*, actor, profile: ScoreProfile, record: Record) -> Evaluation:
+def profile_test_on_record(*, actor: Actor, profile: ScoreProfile, record: Record) -> Evaluation:
     """Score one record with the draft: every criterion's value, band and points (nothing is saved)."""
     _require_manage(actor)
     definition = _valid_draft(profile)
@@ -151,7 +157,7 @@ def profile_test_on_record(*, actor, profile: ScoreProfile, record: Record) -> E
     return evaluate(definition, measure_definition(definition, chunk)[record.pk])
 
 
-def profile_preview_distribution(*, actor, profile: ScoreProfile) -> dict:
+def profile_preview_distribution(*, actor: Actor, profile: ScoreProfile) -> dict[str, Any]:
     """The draft's scores over its segment, without saving: counts per status and a histogram."""
     _require_manage(actor)
     definition = _valid_draft(profile)
@@ -196,7 +202,7 @@ def profile_preview_distribution(*, actor, profile: ScoreProfile) -> dict:
     }
 
 
-def profile_activate(*, actor, profile: ScoreProfile) -> ProfileVersion:
+def profile_activate(*, actor: Actor, profile: ScoreProfile) -> ProfileVersion:
     """Freeze the draft as a new version, make it active, and queue a full recompute (returns at once)."""
     _require_manage(actor)
     if profile.archived_at is not None:
@@ -237,7 +243,7 @@ def _remove_scores(profile: ScoreProfile) -> None:
         mark_accounts_dirty(ids, reason="profile")
 
 
-def profile_deactivate(*, actor, profile: ScoreProfile) -> ScoreProfile:
+def profile_deactivate(*, actor: Actor, profile: ScoreProfile) -> ScoreProfile:
     """Stop scoring with the profile (its versions and history are kept)."""
     _require_manage(actor)
     with transaction.atomic():
@@ -248,7 +254,7 @@ def profile_deactivate(*, actor, profile: ScoreProfile) -> ScoreProfile:
     return profile
 
 
-def profile_archive(*, actor, profile: ScoreProfile) -> ScoreProfile:
+def profile_archive(*, actor: Actor, profile: ScoreProfile) -> ScoreProfile:
     """Deactivate and hide the profile."""
     _require_manage(actor)
     with transaction.atomic():
@@ -261,7 +267,7 @@ def profile_archive(*, actor, profile: ScoreProfile) -> ScoreProfile:
     return profile
 
 
-def record_recompute(*, actor, record: Record) -> list[HealthScore]:
+def record_recompute(*, actor: Actor, record: Record) -> list[HealthScore]:
     """Recompute one record now; returns its current scores (none when no profile applies)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     if record.object_type_id != customer_type().pk:
@@ -270,7 +276,7 @@ def record_recompute(*, actor, record: Record) -> list[HealthScore]:
     return list(HealthScore.objects.filter(record=record).select_related("profile", "version"))
 
 
-def alert_dismiss(*, actor, alert: HealthAlert) -> HealthAlert:
+def alert_dismiss(*, actor: Actor, alert: HealthAlert) -> HealthAlert:
     """Dismiss an active alert (it stops being active; it still counts for deduplication)."""
     policy.require(actor, policy.Action.EDIT_RECORDS)
     if alert.dismissed_at is None:
@@ -282,16 +288,16 @@ def alert_dismiss(*, actor, alert: HealthAlert) -> HealthAlert:
 
 def signal_rule_update(
     *,
-    actor,
+    actor: Actor,
     rule: ChurnSignalRule,
     enabled: bool | None = None,
     priority: str | None = None,
-    params: dict | None = None,
+    params: dict[str, Any] | None = None,
 ) -> ChurnSignalRule:
     """Turn a churn signal on or off, set its priority or parameters (validated; nothing changes on error)."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
     errors: list[FieldError] = []
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if enabled is not None:
         if not isinstance(enabled, bool):
             errors.append(FieldError("enabled", _("Enter true or false.")))
@@ -306,7 +312,7 @@ def signal_rule_update(
             changes["priority"] = priority
     if params is not None:
         try:
-            changes["params"] = definitions.validate_signal_params(rule.key, params)
+            changes["params"] = validate_signal_params(rule.key, params)
         except ValidationFailed as exc:
             errors.extend(exc.errors)
     _raise(errors)

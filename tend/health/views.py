@@ -26,7 +26,10 @@ from tend.crm.registry import registry_for
 from tend.workspace.services import workspace_settings
 from tend.workspace.views import builder_schema
 
-from . import definitions, queries, services
+from . import queries, services
+from .definitions.catalogue import measures_schema
+from .definitions.churn_rules import SIGNAL_LABELS
+from .definitions.statuses import STATUS_KEYS, status_schemes
 from .models import ChurnSignalRule, HealthAlert
 
 INVALID_STATUS = 422
@@ -186,10 +189,10 @@ def _property_options(object_type, types: list[str]) -> list[dict]:
 
 
 def _measures(actor, customer_type) -> list[dict]:
-    """The measures a criterion can use (`definitions.measures_schema()`), with the choices of
+    """The measures a criterion can use (`measures_schema()`), with the choices of
     their parameters filled in: properties of the right types, object types, choice labels."""
     others = [o for o in crm_queries.object_types(actor).order_by("pk") if o.pk != customer_type.pk]
-    measures = definitions.measures_schema()
+    measures = measures_schema()
     for measure in measures:
         for param in measure["params"]:
             kind = param["type"]
@@ -219,11 +222,11 @@ def _measures(actor, customer_type) -> list[dict]:
 
 def _schemes() -> list[dict]:
     labels = {"three": _("Three statuses"), "four": _("Four bands")}
-    return [{"key": k, "label": str(labels.get(k, k)), "statuses": v} for k, v in definitions.status_schemes().items()]
+    return [{"key": k, "label": str(labels.get(k, k)), "statuses": v} for k, v in status_schemes().items()]
 
 
 def _status_keys() -> list[dict]:
-    return [{"key": k, "label": str(v)} for k, v in definitions.STATUS_KEYS.items()]
+    return [{"key": k, "label": str(v)} for k, v in STATUS_KEYS.items()]
 
 
 def _editor_context(request, current: Viewing, profile) -> dict:
@@ -624,7 +627,7 @@ def summary(request):
 
 
 def _rule_label(rule) -> str:
-    return str(definitions.SIGNAL_LABELS.get(rule.key, rule.key))
+    return str(SIGNAL_LABELS.get(rule.key, rule.key))
 
 
 @workspace_view

@@ -12,7 +12,7 @@ from django.db import connection
 
 from tend.core import bulk
 from tend.crm.models import Record
-from tend.health import definitions
+from tend.health.definitions.template import template
 from tend.health.measures import USAGE_LOOKBACK_DAYS
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, NewHealthAlert
 from tend.health.recompute import _ChunkWrites, _json, _Plan, _write_alerts, _write_chunk, expand, recompute
@@ -54,7 +54,7 @@ def _values_for(criterion: dict, rng: random.Random):
 @pytest.mark.parametrize("missing", ["exclude", "zero"])
 def test_batch_scores_equal_fast_score_for_any_values(missing):
     # given the template (seven criteria, numeric and categorical bands) and random values
-    definition = definitions.template()
+    definition = template()
     definition["missing_data"] = missing
     compiled = compile_definition(definition)
     scorer = BatchScorer(compiled)
@@ -72,7 +72,7 @@ def test_batch_scores_equal_fast_score_for_any_values(missing):
 
 
 def test_changes_without_expanding_equal_changes_between_expanded(db):
-    definition = definitions.template()
+    definition = template()
     scorer = BatchScorer(compile_definition(definition))
     plan = _Plan.__new__(_Plan)  # only the parts `changes_json` reads
     plan.criteria = [c for g in definition["groups"] for c in g["criteria"]]
@@ -96,7 +96,7 @@ def test_changes_without_expanding_equal_changes_between_expanded(db):
 def test_a_stored_breakdown_is_read_from_its_text_as_decoding_it_would():
     # given the template's plan and breakdown texts in the form it writes (that the database keeps
     # it so is checked in the next test), with awkward values among them
-    plan = _Plan(SimpleNamespace(definition=definitions.template()))
+    plan = _Plan(SimpleNamespace(definition=template()))
     awkward = [
         'say "hi", then', '", "nps": 3', '{"a": 1}', "back\\slash", "日本", "", [1, ", \"nps\": "],
         {"nps": 1, "logins": [2]}, {"x": '", "nps": '}, 1e300, -0.0,

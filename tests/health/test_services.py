@@ -7,7 +7,10 @@ import time_machine
 from tend.core import clock
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.crm.models import Record
-from tend.health import definitions, services
+from tend.health import services
+from tend.health.definitions.statuses import status_schemes
+from tend.health.definitions.template import template
+from tend.health.definitions.validate import validate_definition
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, ScoreProfile
 from tend.health.recompute import recompute
 from tend.health.scoring import NO_DATA, evaluate
@@ -56,7 +59,7 @@ def two_groups(missing="exclude", statuses="three"):
                 ],
             },
         ],
-        "statuses": definitions.status_schemes()[statuses],
+        "statuses": status_schemes()[statuses],
         "missing_data": missing,
     }
 
@@ -65,7 +68,7 @@ def two_groups(missing="exclude", statuses="three"):
 
 
 def test_bands_are_read_top_down_and_score_is_points_over_max(db):
-    definition = definitions.validate_definition(two_groups())
+    definition = validate_definition(two_groups())
 
     # 12 logins in 28 days = 3 a week → top band; score 8 (passive)
     ev = evaluate(definition, {"logins": 3.0, "nps": 8})
@@ -81,7 +84,7 @@ def test_bands_are_read_top_down_and_score_is_points_over_max(db):
 
 
 def test_missing_data_is_excluded_and_coverage_shown(db):
-    definition = definitions.validate_definition(two_groups())
+    definition = validate_definition(two_groups())
 
     ev = evaluate(definition, {"logins": NO_DATA, "nps": 9})
 
@@ -93,7 +96,7 @@ def test_missing_data_is_excluded_and_coverage_shown(db):
 
 
 def test_missing_data_counts_as_zero_when_the_profile_says_so(db):
-    definition = definitions.validate_definition(two_groups(missing="zero"))
+    definition = validate_definition(two_groups(missing="zero"))
 
     ev = evaluate(definition, {"logins": NO_DATA, "nps": 9})
 
@@ -103,7 +106,7 @@ def test_missing_data_counts_as_zero_when_the_profile_says_so(db):
 
 
 def test_no_data_at_all_gives_no_score(db):
-    definition = definitions.validate_definition(two_groups())
+    definition = validate_definition(two_groups())
     ev = evaluate(definition, {"logins": NO_DATA, "nps": NO_DATA})
     assert (ev.score, ev.status, ev.coverage) == (None, None, 0.0)
 
@@ -113,7 +116,7 @@ def test_group_points_are_capped_at_the_group_max(db):
     extra = copy.deepcopy(raw["groups"][0]["criteria"][0])
     extra["key"] = "logins2"
     raw["groups"][0]["criteria"].append(extra)  # two criteria of up to 60 in a group of max 60
-    definition = definitions.validate_definition(raw)
+    definition = validate_definition(raw)
 
     ev = evaluate(definition, {"logins": 5, "logins2": 5, "nps": 0})
 
@@ -137,7 +140,7 @@ def test_group_points_are_capped_at_the_group_max(db):
 def test_four_band_statuses(db, score, status):
     from tend.health.scoring import status_for
 
-    definition = definitions.validate_definition(two_groups(statuses="four"))
+    definition = validate_definition(two_groups(statuses="four"))
     assert status_for(definition, score)["key"] == status
 
 
@@ -145,14 +148,14 @@ def test_four_band_statuses(db, score, status):
 def test_three_band_statuses(db, score, status):
     from tend.health.scoring import status_for
 
-    assert status_for(definitions.validate_definition(two_groups()), score)["key"] == status
+    assert status_for(validate_definition(two_groups()), score)["key"] == status
 
 
 # --------------------------------------------------------------------------- validation
 
 
 def test_the_template_is_valid_and_totals_100(db):
-    definition = definitions.validate_definition(definitions.template())
+    definition = validate_definition(template())
     assert sum(g["max"] for g in definition["groups"]) == 100
     assert [g["key"] for g in definition["groups"]] == [
         "usage",
@@ -192,7 +195,7 @@ def test_validation_names_the_path(db, mutate, field):
     raw = two_groups()
     mutate(raw)
     with pytest.raises(ValidationFailed) as excinfo:
-        definitions.validate_definition(raw)
+        validate_definition(raw)
     assert field in [e.field for e in excinfo.value.errors]
 
 
@@ -200,7 +203,7 @@ def test_a_property_measure_must_name_a_known_property_of_the_right_type(db):
     raw = two_groups()
     raw["groups"][0]["criteria"][0]["measure"] = {"kind": "days_until", "property": "industry"}
     with pytest.raises(ValidationFailed) as excinfo:
-        definitions.validate_definition(raw)
+        validate_definition(raw)
     assert excinfo.value.errors[0].field == "groups[0].criteria[0].measure.property"
     assert excinfo.value.errors[0].code == "invalid_property"
 
