@@ -7,11 +7,16 @@ token never writes). The matrix of roles × actions is tested in tests/core/test
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .errors import Forbidden
+
+if TYPE_CHECKING:
+    # django-stubs' alias for settings.AUTH_USER_MODEL: typed as the user without importing an app.
+    from django.contrib.auth.models import _User
 
 
 class Action(StrEnum):
@@ -38,7 +43,7 @@ class Scope(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    user: object
+    user: "_User | None"
     scope: Scope = Scope.SESSION
 
     @property

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tend.core import clock
-from tend.core.errors import NotFound, ValidationFailed
+from tend.core.errors import FieldError, NotFound, ValidationFailed
 
-from .models import ApiToken, Team, User
+from .models import LANGUAGE_CHOICES, ApiToken, Team, User
 
 TOKEN_PREFIX = "tend_"
 
@@ -57,9 +57,7 @@ def user_create(
     return user
 
 
-def _field_error(name, messages):
-    from tend.core.errors import FieldError
-
+def _field_error(name: str, messages: list[str]) -> FieldError:
     return FieldError(name, " ".join(messages))
 
 
@@ -125,10 +123,8 @@ def token_authenticate(raw_key: str) -> ApiToken | None:
 
 def user_update_preferences(*, user: User, language: str, time_zone: str) -> User:
     """Save the user's language and time zone, validated; nothing changes on bad input."""
-    from tend.core.errors import FieldError
-
     errors = []
-    if language not in dict(User._meta.get_field("language").choices):
+    if language not in dict(LANGUAGE_CHOICES):
         errors.append(FieldError("language", _("Choose English, 日本語, Deutsch or Italiano.")))
     try:
         User._meta.get_field("time_zone").run_validators(time_zone)

@@ -3,8 +3,10 @@ scores for a table page, the Summary tab's health summary, the latest recompute 
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, FloatField, Q, Sum, Value
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Floor, Least
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
@@ -12,7 +14,9 @@ from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import NotFound
+from tend.core.policy import Actor
 from tend.crm.models import Record
+from tend.directory.models import User
 
 from .definitions.statuses import STATUS_KEYS
 from .models import (
@@ -21,22 +25,26 @@ from .models import (
     HealthAlert,
     HealthScore,
     HealthScoreHistory,
+    ProfileVersion,
     RecomputeRun,
     ScoreProfile,
 )
 from .recompute import expand
 
+if TYPE_CHECKING:
+    from tend.workspace.models import WorkspaceSettings
+
 HISTORY_DAYS = 90
 WHY_LIMIT = 10
 
 
-def profiles_for(actor):
+def profiles_for(actor: Actor) -> QuerySet[ScoreProfile]:
     """The profiles (not archived) an actor may see: everyone with workspace access."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     return ScoreProfile.objects.live()
 
 
-def get_profile_for_user(actor, profile_id) -> ScoreProfile:
+def get_profile_for_user(actor: Actor, profile_id: int | str) -> ScoreProfile:
     try:
         profile_id = int(profile_id)
     except (TypeError, ValueError) as exc:
@@ -47,18 +55,20 @@ def get_profile_for_user(actor, profile_id) -> ScoreProfile:
     return profile
 
 
-def versions_of(profile: ScoreProfile):
+def versions_of(profile: ScoreProfile) -> QuerySet[ProfileVersion]:
     return profile.versions.select_related("activated_by").order_by("-number")
 
 
-def signal_rules():
+def signal_rules() -> QuerySet[ChurnSignalRule]:
     from .churn import install_rules
 
     install_rules()
     return ChurnSignalRule.objects.order_by("id")
 
 
-def alerts_for(*, record: Record | None = None, user=None, active: bool | None = True, now=None):
+def alerts_for(
+    *, record: Record | None = None, user: User | None = None, active: bool | None = True, now: dt.datetime | None = None
+) -> QuerySet[HealthAlert]:
     """Alerts, newest first; `active` True = active only, False = expired or dismissed only, None = all."""
     now = now or clock.now()
     alerts = HealthAlert.objects.select_related("record", "user", "profile")
@@ -125,7 +135,7 @@ def record_health(record: Record, *, tz: dt.tzinfo = dt.UTC) -> dict | None:
     }
 
 
-def scores_for_records(record_ids) -> dict[int, HealthScore]:
+def scores_for_records(record_ids: Iterable[int]) -> dict[int, HealthScore]:
     """record id → its health score (one query), for table columns."""
     ids = [int(i) for i in record_ids]
     if not ids:
@@ -136,13 +146,13 @@ def scores_for_records(record_ids) -> dict[int, HealthScore]:
     return out
 
 
-def _book_q(ws, user, prefix: str = "") -> Q:
+def _book_q(ws: "WorkspaceSettings", user: User, prefix: str = "") -> Q:
     """The user's book of customers: records they own or are the CSM of (`prefix` reaches the
     record from another model, e.g. "record__")."""
     return Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}properties__{ws.customer_csm_property}": user.pk})
 
 
-def _book(user):
+def _book(user: User) -> "tuple[WorkspaceSettings, QuerySet[Record]]":
     from tend.workspace.services import workspace_settings
 
     ws = workspace_settings()
@@ -151,7 +161,7 @@ def _book(user):
     )
 
 
-def book_alerts(user, *, now=None):
+def book_alerts(user: User, *, now: dt.datetime | None = None) -> QuerySet[HealthAlert]:
     """Active alerts on the user's book, or addressed to the user, newest first."""
     from tend.workspace.services import workspace_settings
 
@@ -191,7 +201,7 @@ def _customers_url(status_key: str) -> str:
     return f"{base}?{urlencode({'filters': json.dumps(filters)})}"
 
 
-def health_summary(*, actor, user) -> dict:
+def health_summary(*, actor: Actor, user: User) -> dict[str, Any]:
     """The Summary tab's health card for the user's book (customers where they are CSM or owner):
     average score, count and share per status (linking to the Customers tab filtered to it), the
     distribution in 10 buckets, and the daily average over the last 90 days (days in the user's
@@ -257,7 +267,7 @@ def latest_run() -> RecomputeRun | None:
     return running or RecomputeRun.objects.exclude(status=RecomputeRun.Status.QUEUED, kind="full").first()
 
 
-def active_alert_counts(record_ids) -> dict[int, int]:
+def active_alert_counts(record_ids: Iterable[int]) -> dict[int, int]:
     counts: dict[int, int] = defaultdict(int)
     for record_id, n in (
         HealthAlert.objects.active(clock.now())

@@ -21,6 +21,7 @@ from . import churn, jobs
 from .definitions.churn_rules import validate_signal_params
 from .definitions.template import empty_definition, template
 from .definitions.validate import validate_definition
+from .dirty import mark_accounts_dirty
 from .measures import Chunk, measure_definition
 from .models import ChurnSignalRule, HealthAlert, HealthScore, ProfileVersion, ScoreProfile
 from .recompute import customer_type, recompute
@@ -237,8 +238,6 @@ def _remove_scores(profile: ScoreProfile) -> None:
     ids = list(HealthScore.objects.filter(profile=profile).values_list("record_id", flat=True))
     HealthScore.objects.filter(profile=profile).delete()
     if ids:
-        from .marks import mark_accounts_dirty
-
         # another active profile may now apply to these accounts; else their health properties clear
         mark_accounts_dirty(ids, reason="profile")
 

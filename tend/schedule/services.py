@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from tend.core.policy import Actor
+from tend.directory.models import User
 from tend.engagement.kinds import KINDS
 from tend.engagement.models import Meeting
 from tend.engagement.services import engagement_create, engagement_update
@@ -135,17 +136,20 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _require_personal_write(actor: Actor) -> None:
+def _personal_writer(actor: Actor) -> User:
+    """The actor's own user, allowed to change their subscriptions (not with a read-only token)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
-    if isinstance(actor, policy.Actor) and not actor.can_write:
+    if not actor.can_write:
         raise Forbidden(_("This API token is read-only."))
+    if actor.user is None:  # not reached: the policy refuses an actor without a user
+        raise Forbidden(_("Calendar subscriptions belong to a user."))
+    return actor.user
 
 
 def calendar_feed_create(*, actor: Actor, name: str = "") -> tuple[CalendarFeed, str]:
     """A new private feed of the actor's own tasks and meetings; returns it with its secret,
     which is never retrievable again (only its hash is kept)."""
-    _require_personal_write(actor)
-    user = actor.user if isinstance(actor, policy.Actor) else actor
+    user = _personal_writer(actor)
     name = (name or "").strip() or _("Calendar")
     if len(name) > 120:
         raise ValidationFailed.single("name", _("Use at most 120 characters."))
@@ -164,8 +168,7 @@ def calendar_feed_create(*, actor: Actor, name: str = "") -> tuple[CalendarFeed,
 
 def calendar_feed_revoke(*, actor: Actor, feed_id: int) -> CalendarFeed:
     """Turn a feed URL off for good: calendar clients get 404 from then on."""
-    _require_personal_write(actor)
-    user = actor.user if isinstance(actor, policy.Actor) else actor
+    user = _personal_writer(actor)
     feed = CalendarFeed.objects.owned_by(user).active().filter(pk=feed_id).first()
     if feed is None:
         raise NotFound(_("No active calendar subscription %(id)s.") % {"id": feed_id})

@@ -4,11 +4,12 @@ survey responses. The health engine reads the rollup tables the same way."""
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import NotFound, ValidationFailed
+from tend.core.policy import Actor
 from tend.crm.models import Record
 from tend.workspace.services import workspace_settings
 
@@ -58,7 +59,7 @@ def account_nps(account_ids: Iterable[int], *, survey: str = "nps") -> dict[int,
     return out
 
 
-def get_account(actor, account_id) -> Record:
+def get_account(actor: Actor, account_id: int | str) -> Record:
     """A customer record the actor may see, or NotFound."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     try:
@@ -110,7 +111,7 @@ def usage_summary(record: Record, days: int = 30) -> dict:
     }
 
 
-def survey_responses_for(actor, *, account_id: int | None = None):
+def survey_responses_for(actor: Actor, *, account_id: int | None = None) -> QuerySet[SurveyResponse]:
     """Survey responses the actor may see, newest first (everyone with workspace access sees all)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     responses = SurveyResponse.objects.all()
