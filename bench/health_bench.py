@@ -396,9 +396,10 @@ def main(argv=None) -> int:
     activate_template()
     reset_outputs()
     n = args.accounts
-    from tend.health.recompute import CHUNK_SIZE, _processes
+    from tend.health.recompute.pool import processes_for
+    from tend.health.recompute.run import CHUNK_SIZE
 
-    processes = _processes(-(-n // CHUNK_SIZE))
+    processes = processes_for(-(-n // CHUNK_SIZE))
     print(f"database: {connection.vendor}; accounts: {n:,}; recompute processes: {processes} (TEND_HEALTH_PROCESSES)")
 
     # The first run (an activation: every score, point and churn alert written) as many times as

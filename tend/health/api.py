@@ -14,7 +14,7 @@ from tend.crm.models import Record
 
 from . import queries, services
 from .models import ChurnSignalRule, HealthAlert, ProfileVersion, RecomputeRun, ScoreProfile
-from .recompute import customer_type
+from .recompute.run import customer_type
 
 router = Router(tags=["health"])
 

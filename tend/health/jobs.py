@@ -109,7 +109,7 @@ def _finish(run: RecomputeRun, error: str = "") -> None:
 
 def run_incremental(run_id: int | None = None) -> int:
     """Drain the marked accounts; returns how many were recomputed."""
-    from .recompute import recompute
+    from .recompute.run import recompute
 
     run = _start(run_id) if run_id is not None else None
     if run_id is not None and run is None:
@@ -142,7 +142,7 @@ def run_incremental(run_id: int | None = None) -> int:
 
 def run_full(run_id: int | None = None, *, on_progress=None, kind: str = RecomputeRun.Kind.FULL) -> RecomputeRun:
     """A full recompute with progress on a RecomputeRun row (the given queued one, or a new one)."""
-    from .recompute import recompute
+    from .recompute.run import recompute
 
     if run_id is not None:
         run = _start(run_id)

@@ -29,7 +29,7 @@ from .models import (
     RecomputeRun,
     ScoreProfile,
 )
-from .recompute import expand
+from .recompute.plan import expand
 
 if TYPE_CHECKING:
     from tend.workspace.models import WorkspaceSettings

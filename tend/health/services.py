@@ -24,7 +24,7 @@ from .definitions.validate import validate_definition
 from .dirty import mark_accounts_dirty
 from .measures import Chunk, measure_definition
 from .models import ChurnSignalRule, HealthAlert, HealthScore, ProfileVersion, ScoreProfile
-from .recompute import customer_type, recompute
+from .recompute.run import customer_type, recompute
 from .scoring import Evaluation, evaluate
 
 MAX_NAME = 120

@@ -1,7 +1,7 @@
 import pytest
 
 from tend.health.models import HealthAlert, ScoreProfile
-from tend.health.recompute import recompute
+from tend.health.recompute.run import recompute
 
 from .conftest import NOW, activate, make_company, nps
 

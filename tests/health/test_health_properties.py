@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tend.crm.models import Record
 from tend.health.models import HealthScore
-from tend.health.recompute import recompute
+from tend.health.recompute.run import recompute
 
 from .conftest import activate, make_company, nps
 from .test_services import two_groups

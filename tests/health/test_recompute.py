@@ -15,7 +15,9 @@ from tend.crm.models import Record
 from tend.health.definitions.template import template
 from tend.health.measures import USAGE_LOOKBACK_DAYS
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, NewHealthAlert
-from tend.health.recompute import _ChunkWrites, _json, _Plan, _write_alerts, _write_chunk, expand, recompute
+from tend.health.recompute.plan import Plan, expand, to_json
+from tend.health.recompute.run import recompute
+from tend.health.recompute.write import ChunkWrites, PointRow, ScoreRow, write_alerts, write_chunk
 from tend.health.scoring import (
     NO_DATA,
     BatchScorer,
@@ -74,7 +76,7 @@ def test_batch_scores_equal_fast_score_for_any_values(missing):
 def test_changes_without_expanding_equal_changes_between_expanded(db):
     definition = template()
     scorer = BatchScorer(compile_definition(definition))
-    plan = _Plan.__new__(_Plan)  # only the parts `changes_json` reads
+    plan = Plan.__new__(Plan)  # only the parts `changes_json` reads
     plan.criteria = [c for g in definition["groups"] for c in g["criteria"]]
     plan.scorer = scorer
     plan.change_memos = [{} for _ in plan.criteria]
@@ -90,13 +92,13 @@ def test_changes_without_expanding_equal_changes_between_expanded(db):
         )
 
         assert changes_from(definition, scorer, old_breakdown, new_values) == expected
-        assert plan.changes_json([old_breakdown.get(c["key"]) for c in plan.criteria], new_values) == _json(expected)
+        assert plan.changes_json([old_breakdown.get(c["key"]) for c in plan.criteria], new_values) == to_json(expected)
 
 
 def test_a_stored_breakdown_is_read_from_its_text_as_decoding_it_would():
     # given the template's plan and breakdown texts in the form it writes (that the database keeps
     # it so is checked in the next test), with awkward values among them
-    plan = _Plan(SimpleNamespace(definition=template()))
+    plan = Plan(SimpleNamespace(definition=template()))
     awkward = [
         'say "hi", then', '", "nps": 3', '{"a": 1}', "back\\slash", "日本", "", [1, ", \"nps\": "],
         {"nps": 1, "logins": [2]}, {"x": '", "nps": '}, 1e300, -0.0,
@@ -162,7 +164,7 @@ def test_breakdown_text_is_what_the_database_reads_back(csm_actor, at_now):
     score = HealthScore.objects.get(record=company)
 
     # when the plan assembles the breakdown's text for the same values
-    plan = _Plan(profile.active_version)
+    plan = Plan(profile.active_version)
     values = [score.breakdown[k] for k in plan.keys]
     with connection.cursor() as cursor:
         cursor.execute("SELECT breakdown FROM health_healthscore WHERE id = %s", [score.pk])
@@ -218,10 +220,10 @@ def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now)
 
     # when the full run writes that row as a new one, with its history point
     breakdown = '{"logins":null,"nps":6}'
-    row = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, bulk.db_date(TODAY))
-    point = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "status_change")
+    row = ScoreRow(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, bulk.db_date(TODAY))
+    point = PointRow(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "status_change")
     points_before = HealthScoreHistory.objects.filter(record=company).count()
-    _write_chunk(_ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
+    write_chunk(ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
 
     # then the row is updated in place (PostgreSQL: from the staged rows; SQLite: insert, then upsert)
     score = HealthScore.objects.get(record=company)
@@ -243,11 +245,15 @@ def test_a_score_deleted_since_it_was_read_is_written_again(csm_actor, at_now):
 
     # when the run writes both as rows it read (updates), with their history points
     rows = [
-        (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, '{"logins":null,"nps":6}', bulk.db_date(TODAY))
+        ScoreRow(
+            company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, '{"logins":null,"nps":6}', bulk.db_date(TODAY)
+        )
         for company in (kept, gone)
     ]
-    points = [(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "daily") for company in (kept, gone)]
-    _write_chunk(_ChunkWrites(now=NOW, remove=[], inserts=[], upserts=rows, history=points, alerts=[]))
+    points = [
+        PointRow(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "daily") for company in (kept, gone)
+    ]
+    write_chunk(ChunkWrites(now=NOW, remove=[], inserts=[], upserts=rows, history=points, alerts=[]))
 
     # then neither is lost: the kept row is updated, the deleted one written again
     assert sorted(
@@ -262,11 +268,11 @@ def test_written_scores_and_points_read_back_as_given(csm_actor, at_now):
     version_id = profile.active_version_id
     breakdown = {"logins": None, "nps": 'tab\there, line\nbreak, back\\slash, "quoted", \\N, 日本'}
     changes = [{"criterion": "nps", "from_value": "a\\b", "to_value": "\r\n"}]
-    row = (company.pk, profile.pk, version_id, None, "at_risk", 0.5, _json(breakdown), bulk.db_date(TODAY))
-    point = (company.pk, profile.pk, version_id, None, "at_risk", 0.5, _json(changes), "status_change")
+    row = ScoreRow(company.pk, profile.pk, version_id, None, "at_risk", 0.5, to_json(breakdown), bulk.db_date(TODAY))
+    point = PointRow(company.pk, profile.pk, version_id, None, "at_risk", 0.5, to_json(changes), "status_change")
 
     # when the chunk's writes go to the database
-    _write_chunk(_ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
+    write_chunk(ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
 
     # then they read back as given
     score = HealthScore.objects.get(record=company)
@@ -338,7 +344,7 @@ def test_alert_texts_read_back_exactly_as_raised(csm, csm_actor, at_now):
     ]
 
     # when they are written
-    _write_alerts(raised)
+    write_alerts(raised)
 
     # then they read back as raised
     stored = HealthAlert.objects.filter(record=company).order_by("id")

@@ -10,9 +10,9 @@ import pytest
 
 from tend.core import bulk
 from tend.core.policy import Actor
-from tend.health import recompute as recompute_module
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory
-from tend.health.recompute import recompute
+from tend.health.recompute import pool
+from tend.health.recompute.run import recompute
 
 from .conftest import activate, make_company, nps, usage
 from .test_services import two_groups
@@ -44,13 +44,13 @@ def snapshot() -> dict:
 def test_one_process_where_others_could_not_see_the_data(settings):
     settings.TEND_HEALTH_PROCESSES = 4
     if shared_database():
-        assert recompute_module._processes(10) == 4
-        assert recompute_module._processes(3) == 3  # never more than the chunks
-        assert recompute_module._processes(1) == 1
+        assert pool.processes_for(10) == 4
+        assert pool.processes_for(3) == 3  # never more than the chunks
+        assert pool.processes_for(1) == 1
     else:
-        assert recompute_module._processes(10) == 1  # in-memory SQLite: only this connection sees it
+        assert pool.processes_for(10) == 1  # in-memory SQLite: only this connection sees it
     settings.TEND_HEALTH_PROCESSES = 1
-    assert recompute_module._processes(10) == 1
+    assert pool.processes_for(10) == 1
 
 
 def test_processes_write_what_one_process_writes(csm, settings, monkeypatch, at_now):
@@ -91,14 +91,14 @@ def test_a_failing_chunk_fails_the_run_and_ends_the_processes(csm, settings, mon
     for i in range(12):
         nps(make_company(f"Company {i}", csm=csm.pk), 9, days_ago=3)
     activate(Actor(csm), two_groups())
-    real_compute = recompute_module._compute_chunk
+    real_compute = pool.compute_chunk
 
     def compute(ids, **context):
         if len(ids) < 5:  # the last chunk
             raise RuntimeError("broken chunk")
         return real_compute(ids, **context)
 
-    monkeypatch.setattr(recompute_module, "_compute_chunk", compute)
+    monkeypatch.setattr(pool, "compute_chunk", compute)
     previous_term = signal.signal(signal.SIGTERM, lambda *_: None)
 
     def hung(*_):

@@ -12,7 +12,7 @@ from tend.health.definitions.statuses import status_schemes
 from tend.health.definitions.template import template
 from tend.health.definitions.validate import validate_definition
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, ScoreProfile
-from tend.health.recompute import recompute
+from tend.health.recompute.run import recompute
 from tend.health.scoring import NO_DATA, evaluate
 
 from .conftest import NOW, TODAY, activate, health_properties, make_company, make_record, nps, usage

@@ -7,7 +7,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tend.crm.services import record_update
 from tend.health.models import DirtyAccount, HealthScore, RecomputeRun
-from tend.health.recompute import recompute
+from tend.health.recompute.run import recompute
 
 from .conftest import activate, make_company
 

@@ -1,0 +1,302 @@
+"""What recomputing one chunk of accounts writes: the reads (profile assignment, measures, stored
+scores), the scoring, and the history points and alerts that follow."""
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from tend.core import bulk, clock
+from tend.crm.models import ObjectType, Record
+from tend.health import churn
+from tend.health.measures import Chunk, fetch_rows, measure_columns
+from tend.health.models import HealthAlert, HealthScore, NewHealthAlert, ProfileVersion, ScoreProfile
+
+from .plan import Plan
+from .write import ChunkWrites, PointRow, ScoreRow
+
+
+@dataclass
+class Active:
+    profile: ScoreProfile
+    version: ProfileVersion
+    segment: Q | None  # None = every customer
+
+
+def assign(chunk: Chunk, ctype: ObjectType, profiles: list[Active]) -> dict[int, Active]:
+    remaining = set(chunk.ids)
+    assigned: dict[int, Active] = {}
+    for active in profiles:
+        if not remaining:
+            break
+        if active.segment is None:
+            matched = remaining
+        else:
+            matched = (
+                set(
+                    Record.objects.filter(chunk._range("pk"), active.segment, object_type=ctype).values_list(
+                        "pk", flat=True
+                    )
+                )
+                & remaining
+            )
+        assigned.update(dict.fromkeys(matched, active))
+        remaining = remaining - matched
+    return assigned
+
+
+class StoredScore(NamedTuple):
+    """A score row as stored (values as the driver returns them)."""
+
+    record_id: int
+    profile_id: int
+    score: float | None
+    status: str
+    breakdown: object  # JSON text, or the decoded value where the driver decodes it
+    history_day: object
+    pk: int
+    coverage: float
+    version_id: int
+
+
+def existing_scores(
+    chunk: Chunk, ids: list[int], assigned: dict[int, Active], *, full: bool
+) -> tuple[dict[int, StoredScore], list[int]]:
+    """The stored score rows of the chunk's records (record id → row) and
+    the rows to delete: of records no profile applies to, of another profile than the one that
+    applies, and a record's surplus rows. A full recompute also clears the rows of records in its
+    id range that are no longer customers (archived); a partial one touches only its accounts."""
+    rows = fetch_rows(
+        HealthScore.objects.filter(chunk._range("record_id")).values_list(*StoredScore._fields).order_by()
+    )
+    rows = list(map(StoredScore._make, rows))
+    if not full:
+        wanted = set(ids)
+        rows = [row for row in rows if row.record_id in wanted]
+    existing: dict[int, StoredScore] = {}
+    for row in rows:
+        existing[row.record_id] = row
+    remove = [row.pk for row in rows if existing[row.record_id] is not row]
+    for record_id, row in existing.items():
+        active = assigned.get(record_id)
+        if active is None or row.profile_id != active.profile.pk:
+            remove.append(row.pk)
+    return existing, remove
+
+
+def compute_chunk(
+    ids: list[int],
+    *,
+    ctype: ObjectType,
+    profiles: list[Active],
+    plans: dict[int, Plan],
+    csm_property: str,
+    renewal_property: str,
+    reason: str,
+    rules: list,
+    full: bool = True,
+) -> ChunkWrites:
+    """What recomputing the chunk's accounts writes (the reads happen here, outside the write
+    transaction)."""
+    now = clock.now()
+    today = now.astimezone(dt.UTC).date()
+    today_db = bulk.db_date(today)
+    chunk = Chunk(ids, now=now, customer_type=ctype)
+    churn.announce(chunk, rules)
+    assigned = assign(chunk, ctype, profiles)
+    prop_names = [csm_property]
+    if renewal_property:
+        prop_names.append(renewal_property)
+    for active in profiles:  # one read of the properties serves the measures too
+        prop_names += [
+            c["measure"]["property"]
+            for g in active.version.definition["groups"]
+            for c in g["criteria"]
+            if c["measure"]["kind"] in ("property", "days_until")
+        ]
+    props = chunk.properties(prop_names)
+
+    by_version: dict[int, list[int]] = {}
+    for account_id, active in assigned.items():
+        by_version.setdefault(active.version.pk, []).append(account_id)
+    versions = {a.version.pk: a for a in profiles}
+
+    existing, remove = existing_scores(chunk, ids, assigned, full=full)
+    language = get_language()  # looked up once: a context-local lookup costs more than a title
+    inserts: list[ScoreRow] = []
+    upserts: list[ScoreRow] = []
+    history: list[PointRow] = []
+    alerts: list[NewHealthAlert] = []
+    user_ids = _existing_user_ids({_as_int(p.get(csm_property)) for p in props.values()})
+    no_props: dict = {}
+    owners = chunk.owners()
+    book_pairs: dict[tuple, list] = {}  # (owner, CSM as read) → [sum of scores, count]
+
+    for version_id, account_ids in by_version.items():
+        active = versions[version_id]
+        profile_id = active.profile.pk
+        plan = plans.get(version_id)
+        if plan is None:
+            plan = plans[version_id] = Plan(active.version)
+        keys = plan.keys
+        measured = measure_columns(plan.definition, chunk)
+        account_ids = sorted(account_ids)
+        points, texts, breakdowns, inexact = plan.columns(measured, account_ids)
+        score_of = plan.scorer.score
+        for account_id, account_points, text, values in zip(account_ids, points, texts, breakdowns, strict=True):
+            score, new_status, coverage = score_of(account_points)
+            old = existing.get(account_id)
+            same_profile = old is not None and old.profile_id == profile_id
+            if same_profile:
+                old_status = old.status
+                same_breakdown = old.breakdown == text and account_id not in inexact
+                old_values = None
+                if not same_breakdown:
+                    old_values = plan.stored_values(old.breakdown) if old.version_id == version_id else None
+                    if old_values is None:
+                        stored = old.breakdown
+                        old_breakdown = (json.loads(stored) if isinstance(stored, str) else stored) or {}
+                        same_breakdown = old_breakdown == dict(zip(keys, values, strict=True))
+                        old_values = tuple(old_breakdown.get(k) for k in keys)
+                    else:
+                        same_breakdown = old_values == values
+                unchanged = (
+                    old.score == score
+                    and old_status == new_status
+                    and same_breakdown
+                    and old.coverage == coverage
+                    and old.version_id == version_id
+                )
+                status_changed = old_status != new_status
+                new_day = old.history_day != today
+            else:
+                old_status = ""
+                unchanged = status_changed = False
+                new_day = True
+            if not same_profile:
+                inserts.append(
+                    ScoreRow(account_id, profile_id, version_id, score, new_status, coverage, text, today_db)
+                )
+            elif not unchanged or new_day:
+                day = today_db if (new_day or status_changed) else bulk.db_date(old.history_day)
+                upserts.append(ScoreRow(account_id, profile_id, version_id, score, new_status, coverage, text, day))
+            if new_day or status_changed:
+                changes = "[]"
+                if same_profile and not same_breakdown:
+                    changes = plan.changes_json(old_values, values)
+                history.append(
+                    PointRow(
+                        account_id,
+                        profile_id,
+                        version_id,
+                        score,
+                        new_status,
+                        coverage,
+                        changes,
+                        "status_change" if status_changed else ("daily" if same_profile else reason),
+                    )
+                )
+            current = props.get(account_id, no_props)
+            if score is not None:
+                pair = (owners.get(account_id), current.get(csm_property))
+                book = book_pairs.get(pair)
+                if book is None:
+                    book = book_pairs[pair] = [0.0, 0]
+                book[0] += score
+                book[1] += 1
+            if status_changed and old_status and new_status:
+                csm = _as_int(current.get(csm_property))
+                alerts.append(
+                    _status_alert(
+                        account_id,
+                        active.profile,
+                        old=plan.status_by_key.get(old_status),
+                        old_key=old_status,
+                        new=plan.status_by_key[new_status],
+                        order=plan.status_order,
+                        score_from=old.score,
+                        score_to=score,
+                        user_id=csm if csm in user_ids else None,
+                        now=now,
+                        language=language,
+                    )
+                )
+
+    if rules:
+        alerts += churn.evaluate(
+            chunk,
+            rules,
+            csm_property=csm_property,
+            renewal_property=renewal_property,
+            props=props,
+            user_ids=user_ids,
+            now=now,
+        )
+    books: dict[int, list] = {}
+    for (owner_id, csm), (total, n) in book_pairs.items():
+        for user_id in {owner_id, _as_int(csm)} - {None}:  # an account owned and CSM'd by one user: once
+            book = books.setdefault(user_id, [0.0, 0])
+            book[0] += total
+            book[1] += n
+    return ChunkWrites(
+        now=now, remove=remove, inserts=inserts, upserts=upserts, history=history, alerts=alerts, books=books
+    )
+
+
+def _as_int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _existing_user_ids(ids: set) -> set[int]:
+    from django.contrib.auth import get_user_model
+
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return set()
+    return set(get_user_model().objects.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _status_title(old_label: str, new_label: str, _language: str | None) -> str:
+    """The alert title, translated once per pair of statuses (a nightly run can raise thousands)."""
+    return _("Health changed from %(old)s to %(new)s") % {"old": old_label, "new": new_label}
+
+
+def _status_alert(
+    account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now, language
+) -> NewHealthAlert:
+    worse = order.index(new["key"]) > (order.index(old_key) if old_key in order else -1)
+    if worse:
+        priority = "high" if new["key"] == order[-1] else "medium"
+    else:
+        priority = "low"
+    old_label = old["label"] if old else old_key
+    return NewHealthAlert(
+        record_id=account_id,
+        profile_id=profile.pk,
+        kind=HealthAlert.Kind.STATUS_CHANGE,
+        signal="",
+        priority=priority,
+        title=_status_title(old_label, new["label"], language),
+        evidence={
+            "from_status": old_key,
+            "to_status": new["key"],
+            "from_score": score_from,
+            "to_score": score_to,
+            "worse": worse,
+            "action": new.get("action", ""),
+        },
+        user_id=user_id,
+        raised_at=now,
+        expires_at=now + dt.timedelta(days=churn.ALERT_DAYS),
+    )
