@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "django_htmx",
+    "template_partials",
     "tend.core",
     "tend.directory",
     "tend.crm",
@@ -67,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tend.directory.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -143,6 +146,8 @@ TASKS = {
     }
 }
 # Processes sharing a full health recompute's chunks (0 = one per CPU, at most 4).
+# Money is shown in this ISO 4217 currency, formatted for the reader's language.
+TEND_CURRENCY = (os.environ.get("TEND_CURRENCY") or "USD").upper()
 TEND_HEALTH_PROCESSES = int(os.environ.get("TEND_HEALTH_PROCESSES") or 0)
 
 LOGGING = {

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from tend.workspace import views as workspace_views
+
 from . import views
 
 urlpatterns = [
@@ -7,5 +9,5 @@ urlpatterns = [
     path("revenue/", views.revenue, name="revenue"),
     path("boards/<slug:tab>/column/<int:stage_id>/", views.column, name="board-column"),
     path("boards/<slug:tab>/move/", views.move, name="board-move"),
-    path("boards/<slug:tab>/views/", views.view_create, name="board-view-create"),
+    path("boards/<slug:tab>/views/", workspace_views.view_create, name="board-view-create"),
 ]

@@ -1,11 +1,7 @@
 """The Services and Revenue tabs: pipelines as tables and drag-and-drop boards."""
 
-import json
-from urllib.parse import urlencode
-
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,82 +10,73 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tend.core import clock, policy
 from tend.core.errors import NotFound, ValidationFailed
+from tend.core.listkit import ListScreen, TableState, list_template, page_of
 from tend.core.web import viewing, workspace_view
 from tend.crm.display import Formatter
-from tend.crm.filters import SORTABLE_TYPES
 from tend.crm.models import ChangeSource, PropertyType, Stage
+from tend.crm.queries import records_for
+from tend.crm.registry import Registry, registry_for
 from tend.crm.services import record_update
-from tend.workspace import queries as ws_queries
+from tend.directory.models import User
+from tend.workspace import listing
 from tend.workspace import services as ws_services
-from tend.workspace.models import SavedView
-from tend.workspace.views import builder_schema, json_param, localize_datetimes
 
 from . import queries
 from .queries import BoardConfig
 
-TABLE_PAGE_SIZE = 25
 QUICK_DAYS = ("7", "30", "90")
 RENEWAL_DAYS = ("30", "60", "90")
-BUILTIN_VIEWS = {"all": "All", "mine": "Mine"}
-STATE_KEYS = ("object", "pipeline", "layout", "view", "q", "owner", "created", "activity", "renew", "filters")
+BUILTIN_VIEWS = ("all", "mine")
+STICKY = ("object", "pipeline", "layout")
+QUICK = ("owner", "created", "activity", "renew")
 
 
-def _builtin_labels() -> dict:
-    return {"all": _("All"), "mine": _("Assigned to me")}
+def _builtin_views() -> list[listing.BuiltinView]:
+    return [listing.BuiltinView("all", _("All")), listing.BuiltinView("mine", _("Assigned to me"))]
 
 
 # ---- the state of a board: everything in the URL ----------------------------------------------
 
 
 class BoardState:
-    """The board or table asked for by a query string: pipeline, view, quick and advanced filters."""
+    """The board or table asked for by a query string: pipeline and layout on top of the kit's
+    table state (view, filters, sort, columns, search, quick filters)."""
 
-    def __init__(self, request, params: QueryDict, board: BoardConfig, registry):
-        self.params = params
+    def __init__(self, table: TableState, board: BoardConfig, pipelines: list, pipeline):
+        self.table = table
         self.board = board
-        self.pipelines = board.pipelines()
-        self.pipeline = board.pipeline(params.get("pipeline"), self.pipelines)
-        self.layout = "table" if params.get("layout") == "table" else "board"
-        self.view_key = params.get("view") or "all"
-        self.saved: SavedView | None = None
-        actor = viewing(request).actor
-        columns = self.default_columns(registry)
-        filters, sorts = {}, []
-        if self.view_key not in BUILTIN_VIEWS:
-            self.saved = ws_queries.get_view_for_user(actor, board.tab, self.view_key)  # NotFound
-            filters, sorts, columns = self.saved.filters or {}, self.saved.sorts or [], self.saved.columns or columns
-        self.modified = False
-        if params.get("filters") is not None:
-            parsed = json_param(params.get("filters"), None)
-            filters = parsed if isinstance(parsed, dict) else {"filterGroups": "invalid"}
-            self.modified = True
-        if params.get("columns"):
-            columns = [c for c in params["columns"].split(",") if c]
-            self.modified = True
-        if params.get("sort"):
-            direction = "DESCENDING" if params.get("dir") == "desc" else "ASCENDING"
-            sorts = [{"propertyName": params["sort"], "direction": direction}]
-        self.filters = localize_datetimes(dict(filters), registry, clock.user_zone(viewing(request).user))
-        self.sorts = sorts
-        self.columns = [c for c in columns if registry.get(c)] or ["name"]
+        self.pipelines = pipelines
+        self.pipeline = pipeline
+        self.layout = "table" if table.params.get("layout") == "table" else "board"
 
-    def default_columns(self, registry) -> list[str]:
-        names = ["name", "owner", "stage", self.board.csm_property]
-        if queries.has_amount(registry):
-            names.append(queries.AMOUNT)
-        names += [self.board.renewal_property, "created_at", "last_activity_at"]
-        return [n for n in dict.fromkeys(names) if n and registry.get(n)]
+    @classmethod
+    def parse(cls, params: QueryDict, view, board: BoardConfig, registry: Registry) -> "BoardState":
+        pipelines = board.pipelines()
+        pipeline = board.pipeline(params.get("pipeline"), pipelines)
+        if pipeline is not None and params.get("pipeline") != str(pipeline.pk):
+            params = params.copy()
+            params["pipeline"] = str(pipeline.pk)
+        table = listing.table_state(
+            params,
+            view,
+            tab=board.tab,
+            registry=registry,
+            builtin_views=BUILTIN_VIEWS,
+            default_view="all",
+            default_columns=default_columns(board, registry),
+            sticky=STICKY,
+            quick=QUICK,
+        )
+        return cls(table, board, pipelines, pipeline)
 
-    def body(self) -> dict:
-        body = {**self.filters, "sorts": self.sorts}
-        if self.params.get("q"):
-            body["query"] = self.params["q"][:200]
-        return body
+    @property
+    def params(self) -> QueryDict:
+        return self.table.params
 
     def extra_filters(self) -> list[dict]:
         extra = []
         p = self.params
-        if self.view_key == "mine" and self.board.csm_property:
+        if self.table.view_key == "mine" and self.board.csm_property:
             extra.append({"propertyName": self.board.csm_property, "operator": "IS_ME"})
         owner = p.get("owner", "")
         if owner == "me":
@@ -106,22 +93,28 @@ class BoardState:
             )
         return extra
 
+    @property
+    def filtered(self) -> bool:
+        p = self.params
+        return bool(self.table.q or self.table.filters.get("filterGroups") or any(p.get(k) for k in QUICK))
+
     def query_string(self, **overrides) -> str:
-        keep = {k: self.params.get(k) for k in STATE_KEYS if self.params.get(k)}
-        if self.pipeline is not None:
-            keep["pipeline"] = str(self.pipeline.pk)
-        keep.update({k: v for k, v in overrides.items() if v is not None})
-        return urlencode({k: v for k, v in keep.items() if v != ""})
+        return self.table.query_string(**overrides)
+
+
+def default_columns(board: BoardConfig, registry: Registry) -> list[str]:
+    names = ["name", "owner", "stage", board.csm_property]
+    if queries.has_amount(registry):
+        names.append(queries.AMOUNT)
+    names += [board.renewal_property, "created_at", "last_activity_at"]
+    return [n for n in dict.fromkeys(names) if n and registry.get(n)]
 
 
 def _resolve(request, tab: str, params: QueryDict, board: BoardConfig | None = None):
     if board is None:
         board = queries.board_for_tab(ws_services.workspace_settings(), tab)
-    from tend.crm.registry import registry_for
-
     registry = registry_for(board.object_type)
-    state = BoardState(request, params, board, registry)
-    return board, registry, state
+    return board, registry, BoardState.parse(params, viewing(request), board, registry)
 
 
 # ---- columns and cards ------------------------------------------------------------------------
@@ -177,7 +170,7 @@ def _column(stage: Stage, records, totals: dict, formatter, board, registry, *, 
     }
 
 
-def _records(request, board, state):
+def _records(request, board, state: BoardState):
     """The records the tab shows for the viewed user, with the current filters."""
     view = viewing(request)
     return queries.board_records(
@@ -185,12 +178,12 @@ def _records(request, board, state):
         viewed_user=view.user,
         board=board,
         pipeline=state.pipeline,
-        body=state.body(),
+        body=state.table.body(),
         extra=state.extra_filters(),
     )
 
 
-def _columns_context(request, board, registry, state, stage_ids=None) -> dict:
+def _columns_context(request, board, registry, state: BoardState, stage_ids=None) -> dict:
     """Columns of the board (all, or only `stage_ids`), with counts and totals."""
     view = viewing(request)
     registry, records = _records(request, board, state)
@@ -201,7 +194,6 @@ def _columns_context(request, board, registry, state, stage_ids=None) -> dict:
     pages = queries.first_pages(records, chosen)
     return {
         "board": board,
-        "state": state,
         "object_type": board.object_type,
         "has_amount": queries.has_amount(registry),
         "columns": [_column(s, records, totals, formatter, board, registry, first=pages[s.pk]) for s in chosen],
@@ -234,9 +226,8 @@ def revenue(request):
 
 def _page(request, tab_name: str, board: BoardConfig | None, boards: list[BoardConfig]):
     view = viewing(request)
-    actor = view.actor
-    policy.require(actor, policy.Action.USE_WORK_TABS)
-    context = {"active_tab": tab_name, "tab_name": tab_name, "board": board, "boards": boards, "viewing": view}
+    policy.require(view.actor, policy.Action.USE_WORK_TABS)
+    context = {"active_tab": tab_name, "tab_name": tab_name, "board": board, "boards": boards}
     if board is None:
         return render(request, "boards/board.html", context)
     try:
@@ -247,68 +238,59 @@ def _page(request, tab_name: str, board: BoardConfig | None, boards: list[BoardC
     users = _users()
     context.update(
         {
-            "state": state,
+            "board_state": state,
             "pipelines": state.pipelines,
             "object_type": board.object_type,
-            "builtin_views": _builtin_labels(),
-            "default_views": list(ws_queries.default_views(actor, board.tab)),
-            "all_views": list(ws_queries.views_for(actor, board.tab)),
-            "filters_json": json.dumps(state.filters or {}),
-            "sorts_json": json.dumps(state.sorts or []),
-            "columns_param": ",".join(state.columns),
-            "can_share": policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS),
-            "saved": state.saved,
-            "state_fields": [
-                ("object", board.object_type.name),
-                ("pipeline", state.pipeline.pk if state.pipeline else ""),
-                ("layout", state.layout),
-                ("view", state.view_key),
-            ],
-            "can_edit_saved": bool(state.saved) and policy.allows(actor, policy.Action.EDIT_SAVED_VIEW, state.saved) and view.can_act,
-            "modified": bool(state.saved) and any(request.GET.get(k) for k in ("filters", "columns", "sort")),
             "quick_days": QUICK_DAYS,
             "renewal_days": RENEWAL_DAYS,
             "renewal_spec": registry.get(board.renewal_property) if board.renewal_property else None,
             "users": users,
-            "builder": builder_schema(registry, users),
+            "hide_columns": state.layout != "table",
+            "layout_links": {
+                "board": state.query_string(layout="board", page=None),
+                "table": state.query_string(layout="table", page=None),
+            },
+            **listing.list_context(
+                view,
+                tab=board.tab,
+                state=state.table,
+                registry=registry,
+                users=users,
+                builtins=_builtin_views(),
+                create_url=reverse("board-view-create", args=[board.tab]),
+            ),
         }
     )
-    if state.pipeline is None:
-        return render(request, "boards/board.html", context)
     error = None
-    try:
-        if state.layout == "table":
-            context.update(_table_context(request, board, registry, state))
-        else:
-            context.update(_columns_context(request, board, registry, state))
-    except ValidationFailed as exc:
-        error = exc
+    if state.pipeline is not None:
+        try:
+            if state.layout == "table":
+                context["screen"] = _table_screen(request, board, registry, state)
+            else:
+                context.update(_columns_context(request, board, registry, state))
+        except ValidationFailed as exc:
+            error = exc
     context["error"] = error
-    return render(request, "boards/board.html", context, status=422 if error else 200)
+    return render(request, list_template(request, "boards/board.html"), context, status=422 if error else 200)
 
 
-def _users():
-    from tend.directory.models import User
-
+def _users() -> list[User]:
     return list(User.objects.filter(is_active=True).order_by("full_name", "email").only("pk", "full_name", "email"))
 
 
-def _table_context(request, board, registry, state) -> dict:
+def _table_screen(request, board, registry, state: BoardState) -> ListScreen:
     registry, records = _records(request, board, state)
-    if not state.sorts:
+    if not state.table.sorts:
         records = records.order_by("-created_at", "-pk")
-    page = Paginator(records, TABLE_PAGE_SIZE).get_page(state.params.get("page"))
-    formatter = Formatter(registry)
-    current = (state.sorts or [{}])[0]
-    return {
-        "table_columns": [(c, registry.get(c)) for c in state.columns],
-        "sortable": {c for c in state.columns if registry.get(c).type in SORTABLE_TYPES},
-        "rows": [{"record": r, "cells": [formatter.text(r, c) for c in state.columns]} for r in page.object_list],
-        "page": page,
-        "current_sort": current.get("propertyName"),
-        "current_dir": "desc" if current.get("direction") == "DESCENDING" else "asc",
-        "query": state.query_string(),
-    }
+    page = page_of(records, state.params)
+    cells = listing.RecordCells(registry, board.object_type, state.table.columns)
+    return ListScreen(
+        state.table,
+        listing.record_headers(state.table, registry),
+        cells.rows(page.object_list),
+        page,
+        empty_text=_("Nothing matches these filters. Loosen a filter, clear the search or pick another pipeline."),
+    )
 
 
 @workspace_view
@@ -369,8 +351,6 @@ def move(request, tab: str):
         board, registry, state = _resolve(request, tab, params)
     except NotFound as exc:
         raise Http404 from exc
-    from tend.crm.queries import records_for
-
     record = records_for(view.actor, board.object_type).filter(pk=request.POST.get("record", "")[:20] or 0).first()
     stage = None
     if state.pipeline is not None and request.POST.get("stage", "").isdigit():
@@ -427,51 +407,3 @@ def _field_options(spec) -> list[tuple[str, str]]:
     if spec.type == PropertyType.BOOLEAN:
         return [("true", _("Yes")), ("false", _("No"))]
     return [(str(o["value"]), _(o["label"])) for o in spec.options]
-
-
-# ---- saved views -------------------------------------------------------------------------------
-
-
-@workspace_view
-@require_POST
-def view_create(request, tab: str):
-    view = viewing(request)
-    ws = ws_services.workspace_settings()
-    try:
-        board = queries.board_for_tab(ws, tab)
-    except NotFound as exc:
-        raise Http404 from exc
-    page = reverse(board.kind) + (f"?object={board.object_type.name}" if board.kind == "revenue" else "")
-    if view.is_view_as:
-        messages.error(request, _("You are viewing as another user; views cannot be changed."))
-        return redirect(page)
-    filters = json_param(request.POST.get("filters"), {})
-    sorts = json_param(request.POST.get("sorts"), [])
-    columns = [c for c in request.POST.get("columns", "").split(",") if c] or None
-    try:
-        saved = ws_services.view_create(
-            actor=view.actor,
-            tab=board.tab,
-            object_type=board.object_type,
-            name=request.POST.get("name", ""),
-            visibility=request.POST.get("visibility", SavedView.Visibility.PRIVATE),
-            filters=filters if isinstance(filters, dict) else {"filterGroups": "invalid"},
-            columns=columns,
-            sorts=sorts if isinstance(sorts, list) else [],
-        )
-    except ValidationFailed as exc:
-        context = {
-            "form": request.POST,
-            "action": reverse("board-view-create", args=[tab]),
-            "errors": {e.field: e.message for e in exc.errors},
-            "error_list": exc.errors,
-            "can_share": policy.allows(view.actor, policy.Action.MANAGE_CS_SETTINGS),
-        }
-        return render(request, "workspace/_view_form.html", context, status=422)
-    messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
-    url = f"{page}{'&' if '?' in page else '?'}view={saved.pk}"
-    if request.headers.get("HX-Request") == "true":
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)

@@ -3,7 +3,9 @@ viewer's time zone, numbers in their locale. One place, used by tables, panels a
 
 import datetime as dt
 
-from django.utils import formats, timezone
+from babel.numbers import format_currency
+from django.conf import settings
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import PropertyType, Stage
@@ -105,12 +107,18 @@ class Formatter:
             case PropertyType.NUMBER:
                 return formats.number_format(value, use_l10n=True, force_grouping=True)
             case PropertyType.CURRENCY:
-                return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+                return money(value)
             case _ if spec.type == STAGE:
                 return self._stage_labels()[0].get(value, "")
             case _ if spec.type == PIPELINE:
                 return self._stage_labels()[1].get(value, "")
         return str(value)
+
+
+def money(value) -> str:
+    """An amount in the workspace currency, written the way the reader's language writes money."""
+    locale = translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE)
+    return format_currency(value, settings.TEND_CURRENCY, locale=locale)
 
 
 def _option_label(spec: PropSpec, value) -> str:

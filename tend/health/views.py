@@ -23,8 +23,8 @@ from tend.core.web import Viewing, is_htmx, viewing, workspace_view
 from tend.crm import queries as crm_queries
 from tend.crm.filters import compile_search
 from tend.crm.registry import registry_for
+from tend.workspace.listing import builder_schema
 from tend.workspace.services import workspace_settings
-from tend.workspace.views import builder_schema
 
 from . import queries, services
 from .definitions.catalogue import measures_schema

@@ -1,111 +1,111 @@
 """The Tasks tab: default and saved views, the task table with bulk actions, the task panel."""
 
 import datetime as dt
-import json
-from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, NotFound, ValidationFailed
+from tend.core.listkit import ListScreen, TableState, list_template, page_of
 from tend.core.web import viewing, workspace_view
 from tend.crm.display import Formatter
-from tend.crm.filters import SORTABLE_TYPES
 from tend.crm.models import PropertyType
 from tend.crm.picker import records_by_ids
+from tend.directory.models import User
 from tend.engagement import services as engagement_services
 from tend.engagement.kinds import KINDS
 from tend.engagement.models import Task, TaskChange
+from tend.workspace import listing
 from tend.workspace import queries as ws_queries
-from tend.workspace import services as ws_services
-from tend.workspace.models import SavedView
-from tend.workspace.views import builder_schema, json_param, localize_datetimes
 
 from . import queries, services
 
-PAGE_SIZE = 25
 SUBJECT = "subject"
 
 
 def _users():
-    from tend.directory.models import User
-
     return list(User.objects.filter(is_active=True).order_by("full_name", "email").only("pk", "full_name", "email"))
 
 
 # ---- the state of the table: everything in the URL --------------------------------------------
 
 
-class TableState:
-    """The view, filters, columns, sort and search asked for by a query string."""
-
-    def __init__(self, actor, viewed_user, params: QueryDict, registry):
-        self.params = params
-        self.view_key = params.get("view") or queries.DEFAULT_VIEW
-        self.saved: SavedView | None = None
-        table = queries.TaskTable(columns=ws_queries.default_columns(queries.TAB))
-        if self.view_key in queries.DEFAULT_VIEWS:
-            table.view_key = table.builtin = self.view_key
-        else:
-            self.saved = ws_queries.get_view_for_user(actor, queries.TAB, self.view_key)  # NotFound
-            table.view_key, table.builtin = self.view_key, None
-            table.filters = dict(self.saved.filters or {})
-            table.sorts = list(self.saved.sorts or [])
-            table.columns = list(self.saved.columns or table.columns)
-        self.modified = False
-        if params.get("filters") is not None:
-            parsed = json_param(params.get("filters"), None)
-            table.filters = parsed if isinstance(parsed, dict) else {"filterGroups": "invalid"}
-            self.modified = True
-        if params.get("columns"):
-            table.columns = [c for c in params["columns"].split(",") if c]
-            self.modified = True
-        if params.get("sort"):
-            direction = "DESCENDING" if params.get("dir") == "desc" else "ASCENDING"
-            table.sorts = [{"propertyName": params["sort"], "direction": direction}]
-            self.modified = self.modified or bool(self.saved)
-        table.filters = localize_datetimes(table.filters, registry, clock.user_zone(viewed_user))
-        self.saved_filters = dict(table.filters)
-        if params.get("q"):
-            table.filters = {**table.filters, "query": params["q"][:200]}
-        columns = [c for c in table.columns if registry.get(c) and c != SUBJECT]
-        table.columns = [SUBJECT, *columns]
-        self.table = table
-
-    def query_string(self, **overrides) -> str:
-        keep = {k: self.params.get(k) for k in ("view", "q", "filters", "columns") if self.params.get(k)}
-        keep.update({k: v for k, v in overrides.items() if v is not None})
-        return urlencode({k: v for k, v in keep.items() if v != ""})
-
-    def selection(self, viewed_user) -> services.Selection:
-        """Every task this table lists (for "select all N tasks matching")."""
-        return services.Selection(filters=self.table.filters, view=self.table.builtin, user=viewed_user)
+def table_state(view, params: QueryDict, registry) -> TableState:
+    """The kit's table state for the Tasks tab (NotFound for a view the viewer may not see)."""
+    return listing.table_state(
+        params,
+        view,
+        tab=queries.TAB,
+        registry=registry,
+        builtin_views=queries.DEFAULT_VIEWS,
+        default_view=queries.DEFAULT_VIEW,
+        default_columns=ws_queries.default_columns(queries.TAB),
+        first_column=SUBJECT,
+    )
 
 
-def _row(task: Task, columns: list[str], formatter: Formatter, now) -> dict:
-    overdue = not task.is_completed and task.due_at is not None and task.due_at < now
-    return {
-        "task": task,
-        "cells": [(c, formatter.text(task, c)) for c in columns],
-        "overdue": overdue,
-        "records": list(task.records.all()),
-    }
+def task_table(state: TableState) -> queries.TaskTable:
+    builtin = state.view_key if state.view_key in queries.DEFAULT_VIEWS else None
+    return queries.TaskTable(
+        view_key=state.view_key,
+        builtin=builtin,
+        filters=state.search_filters,
+        sorts=state.sorts,
+        columns=state.columns,
+    )
+
+
+def selection(state: TableState, viewed_user) -> services.Selection:
+    """Every task the table lists (for "select all N tasks matching")."""
+    table = task_table(state)
+    return services.Selection(filters=table.filters, view=table.builtin, user=viewed_user)
+
+
+class TaskCells(listing.RecordCells):
+    """Task rows: the kit's cells, with the subject, due date and status the row template draws."""
+
+    def __init__(self, registry, columns: list[str], users=None):
+        self.registry = registry
+        self.columns = columns
+        self.formatter = Formatter(registry, users=users)
+        self.kinds = {c: listing.cell_kind(c, registry.get(c).type) for c in columns}
+
+    def task_row(self, task: Task, now) -> dict:
+        overdue = not task.is_completed and task.due_at is not None and task.due_at < now
+        return {
+            "task": task,
+            "cells": [self.cell(task, c) for c in self.columns],
+            "overdue": overdue,
+            "records": list(task.records.all()),
+        }
 
 
 def _row_context(request, task: Task, columns: list[str]) -> dict:
     view = viewing(request)
+    cells = TaskCells(queries.registry(), columns, users=_users())
     return {
-        "row": _row(task, columns, Formatter(queries.registry(), users=_users()), clock.now()),
+        "row": cells.task_row(task, clock.now()),
         "columns_param": ",".join(columns),
         "can_edit": view.can_act and policy.allows(view.actor, policy.Action.EDIT_RECORDS),
     }
+
+
+def _empty_text(state: TableState) -> str:
+    if state.q or state.filters.get("filterGroups"):
+        return _("No tasks match these filters. Loosen a filter or clear the search.")
+    return {
+        "today": _("Nothing due today. Check Overdue and Upcoming, or create a task for a customer."),
+        "overdue": _("No overdue tasks — you are all caught up."),
+        "tomorrow": _("Nothing due tomorrow yet."),
+        "completed": _("No completed tasks yet. Complete a task with the check mark in its row."),
+    }.get(state.view_key, _("No tasks here. Create one with “Create task”, or from a customer’s record."))
 
 
 # ---- the page ----------------------------------------------------------------------------------
@@ -119,56 +119,49 @@ def tasks(request):
     policy.require(actor, policy.Action.USE_WORK_TABS)
     registry = queries.registry()
     try:
-        state = TableState(actor, view.user, request.GET, registry)
+        state = table_state(view, request.GET, registry)
     except NotFound:
         messages.error(request, _("That view does not exist or is not shared with you."))
         return redirect("tasks")
-    table = state.table
     users = _users()
-    error, rows, page = None, [], None
+    headers = listing.record_headers(state, registry)
+    screen = ListScreen(state, headers, [], None, extra={"noun": "tasks", "extra_columns": 2})
+    error = None
     try:
-        found = queries.table_tasks(actor=actor, viewed_user=view.user, table=table, reg=registry)
-        page = Paginator(queries.with_rows(found), PAGE_SIZE).get_page(request.GET.get("page"))
-        formatter = Formatter(registry, users=users)
-        now = clock.now()
-        rows = [_row(t, table.columns, formatter, now) for t in page.object_list]
+        found = queries.table_tasks(actor=actor, viewed_user=view.user, table=task_table(state), reg=registry)
+        screen.page = page_of(queries.with_rows(found), request.GET)
+        cells, now = TaskCells(registry, state.columns, users=users), clock.now()
+        screen.rows = [cells.task_row(t, now) for t in screen.page.object_list]
+        screen.empty_text = _empty_text(state)
     except ValidationFailed as exc:
         error = exc
-    current_sort = (table.sorts or [{}])[0]
     can_edit = view.can_act and policy.allows(actor, policy.Action.EDIT_RECORDS)
-    all_views = list(ws_queries.views_for(actor, queries.TAB).select_related("owner"))
+    if can_edit:
+        screen.extra["extra_columns"] = 3
     counts = queries.view_counts(actor, view.user)
+    builtins = [
+        listing.BuiltinView(key, str(label), counts[key], alert=key == "overdue")
+        for key, label in queries.DEFAULT_VIEWS.items()
+    ]
     context = {
         "active_tab": queries.TAB,
-        "viewing": view,
-        "state": state,
-        "view_tabs": [(key, label, counts[key]) for key, label in queries.DEFAULT_VIEWS.items()],
-        "default_views": [v for v in all_views if v.is_default and v.visibility == SavedView.Visibility.EVERYONE],
-        "all_views": all_views,
-        "saved": state.saved,
-        "modified": state.modified,
-        "can_edit_saved": bool(state.saved) and policy.allows(actor, policy.Action.EDIT_SAVED_VIEW, state.saved) and view.can_act,
-        "can_share": policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS),
-        "can_edit": can_edit,
-        "columns": [(c, registry.get(c)) for c in table.columns],
-        "sortable": {c for c in table.columns if registry.get(c).type in SORTABLE_TYPES},
-        "current_sort": current_sort.get("propertyName"),
-        "current_dir": "desc" if current_sort.get("direction") == "DESCENDING" else "asc",
-        "rows": rows,
-        "page": page,
+        "screen": screen,
         "error": error,
-        "query": state.query_string(),
-        "filters_json": json.dumps(state.saved_filters or {}),
-        "sorts_json": json.dumps(table.sorts or []),
-        "columns_param": ",".join(table.columns),
-        "state_fields": [("view", state.view_key)],
-        "builder": builder_schema(registry, users),
+        "can_edit": can_edit,
         "users": users,
         "bulk_properties": _bulk_properties(registry, users),
         "bulk_labels": _bulk_labels(),
-        "q": request.GET.get("q", ""),
+        **listing.list_context(
+            view,
+            tab=queries.TAB,
+            state=state,
+            registry=registry,
+            users=users,
+            builtins=builtins,
+            create_url=reverse("tasks-view-create"),
+        ),
     }
-    return render(request, "tasks/tasks.html", context, status=422 if error else 200)
+    return render(request, list_template(request, "tasks/tasks.html"), context, status=422 if error else 200)
 
 
 def _bulk_labels() -> dict:
@@ -208,51 +201,6 @@ def _bulk_properties(registry, users) -> list[dict]:
             }
         )
     return result
-
-
-# ---- saved views (update, delete and default are the workspace's shared endpoints) ------------
-
-
-@workspace_view
-@require_POST
-def view_create(request):
-    view = viewing(request)
-    if view.is_view_as:
-        messages.error(request, _("You are viewing as another user; views cannot be changed."))
-        return redirect("tasks")
-    filters = json_param(request.POST.get("filters"), {})
-    sorts = json_param(request.POST.get("sorts"), [])
-    columns = [c for c in request.POST.get("columns", "").split(",") if c] or None
-    try:
-        saved = ws_services.view_create(
-            actor=view.actor,
-            tab=queries.TAB,
-            object_type=None,
-            name=request.POST.get("name", ""),
-            visibility=request.POST.get("visibility", SavedView.Visibility.PRIVATE),
-            filters=filters if isinstance(filters, dict) else {"filterGroups": "invalid"},
-            columns=columns,
-            sorts=sorts if isinstance(sorts, list) else [],
-        )
-    except ValidationFailed as exc:
-        context = {
-            "form": request.POST,
-            "action": reverse("tasks-view-create"),
-            "errors": {e.field: e.message for e in exc.errors},
-            "error_list": exc.errors,
-            "can_share": policy.allows(view.actor, policy.Action.MANAGE_CS_SETTINGS),
-        }
-        return render(request, "workspace/_view_form.html", context, status=422)
-    messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
-    return _redirect(request, f"{reverse('tasks')}?view={saved.pk}")
-
-
-def _redirect(request, url: str):
-    if request.headers.get("HX-Request") == "true":
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 # ---- the task panel: create (and add another), edit, history ----------------------------------
@@ -411,10 +359,9 @@ def task_new(request):
 
 
 def _trigger_changed(response, message: str, *, close: bool = False) -> None:
-    events = {"tasksChanged": {"message": message}}
+    trigger_client_event(response, "tasksChanged", {"message": message})
     if close:
-        events["tend:close-panel"] = True
-    response["HX-Trigger"] = json.dumps(events)
+        trigger_client_event(response, "tend:close-panel")
 
 
 @workspace_view
@@ -510,8 +457,8 @@ def tasks_bulk(request):
     action = request.POST.get("action", "")
     try:
         if request.POST.get("all") == "1":
-            state = TableState(actor, view.user, QueryDict(request.POST.get("state", "")), queries.registry())
-            selection = state.selection(view.user)
+            state = table_state(view, QueryDict(request.POST.get("state", "")), queries.registry())
+            chosen = selection(state, view.user)
         else:
             ids = []
             for raw in request.POST.getlist("ids"):
@@ -519,7 +466,7 @@ def tasks_bulk(request):
                     ids.append(int(raw))
                 except ValueError:
                     raise ValidationFailed.single("ids", _("Choose tasks from the list.")) from None
-            selection = services.Selection(ids=ids)
+            chosen = services.Selection(ids=ids)
         property_name = request.POST.get("property", "")
         value = request.POST.get("value", "")
         if action == "assign":
@@ -532,7 +479,7 @@ def tasks_bulk(request):
                 if errors:
                     raise ValidationFailed(errors=errors)
         changed = services.tasks_bulk(
-            actor=actor, action=action, selection=selection, value=value, property_name=property_name
+            actor=actor, action=action, selection=chosen, value=value, property_name=property_name
         )
     except NotFound:
         return render(

@@ -6,3 +6,8 @@ class WorkspaceConfig(AppConfig):
     name = "tend.workspace"
     label = "workspace"
     verbose_name = _("Workspace")
+
+    def ready(self) -> None:
+        from . import tabs  # models are ready only now
+
+        tabs.register(tabs.customers_tab)

@@ -1,4 +1,4 @@
-"""Workspace settings, saved views and follows: every write of the workspace app."""
+"""Workspace settings and saved views: every write of the workspace app."""
 
 from django.db import transaction
 from django.db.models import Max
@@ -6,11 +6,12 @@ from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, ValidationFailed
+from tend.core.policy import Actor
 from tend.crm.filters import compile_search
-from tend.crm.models import ObjectType, Pipeline, PropertyType, Record
+from tend.crm.models import ObjectType, Pipeline, PropertyType
 from tend.crm.registry import registry_for
 
-from .models import Follow, SavedView, SettingsChange, WorkspaceSettings
+from .models import SavedView, SettingsChange, WorkspaceSettings
 
 MAX_DEFAULT_VIEWS = 6
 MAX_COLUMNS = 20
@@ -18,7 +19,7 @@ CUSTOMER_TYPES_EXCLUDED = ("deals", "tickets", "services")
 SERVICE_TYPES_EXCLUDED = ("companies", "contacts", "deals", "tickets")
 REVENUE_TYPES_EXCLUDED = ("companies", "contacts", "tickets", "services")
 DEFAULT_COLUMNS = {
-    "customers": ["name", "csm", "cs_stage", "mrr", "renewal_date", "last_activity_at"],
+    "customers": ["name", "csm", "cs_stage", "health_score", "mrr", "renewal_date", "last_activity_at"],
     "tasks": ["subject", "status", "due_at", "priority", "type", "assignee"],
 }
 TASKS_TAB = "tasks"
@@ -185,7 +186,7 @@ def _record_change(ws: WorkspaceSettings, section: str, before: dict, user) -> N
 
 
 def settings_update_customers(
-    *, actor, object_type: str, csm_property: str, renewal_property: str = ""
+    *, actor: Actor, object_type: str, csm_property: str, renewal_property: str = ""
 ) -> WorkspaceSettings:
     """Which object represents customer accounts, its CSM (user) and renewal date properties."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
@@ -204,11 +205,20 @@ def settings_update_customers(
         ws.customer_renewal_property = renewal_property or ""
         ws.save()
         _record_change(ws, "customers", before, actor.user)
+        if before["customers"]["csmProperty"] != csm_property:
+            transaction.on_commit(_sync_book_indexes_later)
     return ws
 
 
+def _sync_book_indexes_later() -> None:
+    """The book indexes follow the CSM property (workspace.indexes); built in the background."""
+    from .tasks import sync_book_indexes_task  # tasks → indexes → this module
+
+    sync_book_indexes_task.enqueue()
+
+
 def settings_update_services(
-    *, actor, object_type: str, csm_property: str, renewal_property: str = "", pipelines=(), default_pipeline=None
+    *, actor: Actor, object_type: str, csm_property: str, renewal_property: str = "", pipelines=(), default_pipeline=None
 ) -> WorkspaceSettings:
     """Which object represents services, its CSM and renewal properties, the pipelines shown."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
@@ -234,7 +244,7 @@ def settings_update_services(
     return ws
 
 
-def settings_update_revenue(*, actor, objects: list[dict]) -> WorkspaceSettings:
+def settings_update_revenue(*, actor: Actor, objects: list[dict]) -> WorkspaceSettings:
     """Up to two revenue objects, in the order shown (the first is the default)."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
     if not isinstance(objects, list) or not 1 <= len(objects) <= 2:
@@ -287,7 +297,7 @@ def settings_update_revenue(*, actor, objects: list[dict]) -> WorkspaceSettings:
 # --------------------------------------------------------------------------- saved views
 
 
-def _clean_view(*, actor, tab: str, object_type: ObjectType | None, name, filters, columns, sorts, errors) -> None:
+def _clean_view(*, actor: Actor, tab: str, object_type: ObjectType | None, name, filters, columns, sorts, errors) -> None:
     registry = view_registry(tab, object_type)
     name = (name or "").strip()
     if not name:
@@ -307,12 +317,12 @@ def _clean_view(*, actor, tab: str, object_type: ObjectType | None, name, filter
                     errors.append(FieldError(f"columns[{i}]", _("Unknown property %(name)s.") % {"name": column}))
 
 
-def _require_edit(actor, view: SavedView) -> None:
+def _require_edit(actor: Actor, view: SavedView) -> None:
     if not policy.allows(actor, policy.Action.EDIT_SAVED_VIEW, view):
         raise Forbidden(_("You cannot change this view."))
 
 
-def _require_visibility(actor, visibility: str) -> None:
+def _require_visibility(actor: Actor, visibility: str) -> None:
     if visibility not in SavedView.Visibility.values:
         raise ValidationFailed.single("visibility", _("Choose private or everyone."))
     if visibility == SavedView.Visibility.EVERYONE and not policy.allows(actor, policy.Action.MANAGE_CS_SETTINGS):
@@ -325,7 +335,7 @@ def _require_visibility(actor, visibility: str) -> None:
 
 def view_create(
     *,
-    actor,
+    actor: Actor,
     tab: str,
     object_type: ObjectType | None,
     name: str,
@@ -361,7 +371,7 @@ def view_create(
     )
 
 
-def view_update(*, actor, view: SavedView, object_type: ObjectType | None, **changes) -> SavedView:
+def view_update(*, actor: Actor, view: SavedView, object_type: ObjectType | None, **changes) -> SavedView:
     """Change name, filters, columns, sorts or visibility of a view the actor may edit."""
     _require_edit(actor, view)
     allowed = {"name", "filters", "columns", "sorts", "visibility"}
@@ -393,14 +403,14 @@ def view_update(*, actor, view: SavedView, object_type: ObjectType | None, **cha
     return view
 
 
-def view_delete(*, actor, view: SavedView, confirmed: bool) -> None:
+def view_delete(*, actor: Actor, view: SavedView, confirmed: bool) -> None:
     _require_edit(actor, view)
     if not confirmed:
         raise ValidationFailed.single("confirm", _("Tick “I understand” to delete this view."), "required")
     view.delete()
 
 
-def view_set_default(*, actor, view: SavedView, is_default: bool, description: str = "") -> SavedView:
+def view_set_default(*, actor: Actor, view: SavedView, is_default: bool, description: str = "") -> SavedView:
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
     if is_default:
         if view.visibility != SavedView.Visibility.EVERYONE:
@@ -426,7 +436,7 @@ def view_set_default(*, actor, view: SavedView, is_default: bool, description: s
     return view
 
 
-def views_reorder_defaults(*, actor, tab: str, view_ids: list[int]) -> None:
+def views_reorder_defaults(*, actor: Actor, tab: str, view_ids: list[int]) -> None:
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
     defaults = {v.pk: v for v in SavedView.objects.filter(tab=tab, is_default=True)}
     if sorted(view_ids) != sorted(defaults):
@@ -435,14 +445,3 @@ def views_reorder_defaults(*, actor, tab: str, view_ids: list[int]) -> None:
         for position, view_id in enumerate(view_ids, start=1):
             SavedView.objects.filter(pk=view_id).update(default_position=position)
 
-
-# --------------------------------------------------------------------------- follows
-
-
-def follow_set(*, actor, record: Record, following: bool) -> bool:
-    policy.require(actor, policy.Action.USE_WORKSPACE)
-    if following:
-        Follow.objects.get_or_create(user=actor.user, record=record)
-    else:
-        Follow.objects.filter(user=actor.user, record=record).delete()
-    return following

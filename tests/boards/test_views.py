@@ -101,7 +101,7 @@ class TestServicesBoard:
         ws.save()
         response = signed_in.get("/services/")
         assert response.status_code == 200
-        assert response.context["state"].pipeline == maintenance
+        assert response.context["board_state"].pipeline == maintenance
         assert [c["stage"].label for c in response.context["columns"]] == [
             "Scheduled",
             "In progress",
@@ -116,7 +116,7 @@ class TestServicesBoard:
         maintenance = Pipeline.objects.get(object_type__name="services", label="Maintenance")
         response = signed_in.get(f"/services/?pipeline={maintenance.pk}")
         assert [p.label for p in response.context["pipelines"]] == ["Onboarding"]
-        assert response.context["state"].pipeline == onboarding
+        assert response.context["board_state"].pipeline == onboarding
 
     def test_cards_show_days_in_stage_and_late_flag(self, signed_in, onboarding):
         with time_machine.travel(NOW - dt.timedelta(days=5), tick=False):
@@ -148,7 +148,7 @@ class TestServicesBoard:
         service("Acme onboarding", onboarding)
         response = signed_in.get("/services/?layout=table")
         assert response.status_code == 200
-        assert [r["record"].name for r in response.context["rows"]] == ["Acme onboarding"]
+        assert [r["record"].name for r in response.context["screen"].rows] == ["Acme onboarding"]
 
     def test_save_as_view_for_the_services_tab(self, signed_in, csm):
         response = signed_in.post(
@@ -308,12 +308,12 @@ class TestRevenue:
         assert 'data-testid="object-switcher"' in response.content.decode()
         response = signed_in.get("/revenue/?object=tickets")
         assert response.context["board"].tab == "revenue-tickets"
-        assert response.context["state"].pipeline.label == "Support pipeline"
+        assert response.context["board_state"].pipeline.label == "Support pipeline"
 
     def test_renewing_in_the_next_days(self, signed_in, sales):
         deal("Soon", sales, "Appointment scheduled", contract_end_date="2026-12-15")
         deal("Later", sales, "Appointment scheduled", contract_end_date="2027-02-01")
         response = signed_in.get("/revenue/?object=deals&renew=30&layout=table")
-        assert [r["record"].name for r in response.context["rows"]] == ["Soon"]
+        assert [r["record"].name for r in response.context["screen"].rows] == ["Soon"]
         response = signed_in.get("/revenue/?object=deals&renew=90&layout=table&sort=name")
-        assert [r["record"].name for r in response.context["rows"]] == ["Later", "Soon"]
+        assert [r["record"].name for r in response.context["screen"].rows] == ["Later", "Soon"]

@@ -435,8 +435,8 @@ class TestRecordCard:
         body = text(response)
         badges = re.findall(r'<span class="badge text-bg-(\w+)"[^>]*data-testid="health-status-cell">([^<]+)<', body)
         assert sorted(badges) == [("success", "Healthy"), ("warning", "Neutral")]
-        cells = {row["record"].name: row["cells"] for row in response.context["rows"]}
-        assert cells["Acme"][2] == "50" and cells["Globex"][2] == "100"
+        cells = {row["record"].name: row["cells"] for row in response.context["screen"].rows}
+        assert cells["Acme"][2].text == "50" and cells["Globex"][2].text == "100"
 
 
 # --------------------------------------------------------------------------- alerts

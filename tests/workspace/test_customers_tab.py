@@ -35,7 +35,7 @@ def signed_in(client, csm):
 
 
 def names(response):
-    return [row["record"].name for row in response.context["rows"]]
+    return [row["record"].name for row in response.context["screen"].rows]
 
 
 class TestAccess:
@@ -131,7 +131,7 @@ class TestFilteringSortingPaging:
         signed_in.get("/customers/")
         with CaptureQueriesContext(connection) as first_page:
             response = signed_in.get("/customers/?sort=name")
-        assert len(response.context["rows"]) == 25
+        assert len(response.context["screen"].rows) == 25
         with CaptureQueriesContext(connection) as second_page:
             response = signed_in.get("/customers/?sort=name&page=2")
         assert names(response) == [f"C{i}" for i in range(25, 30)]
@@ -160,7 +160,7 @@ class TestSavedViewsThroughTheTab:
         view = csm.saved_views.get()
         page = signed_in.get(f"/customers/?view={view.pk}")
         assert names(page) == ["Risky"]
-        assert [c for c, _spec in page.context["columns"]] == ["name", "mrr", "cs_stage"]
+        assert [h.name for h in page.context["screen"].headers] == ["name", "mrr", "cs_stage"]
 
     def test_save_as_with_errors_shows_them_at_the_field(self, signed_in, csm):
         response = signed_in.post(

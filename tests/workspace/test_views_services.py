@@ -45,7 +45,15 @@ class TestCreate:
         assert (view.owner, view.visibility, view.filters, view.columns) == (csm, "private", filters, ["name", "mrr"])
 
     def test_default_columns_when_none_chosen(self, csm):
-        assert make_view(Actor(csm)).columns == ["name", "csm", "cs_stage", "mrr", "renewal_date", "last_activity_at"]
+        assert make_view(Actor(csm)).columns == [
+            "name",
+            "csm",
+            "cs_stage",
+            "health_score",
+            "mrr",
+            "renewal_date",
+            "last_activity_at",
+        ]
 
     def test_sharing_with_everyone_needs_settings_permission(self, csm, manager):
         with pytest.raises(ValidationFailed) as failed:

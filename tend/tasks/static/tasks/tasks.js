@@ -45,18 +45,6 @@ document.addEventListener("tasksChanged", (event) => {
     alert.textContent = message;
     feedback.appendChild(alert);
   }
-  // One request refreshes the list and the view counts together.
-  fetch(page.dataset.refreshUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
-    .then((response) => response.text())
-    .then((html) => {
-      const fresh = new DOMParser().parseFromString(html, "text/html");
-      for (const id of ["views-bar", "tasks-region"]) {
-        const current = document.getElementById(id);
-        const replacement = fresh.getElementById(id);
-        if (current && replacement) {
-          current.replaceWith(replacement);
-          htmx.process(replacement);
-        }
-      }
-    });
+  // One request refreshes the list and the view counts together (the kit's list fragment).
+  htmx.ajax("GET", window.location.href, { target: "#list", swap: "outerHTML", headers: { "HX-Target": "list" } });
 });
