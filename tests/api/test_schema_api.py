@@ -1,5 +1,7 @@
 """Object types, properties, pipelines, engagements and the directory through /api/v1."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -9,6 +11,8 @@ from tend.engagement.models import Meeting, Task
 from .test_records_api import assert_problem, make_company, patch, post
 
 pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 
 
 class TestObjectTypes:
@@ -146,7 +150,8 @@ class TestPipelines:
 
 
 class TestEngagements:
-    def test_task_lifecycle(self, api, csm):
+    def test_task_lifecycle(self, api, csm, time_machine):
+        time_machine.move_to(NOW, tick=False)
         company = make_company("Acme")
         created = post(
             api,
@@ -163,7 +168,7 @@ class TestEngagements:
         assert task["associations"] == [company.pk]
 
         done = patch(api, f"/api/v1/tasks/{task['id']}", {"properties": {"status": "completed"}}).json()
-        assert done["properties"]["completed_at"] is not None
+        assert done["properties"]["completed_at"] == "2026-11-20T09:30:00Z"
 
         listed = api.get(f"/api/v1/tasks?associatedWith={company.pk}").json()["results"]
         assert [t["id"] for t in listed] == [task["id"]]
@@ -177,7 +182,7 @@ class TestEngagements:
 
         assert api.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
         assert_problem(api.get(f"/api/v1/tasks/{task['id']}"), 404)
-        assert Task.objects.get(pk=task["id"]).archived_at is not None
+        assert Task.objects.get(pk=task["id"]).archived_at == NOW
 
     def test_invalid_meeting_changes_nothing(self, api):
         body = {
@@ -199,13 +204,14 @@ class TestEngagements:
         }
         assert Meeting.objects.count() == 0
 
-    def test_note_moves_last_activity(self, api):
+    def test_note_moves_last_activity(self, api, time_machine):
+        time_machine.move_to(NOW, tick=False)
         company = make_company("Acme")
         assert (
             post(api, "/api/v1/notes", {"properties": {"body": "Great call"}, "associations": [company.pk]}).status_code
             == 201
         )
-        assert Record.objects.get(pk=company.pk).last_activity_at is not None
+        assert Record.objects.get(pk=company.pk).last_activity_at == NOW
 
     def test_unknown_engagement_property(self, api):
         assert_problem(post(api, "/api/v1/calls", {"properties": {"mood": "happy"}}), 422, "properties.mood")

@@ -364,13 +364,14 @@ def test_create_a_subscription_shows_the_url_once(client_for, csm):
     assert "/calendar/tendcal_" not in html and feed.prefix in html
 
 
+@time_machine.travel(utc(2026, 5, 4, 7, 20), tick=False)
 def test_revoke_a_subscription_from_the_page(client_for, csm, viewer):
     client_for(csm).post("/schedule/subscriptions/", {"name": "Phone"})
     feed = CalendarFeed.objects.get()
     assert client_for(viewer).post(f"/schedule/subscriptions/{feed.pk}/revoke/").status_code == 404
     assert client_for(csm).post(f"/schedule/subscriptions/{feed.pk}/revoke/").status_code == 302
     feed.refresh_from_db()
-    assert feed.revoked_at is not None
+    assert feed.revoked_at == utc(2026, 5, 4, 7, 20)
     assert "Revoked" in client_for(csm).get(reverse("calendar-subscriptions")).content.decode()
 
 
