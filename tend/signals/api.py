@@ -21,8 +21,10 @@ from tend.core.errors import ValidationFailed
 from tend.directory.auth import TokenAuth
 from tend.directory.services import token_authenticate
 
-from . import csv_import, queries, services
-from .services import MAX_BATCH_BYTES, PayloadTooLarge
+from . import csv_import, queries
+from .ingest.parse import MAX_BATCH_BYTES, PayloadTooLarge, decode_body
+from .ingest.store import events_ingest
+from .surveys import survey_responses_record
 
 router = Router(tags=["signals"])
 
@@ -49,7 +51,7 @@ _BODY_DOC = {
 
 def _document(request: HttpRequest):
     try:
-        return services.decode_body(request.body, request.headers.get("Content-Encoding", ""))
+        return decode_body(request.body, request.headers.get("Content-Encoding", ""))
     except PayloadTooLarge:
         return problem(
             413,
@@ -65,7 +67,7 @@ def _single(kind: str):
             return doc
         if not isinstance(doc, dict):
             raise ValidationFailed.single("body", _("Send one %(kind)s message as a JSON object.") % {"kind": kind})
-        result = services.events_ingest(actor=request.auth, messages=[doc], kind=kind)
+        result = events_ingest(actor=request.auth, messages=[doc], kind=kind)
         if result.errors:
             error = result.errors[0]
             return problem(
@@ -96,7 +98,7 @@ def ingest_batch(request):
             else m
             for m in messages
         ]
-    result = services.events_ingest(actor=request.auth, messages=messages, sent_at=doc.get("sentAt"))
+    result = events_ingest(actor=request.auth, messages=messages, sent_at=doc.get("sentAt"))
     return result.as_dict()
 
 
@@ -172,9 +174,7 @@ def create_responses(request, payload: Body[dict[str, Any]]):
         raise ValidationFailed.single(
             "responses", _("Send at most %(n)d responses at once.") % {"n": csv_import.MAX_ROWS}
         )
-    result = services.survey_responses_record(
-        actor=request.auth, items=items, where_prefix="responses" if batch else ""
-    )
+    result = survey_responses_record(actor=request.auth, items=items, where_prefix="responses" if batch else "")
     if result.errors:
         raise ValidationFailed(errors=result.errors, detail=result.errors[0].message)
     body = {**result.as_dict(), "results": [response_out(r) for r in result.responses]}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import services
+from .surveys import survey_responses_record
 
 MAX_BYTES = 10 * 1024 * 1024  # through the API; the management command reads any size
 MAX_ROWS = 1000  # JSON batch limit of the API
@@ -113,7 +113,7 @@ def import_csv(
     with transaction.atomic():
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]
-            result = services.survey_responses_record(actor=actor, items=[item for _n, item in chunk])
+            result = survey_responses_record(actor=actor, items=[item for _n, item in chunk])
             for error in result.errors:
                 index, _sep, name = error.field.partition("].")
                 line_no = chunk[int(index.split("[")[1])][0]

@@ -7,7 +7,7 @@ accounts stopped weeks ago. Onboarding accounts ramp up. NPS responses come from
 contacts, a few per account, and some drop by 3 points or more. Deterministic from the demo seed.
 
 Events and their rollups are written together (the rollups computed here from the same events,
-exactly as `services.rollups_recompute` would) through the demo generator's bulk writer, one
+exactly as `ingest.rollups.rollups_recompute` would) through the demo generator's bulk writer, one
 transaction per chunk of companies, so memory stays flat at any size. Workspaces with more than
 5,000 companies get 2–4 product users per account instead of 2–15 (≈10M events at 100k accounts).
 """
@@ -21,7 +21,7 @@ from django.db import transaction
 from tend.crm.models import Association, ObjectType, Record
 
 from .models import DailyActiveUser, DailyEventUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
-from .services import account_nps_sync
+from .surveys import account_nps_sync
 
 UTC = dt.UTC
 DAYS = 90

@@ -170,7 +170,7 @@ class SurveyResponse(models.Model):
 
 
 class SignalsSettings(models.Model):
-    """The one signals settings row (see `services.signals_settings`)."""
+    """The one signals settings row (see `settings.signals_settings`)."""
 
     account_key_property = models.CharField(_("account key property"), max_length=64, default="domain")
     updated_at = models.DateTimeField(auto_now=True)

@@ -16,7 +16,8 @@ from tend.workspace.models import SettingsChange
 from tend.workspace.services import workspace_settings
 from tend.workspace.settings_views import HISTORY_LIMIT, SECTIONS, HistoryEntry, settings_view
 
-from . import csv_import, services
+from . import csv_import
+from .settings import key_property_choices, settings_update_usage, signals_settings
 
 MAX_UPLOAD = csv_import.MAX_BYTES
 
@@ -47,11 +48,11 @@ def _history() -> list[HistoryEntry]:
 
 
 def _render(request: HttpRequest, *, errors=None, import_outcome=None, status: int = 200) -> HttpResponse:
-    current = services.signals_settings()
+    current = signals_settings()
     context = {
         "section": "usage",
         "tabs": [(key, label, reverse(url)) for key, (label, url) in SECTIONS.items()],
-        "choices": [(name, _(label)) for name, label in services.key_property_choices()],
+        "choices": [(name, _(label)) for name, label in key_property_choices()],
         "current": current.account_key_property,
         "errors": errors or {},
         "import_outcome": import_outcome,
@@ -73,9 +74,7 @@ def usage_settings(request: HttpRequest) -> HttpResponse:
     if request.POST.get("action") == "import":
         return _import(request, view)
     try:
-        services.settings_update_usage(
-            actor=view.actor, account_key_property=request.POST.get("accountKeyProperty", "")
-        )
+        settings_update_usage(actor=view.actor, account_key_property=request.POST.get("accountKeyProperty", ""))
     except ValidationFailed as exc:
         return _render(request, errors={e.field: e.message for e in exc.errors}, status=422)
     messages.success(request, _("The usage settings are saved."))

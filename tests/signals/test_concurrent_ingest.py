@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from tend.core import bulk
-from tend.signals import services
+from tend.signals.ingest.store import IngestResult, events_ingest
 from tend.signals.models import DailyActiveUser, DailyEventUser, DailyUsage, UsageEvent
 
 from .conftest import track
@@ -41,7 +41,7 @@ def _ingest_together(actor, batches: list[list[dict]]) -> list:
     def send(i: int) -> None:
         try:
             start.wait()
-            outcomes[i] = services.events_ingest(actor=actor, messages=batches[i])
+            outcomes[i] = events_ingest(actor=actor, messages=batches[i])
         except Exception as exc:  # reported below: a deadlock or lock timeout must fail the test
             outcomes[i] = exc
         finally:
@@ -63,7 +63,7 @@ def test_retried_and_overlapping_batches_store_and_count_each_event_once(acme, g
         retry = list(reversed(shared))  # the same ids, in another order
         other = _batch(f"o{round_}", 300)  # same accounts, days, users and events; new ids
         outcomes = _ingest_together(csm_actor, [shared, retry, other])
-        failures = [o for o in outcomes if not isinstance(o, services.IngestResult)]
+        failures = [o for o in outcomes if not isinstance(o, IngestResult)]
         assert not failures, failures
         first, second, third = outcomes
         assert first.accepted + second.accepted == 300
@@ -78,7 +78,9 @@ def test_retried_and_overlapping_batches_store_and_count_each_event_once(acme, g
         events = UsageEvent.objects.filter(account_id=row.account_id, event=row.event, timestamp__date=row.day)
         assert row.count == events.count()
         assert row.users == events.values("user_key").distinct().count()
-        assert row.users == DailyEventUser.objects.filter(account_id=row.account_id, day=row.day, event=row.event).count()
+        assert (
+            row.users == DailyEventUser.objects.filter(account_id=row.account_id, day=row.day, event=row.event).count()
+        )
     assert DailyActiveUser.objects.count() == len(
         set(UsageEvent.objects.values_list("account_id", "timestamp__date", "user_key"))
     )

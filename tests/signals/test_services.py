@@ -9,7 +9,12 @@ from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.policy import Actor, Scope
 from tend.crm.models import PropertyChange, Record
 from tend.health.models import DirtyAccount
-from tend.signals import queries, services
+from tend.signals import queries
+from tend.signals.ingest.rollups import rollups_recompute
+from tend.signals.ingest.store import events_ingest
+from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
+from tend.signals.settings import settings_update_usage
+from tend.signals.surveys import survey_responses_record
 from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
 from tend.workspace.models import SettingsChange
 
@@ -31,8 +36,8 @@ def rollups():
 
 def test_same_batch_twice_is_stored_once(acme, csm_actor):
     batch = [track("m1", group="acme.example"), track("m2", user="u2", group="acme.example")]
-    first = services.events_ingest(actor=csm_actor, messages=batch)
-    second = services.events_ingest(actor=csm_actor, messages=batch)
+    first = events_ingest(actor=csm_actor, messages=batch)
+    second = events_ingest(actor=csm_actor, messages=batch)
     assert (first.accepted, first.duplicates) == (2, 0)
     assert (second.accepted, second.duplicates) == (0, 2)
     assert UsageEvent.objects.count() == 2
@@ -40,7 +45,7 @@ def test_same_batch_twice_is_stored_once(acme, csm_actor):
 
 
 def test_duplicate_inside_one_batch_counts_once(acme, csm_actor):
-    result = services.events_ingest(
+    result = events_ingest(
         actor=csm_actor, messages=[track("m1", group="acme.example"), track("m1", group="acme.example")]
     )
     assert (result.accepted, result.duplicates) == (1, 1)
@@ -61,7 +66,7 @@ def test_bad_messages_are_reported_and_good_ones_kept(acme, csm_actor):
         {"type": "group", "messageId": "no-group", "userId": "u1"},
         track("ok-2", user="u2", group="acme.example"),
     ]
-    result = services.events_ingest(actor=csm_actor, messages=messages)
+    result = events_ingest(actor=csm_actor, messages=messages)
     assert result.accepted == 2
     assert [(e["index"], e["messageId"], e["field"]) for e in result.errors] == [
         (1, "no-user", "userId"),
@@ -79,13 +84,13 @@ def test_bad_messages_are_reported_and_good_ones_kept(acme, csm_actor):
 
 
 def test_group_call_maps_later_tracks_by_user_id(acme, csm_actor):
-    services.events_ingest(
+    events_ingest(
         actor=csm_actor,
         messages=[
             {"type": "group", "messageId": "g1", "userId": "u7", "groupId": "acme.example", "traits": {"plan": "pro"}}
         ],
     )
-    result = services.events_ingest(actor=csm_actor, messages=[track("t1", user="u7", event="Report Created")])
+    result = events_ingest(actor=csm_actor, messages=[track("t1", user="u7", event="Report Created")])
     assert (result.accepted, result.unmatched) == (1, 0)
     assert UsageEvent.objects.get(message_id="t1").account_id == acme.pk
     assert UsageIdentity.objects.get(user_key="u7").account_id == acme.pk
@@ -93,7 +98,7 @@ def test_group_call_maps_later_tracks_by_user_id(acme, csm_actor):
 
 
 def test_group_call_earlier_in_the_same_batch_maps_the_track(acme, csm_actor):
-    result = services.events_ingest(
+    result = events_ingest(
         actor=csm_actor,
         messages=[
             {"type": "group", "messageId": "g1", "userId": "u7", "groupId": "acme.example"},
@@ -105,7 +110,7 @@ def test_group_call_earlier_in_the_same_batch_maps_the_track(acme, csm_actor):
 
 
 def test_context_group_id_then_properties_group_id(acme, globex, csm_actor):
-    services.events_ingest(
+    events_ingest(
         actor=csm_actor,
         messages=[
             track("c1", user="a", group="acme.example", properties={"groupId": "globex.example"}),
@@ -116,10 +121,10 @@ def test_context_group_id_then_properties_group_id(acme, globex, csm_actor):
 
 
 def test_unknown_account_is_stored_unmatched_and_not_backfilled(acme, csm_actor):
-    result = services.events_ingest(actor=csm_actor, messages=[track("t1", user="u9", group="nobody.example")])
+    result = events_ingest(actor=csm_actor, messages=[track("t1", user="u9", group="nobody.example")])
     assert (result.accepted, result.unmatched) == (1, 1)
     assert UsageEvent.objects.get(message_id="t1").account_id is None
-    services.events_ingest(
+    events_ingest(
         actor=csm_actor, messages=[{"type": "group", "messageId": "g1", "userId": "u9", "groupId": "acme.example"}]
     )
     assert UsageEvent.objects.get(message_id="t1").account_id is None
@@ -127,7 +132,7 @@ def test_unknown_account_is_stored_unmatched_and_not_backfilled(acme, csm_actor)
 
 
 def test_out_of_order_and_duplicates_keep_rollups_exact(acme, csm_actor):
-    services.events_ingest(
+    events_ingest(
         actor=csm_actor,
         messages=[
             track("a", user="u1", event="Export Run", group="acme.example", at="2026-03-11T09:00:00Z"),
@@ -135,7 +140,7 @@ def test_out_of_order_and_duplicates_keep_rollups_exact(acme, csm_actor):
         ],
     )
     # Later: an older event of the same day, a replay, another day, an anonymous user.
-    services.events_ingest(
+    events_ingest(
         actor=csm_actor,
         messages=[
             track("c", user="u1", event="Export Run", group="acme.example", at="2026-03-11T00:00:00Z"),
@@ -170,9 +175,9 @@ def test_out_of_order_and_duplicates_keep_rollups_exact(acme, csm_actor):
 
 
 def test_rollups_recompute_repairs_a_drifted_row(acme, csm_actor):
-    services.events_ingest(actor=csm_actor, messages=[track("a", group="acme.example")])
+    events_ingest(actor=csm_actor, messages=[track("a", group="acme.example")])
     DailyUsage.objects.update(count=99, users=99)
-    services.rollups_recompute([(acme.pk, dt.date(2026, 3, 10))])
+    rollups_recompute([(acme.pk, dt.date(2026, 3, 10))])
     assert rollups() == [(acme.pk, dt.date(2026, 3, 10), "Logged In", 1, 1)]
 
 
@@ -189,7 +194,7 @@ def test_rollups_add_up_over_batches_and_replays(acme, csm_actor):
          track("1", user="u1", at=day.format("09"), group="acme.example")],
         [track("2", user="u2", at=day.format("10"), group="acme.example")],
     ]  # fmt: skip
-    accepted = [services.events_ingest(actor=csm_actor, messages=b).accepted for b in batches]
+    accepted = [events_ingest(actor=csm_actor, messages=b).accepted for b in batches]
     assert accepted == [3, 3, 0]
     assert rollups() == [
         (acme.pk, dt.date(2026, 3, 11), "Export Run", 1, 1),
@@ -197,7 +202,7 @@ def test_rollups_add_up_over_batches_and_replays(acme, csm_actor):
     ]
     # What a rebuild from the stored events gives is what the batches added up to.
     before = rollups()
-    services.rollups_recompute([(acme.pk, dt.date(2026, 3, 11))])
+    rollups_recompute([(acme.pk, dt.date(2026, 3, 11))])
     assert rollups() == before
 
 
@@ -214,14 +219,14 @@ def test_adding_to_rollups_rewrites_them_in_place(acme, globex, csm_actor):
             for e in range(30)]  # fmt: skip
     first = [track(f"a{i}", event=ev, at=f"2026-03-{d:02}T09:00:00Z", group=g) for i, (g, d, ev) in enumerate(keys)]
     more = [track(f"b{i}", event=ev, at=f"2026-03-{d:02}T10:00:00Z", group=g) for i, (g, d, ev) in enumerate(keys)]
-    services.events_ingest(actor=csm_actor, messages=first)  # 600 rollup rows: several full pages
+    events_ingest(actor=csm_actor, messages=first)  # 600 rollup rows: several full pages
     # Counted by this connection and not yet flushed: read before and after (PostgreSQL 15 may
     # still hold earlier transactions' counts here).
     query = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'signals_dailyusage'"
     with connection.cursor() as cursor:
         cursor.execute(query)
         before = cursor.fetchone()
-        services.events_ingest(actor=csm_actor, messages=more[::4])  # a quarter of them again
+        events_ingest(actor=csm_actor, messages=more[::4])  # a quarter of them again
         cursor.execute(query)
         after = cursor.fetchone()
 
@@ -234,15 +239,15 @@ def test_adding_to_rollups_rewrites_them_in_place(acme, globex, csm_actor):
 def test_a_changed_or_archived_account_key_is_never_mapped_from_memory(acme, globex, csm_actor):
     from tend.crm.services import record_archive, record_update
 
-    services.events_ingest(actor=csm_actor, messages=[track("a", user="u1", group="acme.example")])
+    events_ingest(actor=csm_actor, messages=[track("a", user="u1", group="acme.example")])
     assert UsageEvent.objects.get(message_id="a").account_id == acme.pk
     # The domain moves to Globex: the remembered "acme.example → Acme" must not be used.
     record_update(actor=None, record=acme, properties={"domain": "acme-old.example"})
     record_update(actor=None, record=globex, properties={"domain": "acme.example"})
-    services.events_ingest(actor=csm_actor, messages=[track("b", user="u9", group="acme.example")])
+    events_ingest(actor=csm_actor, messages=[track("b", user="u9", group="acme.example")])
     assert UsageEvent.objects.get(message_id="b").account_id == globex.pk
     record_archive(actor=None, record=globex)
-    result = services.events_ingest(actor=csm_actor, messages=[track("c", user="u8", group="acme.example")])
+    result = events_ingest(actor=csm_actor, messages=[track("c", user="u8", group="acme.example")])
     assert (result.unmatched, UsageEvent.objects.get(message_id="c").account_id) == (1, None)
 
 
@@ -250,16 +255,16 @@ def test_a_replayed_group_call_does_not_move_the_user_back(acme, globex, csm_act
     def group(message_id, domain):
         return {"type": "group", "messageId": message_id, "userId": "u1", "groupId": domain}
 
-    services.events_ingest(actor=csm_actor, messages=[group("g1", "acme.example")])
-    services.events_ingest(actor=csm_actor, messages=[group("g2", "globex.example")])
-    result = services.events_ingest(actor=csm_actor, messages=[group("g1", "acme.example")])
+    events_ingest(actor=csm_actor, messages=[group("g1", "acme.example")])
+    events_ingest(actor=csm_actor, messages=[group("g2", "globex.example")])
+    result = events_ingest(actor=csm_actor, messages=[group("g1", "acme.example")])
     assert result.duplicates == 1
     assert UsageIdentity.objects.get(user_key="u1").account_id == globex.pk
 
 
 def test_sent_at_corrects_the_sender_clock(acme, csm_actor):
     # The sender's clock is 1 hour fast: the event happened 10 minutes before it was sent.
-    services.events_ingest(
+    events_ingest(
         actor=csm_actor,
         messages=[track("s", group="acme.example", at="2026-03-12T12:50:00Z", sentAt="2026-03-12T13:00:00Z")],
     )
@@ -268,7 +273,7 @@ def test_sent_at_corrects_the_sender_clock(acme, csm_actor):
 
 def test_identify_merges_traits(csm_actor, acme):
     for n, traits in enumerate(({"email": "a@acme.example"}, {"name": "Ann"})):
-        services.events_ingest(
+        events_ingest(
             actor=csm_actor, messages=[{"type": "identify", "messageId": f"i{n}", "userId": "u1", "traits": traits}]
         )
     assert UsageIdentity.objects.get(user_key="u1").traits == {"email": "a@acme.example", "name": "Ann"}
@@ -276,19 +281,19 @@ def test_identify_merges_traits(csm_actor, acme):
 
 def test_ingestion_marks_accounts_dirty(acme, globex, csm_actor):
     DirtyAccount.objects.all().delete()  # creating the records marked them
-    services.events_ingest(actor=csm_actor, messages=[track("a", group="acme.example"), track("b", group="x")])
+    events_ingest(actor=csm_actor, messages=[track("a", group="acme.example"), track("b", group="x")])
     assert list(DirtyAccount.objects.values_list("record_id", "reason")) == [(acme.pk, "usage")]
 
 
 def test_read_token_may_not_ingest(csm, acme):
     with pytest.raises(Forbidden):
-        services.events_ingest(actor=Actor(csm, Scope.READ), messages=[track("a", group="acme.example")])
+        events_ingest(actor=Actor(csm, Scope.READ), messages=[track("a", group="acme.example")])
     assert UsageEvent.objects.count() == 0
 
 
 def test_batch_over_the_message_limit_is_refused(csm_actor):
     with pytest.raises(ValidationFailed) as exc:
-        services.events_ingest(actor=csm_actor, messages=[track(f"m{i}") for i in range(2501)])
+        events_ingest(actor=csm_actor, messages=[track(f"m{i}") for i in range(2501)])
     assert exc.value.errors[0].field == "batch"
     assert UsageEvent.objects.count() == 0
 
@@ -298,17 +303,17 @@ def test_account_key_property_setting(admin_actor, companies, csm_actor):
         object_type=companies, name="X", created_at=NOW, updated_at=NOW, properties={"external_id": "acct-9"}
     )
     with pytest.raises(ValidationFailed) as exc:
-        services.settings_update_usage(actor=admin_actor, account_key_property="name")
+        settings_update_usage(actor=admin_actor, account_key_property="name")
     assert exc.value.errors[0].field == "accountKeyProperty"
     with pytest.raises(Forbidden):
-        services.settings_update_usage(actor=csm_actor, account_key_property="external_id")
-    services.settings_update_usage(actor=admin_actor, account_key_property="external_id")
+        settings_update_usage(actor=csm_actor, account_key_property="external_id")
+    settings_update_usage(actor=admin_actor, account_key_property="external_id")
     change = SettingsChange.objects.get(section="usage")
     assert (change.old_value, change.new_value) == (
         {"accountKeyProperty": "domain"},
         {"accountKeyProperty": "external_id"},
     )
-    services.events_ingest(actor=csm_actor, messages=[track("k", group="acct-9")])
+    events_ingest(actor=csm_actor, messages=[track("k", group="acct-9")])
     assert UsageEvent.objects.get(message_id="k").account_id == acct.pk
 
 
@@ -317,7 +322,7 @@ def test_account_key_property_setting(admin_actor, companies, csm_actor):
 
 def test_nps_response_sets_the_account_nps_with_history(csm_actor, jane, acme):
     DirtyAccount.objects.all().delete()  # creating the records marked them
-    services.survey_responses_record(
+    survey_responses_record(
         actor=csm_actor,
         items=[
             {"email": "JANE@acme.example", "score": 9, "respondedAt": "2026-02-01T10:00:00Z", "externalId": "r1"},
@@ -342,14 +347,14 @@ def test_nps_response_sets_the_account_nps_with_history(csm_actor, jane, acme):
 
 def test_nps_external_id_is_idempotent(csm_actor, jane):
     item = {"contactId": jane.pk, "score": 10, "externalId": "ext-1"}
-    first = services.survey_responses_record(actor=csm_actor, items=[item])
-    second = services.survey_responses_record(actor=csm_actor, items=[item])
+    first = survey_responses_record(actor=csm_actor, items=[item])
+    second = survey_responses_record(actor=csm_actor, items=[item])
     assert (first.created, second.created, second.duplicates) == (1, 0, 1)
     assert SurveyResponse.objects.count() == 1
 
 
 def test_nps_errors_name_each_row_and_change_nothing(csm_actor, jane, acme):
-    result = services.survey_responses_record(
+    result = survey_responses_record(
         actor=csm_actor,
         items=[
             {"contactId": jane.pk, "score": 8},
@@ -372,7 +377,7 @@ def test_nps_errors_name_each_row_and_change_nothing(csm_actor, jane, acme):
 
 def test_nps_needs_a_seat(viewer, jane):
     with pytest.raises(Forbidden):
-        services.survey_responses_record(actor=Actor(viewer), items=[{"contactId": jane.pk, "score": 3}])
+        survey_responses_record(actor=Actor(viewer), items=[{"contactId": jane.pk, "score": 3}])
 
 
 @pytest.mark.parametrize(("score", "category"), [(0, "detractor"), (6, "detractor"), (7, "passive"), (8, "passive"), (9, "promoter"), (10, "promoter")])  # fmt: skip
@@ -382,7 +387,7 @@ def test_nps_category_boundaries(score, category):
 
 def test_deleting_an_account_deletes_its_usage(acme, globex, csm_actor):
     # The usage tables carry no database foreign key (see UsageEvent.account): Django cascades.
-    services.events_ingest(
+    events_ingest(
         actor=csm_actor, messages=[track("a", group="acme.example"), track("b", user="u2", group="globex.example")]
     )
     Record.objects.filter(pk=acme.pk).delete()
@@ -402,7 +407,7 @@ def test_texts_are_stored_exactly_as_sent(acme, csm_actor):
     ]  # fmt: skip
 
     # when they are ingested
-    result = services.events_ingest(actor=csm_actor, messages=messages)
+    result = events_ingest(actor=csm_actor, messages=messages)
 
     # then every field reads back as sent
     assert (result.accepted, result.errors) == (2, [])
@@ -430,7 +435,7 @@ def test_a_nul_character_is_reported_for_its_message_only(acme, csm_actor, field
     batch = [message, track("ok", group="acme.example")]
 
     # when it is ingested
-    result = services.events_ingest(actor=csm_actor, messages=batch)
+    result = events_ingest(actor=csm_actor, messages=batch)
 
     # then that message is reported, naming its field, and the other one is kept
     [error] = result.errors
@@ -441,7 +446,7 @@ def test_a_nul_character_is_reported_for_its_message_only(acme, csm_actor, field
 
 
 def test_an_escaped_backslash_before_u0000_is_not_a_nul(acme, csm_actor):
-    result = services.events_ingest(
+    result = events_ingest(
         actor=csm_actor, messages=[track("m1", group="acme.example", properties={"path": "C:\\u0000"})]
     )
     assert (result.accepted, result.errors) == (1, [])

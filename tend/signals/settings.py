@@ -1,0 +1,60 @@
+"""The signals settings: which customer property the groupId of usage events names."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tend.core import clock, policy
+from tend.core.errors import ValidationFailed
+from tend.crm.models import PropertyType
+from tend.crm.registry import registry_for
+from tend.signals.models import SignalsSettings
+from tend.workspace.models import SettingsChange
+from tend.workspace.services import workspace_settings
+
+
+def signals_settings() -> SignalsSettings:
+    """The settings row, created with the defaults on first use."""
+    current = SignalsSettings.objects.first()
+    if current is None:
+        current = SignalsSettings.objects.create()
+    return current
+
+
+def key_property_choices() -> list[tuple[str, str]]:
+    """(name, label) of the properties that may identify an account in usage events: the unique
+    single-line text properties of the customer object."""
+    registry = registry_for(workspace_settings().customer_object_type)
+    return [
+        (s.name, str(s.label))
+        for s in registry.value_specs()
+        if s.unique and s.type == PropertyType.TEXT and not s.is_column
+    ]
+
+
+def settings_update_usage(*, actor, account_key_property: str) -> SignalsSettings:
+    """Which customer property the groupId of usage events names (e.g. the company domain)."""
+    policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
+    name = (account_key_property or "").strip() if isinstance(account_key_property, str) else ""
+    if name not in dict(key_property_choices()):
+        raise ValidationFailed.single(
+            "accountKeyProperty",
+            _("Choose a unique single-line text property of the customer object."),
+        )
+    with transaction.atomic():
+        current = SignalsSettings.objects.select_for_update().filter(pk=signals_settings().pk).get()
+        before = current.account_key_property
+        if before != name:
+            current.account_key_property = name
+            current.save()
+            SettingsChange.objects.create(
+                section="usage",
+                old_value={"accountKeyProperty": before},
+                new_value={"accountKeyProperty": name},
+                changed_by=actor_user(actor),
+                changed_at=clock.now(),
+            )
+    return current
+
+
+def actor_user(actor):
+    return getattr(actor, "user", actor)
