@@ -15,7 +15,6 @@ from tend.signals.ingest.store import events_ingest
 from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
 from tend.signals.settings import settings_update_usage
 from tend.signals.surveys import survey_responses_record
-from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
 from tend.workspace.models import SettingsChange
 
 from .conftest import track
