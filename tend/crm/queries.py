@@ -1,14 +1,15 @@
 """Reads of the record engine, always through the permission policy."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from tend.core import policy
 from tend.core.errors import NotFound
+from tend.core.policy import Actor
 
 from .models import Association, ObjectType, Pipeline, PropertyChange, Record, Stage
 
 
-def get_object_type(actor, name: str) -> ObjectType:
+def get_object_type(actor: Actor, name: str) -> ObjectType:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     object_type = ObjectType.objects.filter(name=name).first()
     if object_type is None:
@@ -16,12 +17,12 @@ def get_object_type(actor, name: str) -> ObjectType:
     return object_type
 
 
-def object_types(actor):
+def object_types(actor: Actor) -> QuerySet[ObjectType]:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     return ObjectType.objects.all()
 
 
-def records_for(actor, object_type: ObjectType, *, archived: bool = False):
+def records_for(actor: Actor, object_type: ObjectType, *, archived: bool = False) -> QuerySet[Record]:
     """Records of one type that the actor may see (everyone with workspace access sees all)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     records = Record.objects.filter(object_type=object_type)
@@ -30,14 +31,14 @@ def records_for(actor, object_type: ObjectType, *, archived: bool = False):
 
 def resolve_merged(record: Record) -> Record:
     """Follow merges: a merged record's id still answers with the record it was merged into."""
-    seen = set()
+    seen: set[int] = set()
     while record.merged_into_id is not None and record.pk not in seen:
         seen.add(record.pk)
         record = Record.objects.get(pk=record.merged_into_id)
     return record
 
 
-def get_record(actor, object_type: ObjectType, record_id, *, include_archived: bool = True) -> Record:
+def get_record(actor: Actor, object_type: ObjectType, record_id: int | str, *, include_archived: bool = True) -> Record:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     try:
         record_id = int(record_id)
@@ -52,7 +53,9 @@ def get_record(actor, object_type: ObjectType, record_id, *, include_archived: b
     return record
 
 
-def record_history(actor, record: Record, *, property_name: str | None = None):
+def record_history(
+    actor: Actor, record: Record, *, property_name: str | None = None
+) -> QuerySet[PropertyChange]:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     changes = PropertyChange.objects.filter(record=record).select_related("changed_by")
     if property_name:
@@ -60,7 +63,7 @@ def record_history(actor, record: Record, *, property_name: str | None = None):
     return changes.order_by("-changed_at", "-id")
 
 
-def associated_records(actor, record: Record, to_type: ObjectType):
+def associated_records(actor: Actor, record: Record, to_type: ObjectType) -> QuerySet[Association]:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     return (
         Association.objects.filter(
@@ -71,7 +74,9 @@ def associated_records(actor, record: Record, to_type: ObjectType):
     )
 
 
-def pipelines_for(actor, object_type: ObjectType, *, include_archived: bool = False):
+def pipelines_for(
+    actor: Actor, object_type: ObjectType, *, include_archived: bool = False
+) -> QuerySet[Pipeline]:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     pipelines = Pipeline.objects.filter(object_type=object_type)
     if not include_archived:
@@ -79,14 +84,18 @@ def pipelines_for(actor, object_type: ObjectType, *, include_archived: bool = Fa
     return pipelines.prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("display_order", "id")))
 
 
-def get_pipeline(actor, object_type: ObjectType, pipeline_id) -> Pipeline:
-    pipeline = pipelines_for(actor, object_type, include_archived=True).filter(pk=_int_or_none(pipeline_id)).first()
+def get_pipeline(actor: Actor, object_type: ObjectType, pipeline_id: int | str | None) -> Pipeline:
+    pipelines = pipelines_for(actor, object_type, include_archived=True)  # checks the actor first
+    pk = _int_or_none(pipeline_id)
+    pipeline = pipelines.filter(pk=pk).first() if pk is not None else None
     if pipeline is None:
         raise NotFound(f"No pipeline {pipeline_id} for {object_type.name}.")
     return pipeline
 
 
-def _int_or_none(value):
+def _int_or_none(value: int | str | None) -> int | None:
+    if value is None:
+        return None
     try:
         return int(value)
     except (TypeError, ValueError):

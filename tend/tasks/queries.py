@@ -1,14 +1,19 @@
 """Reads of the Tasks tab: the default views, their counts, and the table's queryset."""
 
+import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tend.core import clock, policy
 from tend.core.errors import NotFound
+from tend.core.policy import Actor
 from tend.crm.filters import compile_search
 from tend.crm.models import Record
+from tend.crm.registry import Registry
+from tend.directory.models import User
 from tend.engagement.kinds import KINDS
 from tend.engagement.models import Task, TaskChange, TaskQuerySet
 
@@ -29,11 +34,11 @@ DEFAULT_SORTS = {
 DUE_SORT = [{"propertyName": "due_at", "direction": "ASCENDING"}]
 
 
-def registry():
+def registry() -> Registry:
     return KINDS["tasks"].registry()
 
 
-def view_condition(key: str, *, tz, now) -> Q:
+def view_condition(key: str, *, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> Q:
     """The condition of one of the default views (`key` in DEFAULT_VIEWS), from the named
     task states of TaskQuerySet."""
     match key:
@@ -52,17 +57,17 @@ def view_condition(key: str, *, tz, now) -> Q:
     raise NotFound("No such view.")
 
 
-def in_view(tasks, key: str, *, tz, now):
+def in_view(tasks: TaskQuerySet, key: str, *, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> TaskQuerySet:
     return tasks.filter(view_condition(key, tz=tz, now=now))
 
 
-def visible_tasks(actor):
+def visible_tasks(actor: Actor) -> TaskQuerySet:
     """Every task the actor may see (all workspace users see every active task, as in the API)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     return Task.objects.active()
 
 
-def view_counts(actor, user) -> dict[str, int]:
+def view_counts(actor: Actor, user: User) -> dict[str, int]:
     """How many of `user`'s tasks each default view holds, in one query."""
     tz, now = clock.user_zone(user), clock.now()
     aggregates = {key: Count("pk", filter=view_condition(key, tz=tz, now=now)) for key in DEFAULT_VIEWS}
@@ -80,7 +85,9 @@ class TaskTable:
     columns: list = field(default_factory=list)
 
 
-def table_tasks(*, actor, viewed_user, table: TaskTable, reg=None):
+def table_tasks(
+    *, actor: Actor, viewed_user: User, table: TaskTable, reg: Registry | None = None
+) -> QuerySet[Task]:
     """The table's queryset: `viewed_user`'s tasks in the chosen view, filtered and sorted with
     the one filter language (ValidationFailed names a bad filter)."""
     reg = reg or registry()
@@ -94,13 +101,13 @@ def table_tasks(*, actor, viewed_user, table: TaskTable, reg=None):
     return compiled.apply(tasks)
 
 
-def with_rows(tasks):
+def with_rows(tasks: QuerySet[Task]) -> QuerySet[Task]:
     """What a table row needs beyond the task's columns, loaded once per page."""
     records = Record.objects.filter(archived_at__isnull=True).select_related("object_type").order_by("name", "id")
     return tasks.select_related("assignee").prefetch_related(Prefetch("records", queryset=records))
 
 
-def get_task_for_user(actor, task_id) -> Task:
+def get_task_for_user(actor: Actor, task_id: int | str) -> Task:
     try:
         task_id = int(task_id)
     except (TypeError, ValueError) as exc:

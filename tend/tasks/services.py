@@ -240,7 +240,7 @@ def tasks_bulk_set_property(*, actor: Actor, selection: Selection, property_name
     """Set one writable task property to one valid value on the selected tasks."""
     _require(actor)
     spec = queries.registry().get(property_name) if isinstance(property_name, str) else None
-    if spec is None or spec.read_only:
+    if spec is None or spec.read_only or spec.column is None:  # bulk writes set columns
         raise ValidationFailed.single(
             "property", _("Choose a property that can be changed: %(names)s.") % {"names": _writable_names()}
         )
