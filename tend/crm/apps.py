@@ -11,6 +11,6 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         # Like Django's own permissions and content types: schema rows that must exist after
         # every migrate. Not business logic, so a signal is the right seam here.
-        from .builtins import on_post_migrate
+        from .standard_objects import on_post_migrate
 
-        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="tend.crm.builtins")
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="tend.crm.standard_objects")
