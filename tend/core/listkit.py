@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, QueryDict
+from django.utils import formats
 from django.utils.functional import cached_property
 
 # What a filter parameter that is not JSON becomes: the filter compiler rejects it with a field
@@ -148,7 +149,8 @@ class TableState:
 
     def query_string(self, **overrides: Any) -> str:
         """The current state (without the page) with `overrides`; a None override drops a key."""
-        keep = self._kept((*self.sticky, "view", "q", "filters", "columns", "sort", "dir", *self.quick))
+        keep = {**self._kept(self.sticky), "view": self.view_key}
+        keep.update(self._kept(("q", "filters", "columns", "sort", "dir", *self.quick)))
         for key, value in overrides.items():
             if value is None or value == "":
                 keep.pop(key, None)
@@ -206,10 +208,14 @@ class CappedPaginator(Paginator):
     def shown_count(self) -> int:
         return min(self.count, self.cap)
 
+    @property
+    def cap_text(self) -> str:
+        return formats.number_format(self.cap, use_l10n=True, force_grouping=True)
 
-def page_of(rows, params: QueryDict, *, per_page: int = PAGE_SIZE, cap: int = COUNT_CAP) -> Page:
+
+def page_of(rows, params: QueryDict, *, per_page: int = PAGE_SIZE, cap: int | None = None) -> Page:
     """The page asked for (`page`), the last one when it is past the end."""
-    return CappedPaginator(rows, per_page, cap=cap).get_page(params.get("page"))
+    return CappedPaginator(rows, per_page, cap=cap or COUNT_CAP).get_page(params.get("page"))
 
 
 # ---- headers and cells -------------------------------------------------------------------------
