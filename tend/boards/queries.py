@@ -1,16 +1,20 @@
 """Reads of the Services and Revenue tabs: which board a tab shows, its records, its columns."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, F, FloatField, Subquery, Sum, Window
+from django.db.models import Aggregate, Count, F, FloatField, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import Cast, RowNumber
 
 from tend.core import clock
 from tend.core.errors import NotFound
+from tend.core.policy import Actor
 from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Pipeline, PropertyKey, Record, Stage
 from tend.crm.queries import records_for
 from tend.crm.registry import Registry, registry_for
+from tend.directory.models import User
 from tend.workspace.models import WorkspaceSettings
 from tend.workspace.queries import with_extra_filters
 
@@ -36,15 +40,17 @@ class BoardConfig:
             pipelines = pipelines.filter(pk__in=self.pipeline_ids)
         return list(pipelines.order_by("display_order", "id"))
 
-    def pipeline(self, requested, pipelines: list[Pipeline] | None = None) -> Pipeline | None:
+    def pipeline(self, requested: str | int | None, pipelines: list[Pipeline] | None = None) -> Pipeline | None:
         """The pipeline asked for if it is one of this board's, else the default, else the first."""
         pipelines = self.pipelines() if pipelines is None else pipelines
         by_id = {p.pk: p for p in pipelines}
         try:
-            wanted = int(requested)
-        except (TypeError, ValueError):
+            wanted = int(requested) if requested is not None else None
+        except ValueError:
             wanted = None
-        return by_id.get(wanted) or by_id.get(self.default_pipeline_id) or (pipelines[0] if pipelines else None)
+        chosen = by_id.get(wanted) if wanted is not None else None
+        default = by_id.get(self.default_pipeline_id) if self.default_pipeline_id is not None else None
+        return chosen or default or (pipelines[0] if pipelines else None)
 
 
 def services_board(ws: WorkspaceSettings) -> BoardConfig | None:
@@ -67,7 +73,8 @@ def revenue_boards(ws: WorkspaceSettings) -> list[BoardConfig]:
     types = {o.name: o for o in ObjectType.objects.filter(name__in=[e.get("objectType") for e in entries])}
     boards = []
     for entry in entries:
-        object_type = types.get(entry.get("objectType"))
+        name = entry.get("objectType")
+        object_type = types.get(name) if isinstance(name, str) else None
         if object_type is None:
             continue
         boards.append(
@@ -93,7 +100,9 @@ def board_for_tab(ws: WorkspaceSettings, tab: str) -> BoardConfig:
     raise NotFound("No such board.")
 
 
-def board_records(*, actor, viewed_user, board: BoardConfig, pipeline: Pipeline, body: dict, extra: list[dict]):
+def board_records(
+    *, actor: Actor, viewed_user: User, board: BoardConfig, pipeline: Pipeline, body: dict[str, Any], extra: list[dict[str, Any]]
+) -> tuple[Registry, QuerySet[Record]]:
     """Records of the board's pipeline that match the filter body (the one filter language)."""
     registry = registry_for(board.object_type)
     compiled = compile_search(
@@ -111,9 +120,9 @@ def has_amount(registry: Registry) -> bool:
     return spec is not None and spec.type in ("number", "currency")
 
 
-def stage_totals(records, registry: Registry) -> dict[int, dict]:
+def stage_totals(records: QuerySet[Record], registry: Registry) -> dict[int, Mapping[str, Any]]:
     """Count and amount total per stage, in one grouped query."""
-    aggregates = {"n": Count("pk")}
+    aggregates: dict[str, Aggregate] = {"n": Count("pk")}
     if has_amount(registry):
         aggregates["total"] = Sum(Cast(PropertyKey(AMOUNT, "properties"), FloatField()))
     rows = records.order_by().values("stage_id").annotate(**aggregates)
@@ -123,7 +132,7 @@ def stage_totals(records, registry: Registry) -> dict[int, dict]:
 CARD_ORDER = (F("stage_entered_at").asc(nulls_last=True), F("pk").asc())
 
 
-def card_order(records) -> tuple:
+def card_order(records: QuerySet[Record]) -> tuple[Any, ...]:
     """The order of cards in a column: the view's sort when it has one (`board_records` applies
     it, always ending with the id), else longest in the stage first."""
     order = tuple(records.query.order_by)
@@ -132,13 +141,17 @@ def card_order(records) -> tuple:
     return order
 
 
-def stage_cards(records, stage: Stage, *, offset: int, limit: int = CARDS_PER_PAGE) -> tuple[list, bool]:
+def stage_cards(
+    records: QuerySet[Record], stage: Stage, *, offset: int, limit: int = CARDS_PER_PAGE
+) -> tuple[list[Record], bool]:
     """One page of a column's cards, in `card_order`; whether more follow."""
     page = list(records.filter(stage=stage).order_by(*card_order(records))[offset : offset + limit + 1])
     return page[:limit], len(page) > limit
 
 
-def first_pages(records, stages: list[Stage], *, limit: int = CARDS_PER_PAGE) -> dict[int, tuple[list, bool]]:
+def first_pages(
+    records: QuerySet[Record], stages: list[Stage], *, limit: int = CARDS_PER_PAGE
+) -> dict[int, tuple[list[Record], bool]]:
     """The first page of every column in one query (a row number per stage), so that the number of
     queries depends neither on the records nor on the stages."""
     # Rank narrow rows (no JSON) first, then load only the chosen records.
@@ -151,7 +164,8 @@ def first_pages(records, stages: list[Stage], *, limit: int = CARDS_PER_PAGE) ->
         .values("pk")
     )
     chosen = Record.objects.filter(pk__in=Subquery(ranked)).order_by("stage_id", *order)
-    pages: dict[int, list] = {s.pk: [] for s in stages}
+    pages: dict[int, list[Record]] = {s.pk: [] for s in stages}
     for record in chosen:
-        pages[record.stage_id].append(record)
+        if record.stage_id is not None:  # chosen among the stages
+            pages[record.stage_id].append(record)
     return {pk: (page[:limit], len(page) > limit) for pk, page in pages.items()}

@@ -2,16 +2,19 @@
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tend.core import clock, policy
 from tend.core.errors import NotFound
+from tend.core.policy import Actor
 from tend.crm.filters import compile_search
-from tend.crm.models import PropertyChange
+from tend.crm.models import PropertyChange, Record
 from tend.crm.queries import records_for
-from tend.crm.registry import registry_for
+from tend.crm.registry import Registry, registry_for
+from tend.directory.models import User
 
 from .models import SavedView, WorkspaceSettings
 from .services import DEFAULT_COLUMNS
@@ -23,14 +26,14 @@ BUILTIN_VIEWS = {
 ASSIGNED_WITHIN_DAYS = 30
 
 
-def views_for(actor, tab: str | None):
+def views_for(actor: Actor, tab: str | None) -> QuerySet[SavedView]:
     """Views the actor sees on a tab (or on every tab): their private ones and shared ones."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     views = SavedView.objects.all() if tab is None else SavedView.objects.filter(tab=tab)
     return views.filter(Q(owner=actor.user) | Q(visibility=SavedView.Visibility.EVERYONE))
 
 
-def default_views(actor, tab: str):
+def default_views(actor: Actor, tab: str) -> QuerySet[SavedView]:
     return (
         views_for(actor, tab)
         .filter(is_default=True, visibility=SavedView.Visibility.EVERYONE)
@@ -38,7 +41,7 @@ def default_views(actor, tab: str):
     )
 
 
-def get_view_for_user(actor, tab: str | None, view_id) -> SavedView:
+def get_view_for_user(actor: Actor, tab: str | None, view_id: int | str) -> SavedView:
     try:
         view_id = int(view_id)
     except (TypeError, ValueError) as exc:
@@ -59,7 +62,7 @@ class TableSpec:
     builtin: str | None = None
 
 
-def with_extra_filters(filters: dict, extra: list[dict]) -> dict:
+def with_extra_filters(filters: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str, Any]:
     """AND extra filters into every OR-group of a filter body."""
     if not extra:
         return filters
@@ -68,8 +71,14 @@ def with_extra_filters(filters: dict, extra: list[dict]) -> dict:
 
 
 def customer_records(
-    *, actor, viewed_user, ws: WorkspaceSettings, table: TableSpec, extra_filters: list[dict], registry=None
-):
+    *,
+    actor: Actor,
+    viewed_user: User,
+    ws: WorkspaceSettings,
+    table: TableSpec,
+    extra_filters: list[dict[str, Any]],
+    registry: Registry | None = None,
+) -> tuple[Registry, QuerySet[Record]]:
     """The Customers tab's queryset for `viewed_user` (the actor, or whom they view as)."""
     object_type = ws.customer_object_type
     registry = registry or registry_for(object_type)
