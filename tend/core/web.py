@@ -42,10 +42,6 @@ def viewing(request: HttpRequest) -> Viewing:
     return Viewing(actor=actor, user=user)
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def workspace_view(view):
     """Signed in, with workspace access; Forbidden becomes a page that explains what is missing."""
 
@@ -65,5 +61,5 @@ def workspace_view(view):
 
 
 def explain_forbidden(request: HttpRequest, reason: str):
-    template = "core/_forbidden.html" if is_htmx(request) else "core/forbidden.html"
+    template = "core/_forbidden.html" if getattr(request, "htmx", False) else "core/forbidden.html"
     return render(request, template, {"reason": reason}, status=403)

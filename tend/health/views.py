@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from tend.core.web import Viewing, is_htmx, viewing, workspace_view
+from tend.core.web import Viewing, viewing, workspace_view
 from tend.crm import queries as crm_queries
 from tend.crm.filters import compile_search
 from tend.crm.registry import registry_for
@@ -68,7 +68,7 @@ def settings_refusal(view: Viewing) -> str:
 
 
 def _refuse(request, reason: str):
-    if is_htmx(request) or request.content_type == "application/json":
+    if request.htmx or request.content_type == "application/json":
         return render(request, "core/_forbidden.html", {"reason": reason}, status=403)
     messages.error(request, reason)
     return None
@@ -84,7 +84,7 @@ def profile_view(view_func):
         try:
             profile = queries.get_profile_for_user(current.actor, profile_id)
         except NotFound:
-            template = "health/_not_found.html" if is_htmx(request) else "health/not_found.html"
+            template = "health/_not_found.html" if request.htmx else "health/not_found.html"
             return render(request, template, {}, status=404)
         return view_func(request, current, profile, **kwargs)
 
@@ -169,9 +169,9 @@ def profiles(request):
 
 
 def _operator_labels() -> dict:
-    from tend.workspace.views import OPERATOR_LABELS
+    from tend.workspace.listing import operator_labels
 
-    return OPERATOR_LABELS()
+    return operator_labels()
 
 
 def _property_options(object_type, types: list[str]) -> list[dict]:
@@ -574,7 +574,7 @@ def alert_dismiss(request, alert_id: int):
     current = viewing(request)
     alert = _active_alerts(current).filter(pk=alert_id).first()
     if alert is None:
-        if is_htmx(request):
+        if request.htmx:
             return HttpResponse("")
         messages.error(request, _("That alert is no longer active."))
         return redirect("health-alerts")
@@ -591,7 +591,7 @@ def alert_dismiss(request, alert_id: int):
         if refused := _refuse(request, str(exc)):
             return refused
         return redirect("health-alerts")
-    if is_htmx(request):
+    if request.htmx:
         return HttpResponse("")
     messages.success(request, _("Alert dismissed."))
     return redirect("health-alerts")
@@ -619,7 +619,7 @@ def summary(request):
         "distribution_json": json.dumps(distribution),
         "over_time_json": json.dumps(over_time),
     }
-    template = "health/_summary_card.html" if is_htmx(request) else "health/summary.html"
+    template = "health/_summary_card.html" if request.htmx else "health/summary.html"
     return render(request, template, context)
 
 

@@ -2,7 +2,6 @@
 `events`), item summaries, scheduling a meeting in the side panel, and calendar subscriptions."""
 
 import datetime as dt
-import json
 import zoneinfo
 
 from django.http import Http404, HttpResponse, JsonResponse
@@ -11,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
+from django_htmx.http import trigger_client_event
 
 from tend.core import clock, policy
 from tend.core.api import problem
@@ -23,7 +23,7 @@ from . import ics, queries, services
 
 INVALID_STATUS = 422
 NEW_FEED_SESSION_KEY = "tend_new_calendar_feed"
-REFRESH_TRIGGER = json.dumps({"tend:schedule-changed": True})
+REFRESH_EVENT = "tend:schedule-changed"
 _FORM_FIELDS = frozenset({"title", "start", "end", "attendees", "location", "meeting_url", "records", "notes"})
 
 
@@ -155,7 +155,7 @@ def meeting_outcome(request, meeting_id: int):
     response = _summary_response(
         request, current, queries.get_item(current.actor, kind="meeting", item_id=meeting_id), tz
     )
-    response["HX-Trigger"] = REFRESH_TRIGGER
+    trigger_client_event(response, REFRESH_EVENT)
     return response
 
 
@@ -225,7 +225,7 @@ def meeting_new(request):
         )
     item = queries.get_item(current.actor, kind="meeting", item_id=meeting.pk)
     response = _summary_response(request, current, item, tz)
-    response["HX-Trigger"] = REFRESH_TRIGGER
+    trigger_client_event(response, REFRESH_EVENT)
     return response
 
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from tend.core import policy
 from tend.core.errors import FieldError, Forbidden, ValidationFailed
-from tend.core.web import explain_forbidden, is_htmx, viewing
+from tend.core.web import explain_forbidden, viewing
 from tend.crm.models import ObjectType, Pipeline, PropertyDefinition, PropertyType
 from tend.crm.registry import RECORD_COLUMN_SPECS, registry_for
 
@@ -335,7 +335,7 @@ def _single_object_section(request: HttpRequest, *, section: str, saved: dict, e
     changed = _changed_object(request, "")
     values = saved if changed is None else {**saved, "objectType": changed}
     form = _object_form(prefix="", types=types, values=values, adapt=changed is not None, **options)
-    if is_htmx(request) and request.GET.get("fragment") == FRAGMENT:
+    if request.htmx and request.GET.get("fragment") == FRAGMENT:
         return _render_fragment(request, form)
     return _render(request, section, [form])
 
@@ -472,7 +472,7 @@ def revenue_settings(request: HttpRequest) -> HttpResponse:
             slots[i] = {**slots[i], "objectType": changed}
             adapt_slot = i
     forms = _revenue_forms(types, slots, adapt_slot=adapt_slot)
-    if is_htmx(request) and request.GET.get("fragment") == FRAGMENT:
+    if request.htmx and request.GET.get("fragment") == FRAGMENT:
         if adapt_slot is None:
             return HttpResponseBadRequest(_("Choose an object."))
         return _render_fragment(request, forms[adapt_slot])
