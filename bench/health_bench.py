@@ -336,7 +336,7 @@ def freshness(args) -> float:
     from django.db import connection, transaction
     from django_tasks_db.models import DBTaskResult
 
-    from tend.health.marks import mark_accounts_dirty
+    from tend.health.dirty import mark_accounts_dirty
     from tend.health.models import HealthScore
     from tend.signals.models import DailyUsage
 

@@ -2,7 +2,9 @@
 
 A request acts as an `Actor`: a user plus how they authenticated. A signed-in browser session
 carries the user's full permissions; an API token carries them too, capped by its scope (a read
-token never writes). The matrix of roles × actions is tested in tests/core/test_policy.py.
+token never writes). Background work, automation, imports and the demo act as `SYSTEM`: Tend
+itself, no user, allowed only `SYSTEM_ACTIONS`. A service given no actor at all raises TypeError.
+The matrix of roles × actions is tested in tests/core/test_policy.py.
 """
 
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ class Scope(StrEnum):
     SESSION = "session"
     READ = "read"
     WRITE = "write"
+    SYSTEM = "system"  # Tend itself (see SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,26 @@ class Actor:
     user: "_User | None"
     scope: Scope = Scope.SESSION
 
+    @classmethod
+    def system(cls) -> "Actor":
+        return SYSTEM
+
+    @property
+    def is_system(self) -> bool:
+        return self.scope == Scope.SYSTEM
+
     @property
     def can_write(self) -> bool:
-        return self.scope in (Scope.SESSION, Scope.WRITE)
+        return self.scope in (Scope.SESSION, Scope.WRITE, Scope.SYSTEM)
+
+
+# Tend itself: history rows it writes have no user (shown as "Tend").
+SYSTEM = Actor(None, Scope.SYSTEM)
+
+# What background work needs: reading the workspace, writing records, engagements and
+# associations (automation, survey answers, imports, the demo), defining properties (imports).
+# Nothing about users, settings, views or profiles: those are a person's decisions.
+SYSTEM_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.EDIT_RECORDS, Action.MANAGE_SCHEMA})
 
 
 def _role_allows(user, action: Action) -> bool:
@@ -92,6 +112,8 @@ def allows(actor: Actor | object, action: Action, target: object = None) -> bool
     (on `target`, for the actions about one object)."""
     if not isinstance(actor, Actor):
         actor = Actor(actor)
+    if actor.is_system:
+        return action in SYSTEM_ACTIONS
     if action not in READ_ACTIONS and not actor.can_write:
         return False
     if action in _TARGET_ACTIONS:
@@ -119,14 +141,26 @@ _REASONS = {
     ),
 }
 _WORKSPACE_ACTIONS = frozenset(
-    {Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.EDIT_RECORDS, Action.MANAGE_HEALTH_PROFILES}
+    {
+        Action.USE_WORKSPACE,
+        Action.USE_WORK_TABS,
+        Action.EDIT_RECORDS,
+        Action.MANAGE_HEALTH_PROFILES,
+        Action.EDIT_SAVED_VIEW,
+    }
 )
 
 
 def require(actor: Actor | object, action: Action, target: object = None) -> None:
-    """Raise Forbidden with a reason a person can act on, unless `allows`."""
+    """Raise Forbidden with a reason a person can act on, unless `allows`. No actor at all is a
+    programming error (TypeError): background work passes `SYSTEM`."""
+    if actor is None:
+        raise TypeError("An actor is required; background work acts as policy.SYSTEM.")
     if allows(actor, action, target):
         return
+    if isinstance(actor, Actor) and actor.is_system:
+        # Never shown to a person (no UI acts as SYSTEM), so not translated.
+        raise Forbidden(f"Tend's background work may not {action.value}; a person with the permission must.")
     if isinstance(actor, Actor) and not actor.can_write and action not in READ_ACTIONS:
         raise Forbidden(_("This API token is read-only."))
     user = actor.user if isinstance(actor, Actor) else actor

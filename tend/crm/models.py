@@ -1,4 +1,5 @@
-"""The record engine: object types, their properties, records, associations, pipelines, history.
+"""The record engine: object types, their properties, records, associations, pipelines, history,
+follows.
 
 Companies, contacts, deals, tickets, services and custom objects are all `Record`s of an
 `ObjectType`. Hot fields are real columns; every other property value lives, typed and
@@ -289,3 +290,18 @@ class PropertyChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_id}.{self.property_name}: {self.old_value!r} → {self.new_value!r}"
+
+
+class Follow(models.Model):
+    """A user follows a record (to get its activity later on the Feed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "workspace_follow"  # moved from the workspace app with its rows (crm 0004)
+        constraints = [models.UniqueConstraint(fields=["user", "record"], name="follow_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.record_id}"

@@ -4,20 +4,24 @@ Each service validates everything first and raises ValidationFailed naming every
 before it changes anything; writes happen in one transaction together with their history.
 """
 
+import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import ManyToManyRel, Max
 from django.utils.translation import gettext as _
 
-from tend.core import clock, policy
-from tend.core.errors import FieldError, ValidationFailed
-from tend.health.marks import mark_related_accounts
+from tend.core import clock, hooks, policy
+from tend.core.errors import FieldError, Forbidden, ValidationFailed
+from tend.core.policy import Actor
 
 from . import values
 from .models import (
     Association,
     ChangeSource,
+    Follow,
     ObjectType,
     Pipeline,
     PropertyChange,
@@ -36,34 +40,38 @@ from .registry import (
     registry_for,
 )
 
+if TYPE_CHECKING:
+    from tend.directory.models import User
+
+UserCheck = Callable[[Collection[int]], set[int]]
+
 ENUM_TYPES = (PropertyType.ENUMERATION, PropertyType.MULTI_ENUMERATION)
 MAX_BATCH = 100
 SYSTEM_SOURCES = (ChangeSource.AUTOMATION, ChangeSource.SYSTEM, ChangeSource.MERGE)
 
 
-def _actor_user(actor):
-    if actor is None:
-        return None
-    return actor.user if isinstance(actor, policy.Actor) else actor
+def _actor_user(actor: Actor) -> "User | None":
+    """The user to name in history rows: none for Tend itself (`policy.SYSTEM`), shown as "Tend"."""
+    return actor.user
 
 
-def _require(actor, action: policy.Action) -> None:
-    """`actor=None` is Tend itself (automation, demo data), which the policy does not restrict."""
-    if actor is not None:
-        policy.require(actor, action)
+def _require(actor: Actor, action: policy.Action) -> None:
+    policy.require(actor, action)
 
 
-def _check_label(errors: list[FieldError], field_name: str, value, max_length: int) -> None:
+def _check_label(errors: list[FieldError], field_name: str, value: object, max_length: int) -> None:
     """A required one-line label that fits its column (PostgreSQL refuses longer values)."""
     if value is not None and not isinstance(value, str):
         errors.append(FieldError(field_name, _("Enter text.")))
-    elif not (value or "").strip():
+        return
+    text = (value or "").strip()
+    if not text:
         errors.append(FieldError(field_name, _("Enter a label."), "required"))
-    elif len(value.strip()) > max_length:
+    elif len(text) > max_length:
         errors.append(FieldError(field_name, _("Enter at most %(n)d characters.") % {"n": max_length}))
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -71,7 +79,7 @@ def _is_int(value) -> bool:
 
 
 def object_type_create(
-    *, actor, name: str, label_singular: str, label_plural: str, primary_property: str = "name"
+    *, actor: Actor, name: str, label_singular: str, label_plural: str, primary_property: str = "name"
 ) -> ObjectType:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors = []
@@ -96,7 +104,7 @@ def object_type_create(
     )
 
 
-def object_type_update(*, actor, object_type: ObjectType, changes: dict) -> ObjectType:
+def object_type_update(*, actor: Actor, object_type: ObjectType, changes: dict) -> ObjectType:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors = []
     allowed = {"labelSingular": "label_singular", "labelPlural": "label_plural", "primaryProperty": "primary_property"}
@@ -123,7 +131,7 @@ def object_type_update(*, actor, object_type: ObjectType, changes: dict) -> Obje
 # --------------------------------------------------------------------------- properties
 
 
-def _clean_options(prop_type: str, options, errors: list[FieldError]) -> list[dict]:
+def _clean_options(prop_type: str, options: object, errors: list[FieldError]) -> list[dict[str, str]]:
     if prop_type not in ENUM_TYPES:
         if options:
             errors.append(FieldError("options", _("Only enumeration properties have options.")))
@@ -131,7 +139,8 @@ def _clean_options(prop_type: str, options, errors: list[FieldError]) -> list[di
     if not isinstance(options, list) or not options:
         errors.append(FieldError("options", _("An enumeration needs at least one option."), "required"))
         return []
-    cleaned, seen = [], set()
+    cleaned: list[dict[str, str]] = []
+    seen: set[str] = set()
     for i, option in enumerate(options):
         if isinstance(option, str):
             option = {"value": option, "label": option}
@@ -150,12 +159,12 @@ def _clean_options(prop_type: str, options, errors: list[FieldError]) -> list[di
 
 def property_create(
     *,
-    actor,
+    actor: Actor,
     object_type: ObjectType,
     name: str,
     label: str,
     type: str,
-    options=None,
+    options: list[str | dict[str, Any]] | None = None,
     required: bool = False,
     unique: bool = False,
     read_only: bool = False,
@@ -219,7 +228,7 @@ PROPERTY_EDITABLE = {
 }
 
 
-def property_update(*, actor, definition: PropertyDefinition, changes: dict) -> PropertyDefinition:
+def property_update(*, actor: Actor, definition: PropertyDefinition, changes: dict) -> PropertyDefinition:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors: list[FieldError] = []
     for key in changes:
@@ -285,7 +294,7 @@ def _has_duplicates(definition: PropertyDefinition) -> bool:
     return False
 
 
-def property_archive(*, actor, definition: PropertyDefinition) -> PropertyDefinition:
+def property_archive(*, actor: Actor, definition: PropertyDefinition) -> PropertyDefinition:
     """Archive (never hard-delete) a custom property; its values stay on the records."""
     _require(actor, policy.Action.MANAGE_SCHEMA)
     if definition.built_in:
@@ -342,7 +351,7 @@ def _clean_stage(data: dict, registry: Registry, errors: list[FieldError], where
 
 
 def pipeline_create(
-    *, actor, object_type: ObjectType, label: str, stages: list[dict], display_order: int | None = None
+    *, actor: Actor, object_type: ObjectType, label: str, stages: list[dict], display_order: int | None = None
 ) -> Pipeline:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors: list[FieldError] = []
@@ -368,7 +377,7 @@ def pipeline_create(
     return pipeline
 
 
-def pipeline_update(*, actor, pipeline: Pipeline, changes: dict) -> Pipeline:
+def pipeline_update(*, actor: Actor, pipeline: Pipeline, changes: dict) -> Pipeline:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors = []
     for key in changes:
@@ -394,7 +403,7 @@ def pipeline_update(*, actor, pipeline: Pipeline, changes: dict) -> Pipeline:
     return pipeline
 
 
-def stage_create(*, actor, pipeline: Pipeline, data: dict) -> Stage:
+def stage_create(*, actor: Actor, pipeline: Pipeline, data: dict) -> Stage:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors: list[FieldError] = []
     cleaned = _clean_stage(data, registry_for(pipeline.object_type), errors, "")
@@ -405,7 +414,7 @@ def stage_create(*, actor, pipeline: Pipeline, data: dict) -> Stage:
     return Stage.objects.create(pipeline=pipeline, **cleaned)
 
 
-def stage_update(*, actor, stage: Stage, data: dict) -> Stage:
+def stage_update(*, actor: Actor, stage: Stage, data: dict) -> Stage:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     errors: list[FieldError] = []
     cleaned = _clean_stage(data, registry_for(stage.pipeline.object_type), errors, "", partial=True)
@@ -420,7 +429,7 @@ def stage_update(*, actor, stage: Stage, data: dict) -> Stage:
     return stage
 
 
-def stage_delete(*, actor, stage: Stage) -> None:
+def stage_delete(*, actor: Actor, stage: Stage) -> None:
     _require(actor, policy.Action.MANAGE_SCHEMA)
     if Record.objects.filter(stage=stage).exists():
         raise ValidationFailed.single("stage", _("Records are in this stage; move them first."), "in_use")
@@ -444,13 +453,13 @@ class _Plan:
 
 def _clean_record_input(
     registry: Registry,
-    incoming,
+    incoming: object,
     *,
     record: Record | None,
     source: str,
     errors: list[FieldError],
     where: str = "",
-    user_check=None,
+    user_check: UserCheck | None = None,
 ) -> _Plan:
     plan = _Plan(record=record)
     if not isinstance(incoming, dict):
@@ -476,7 +485,7 @@ def _clean_record_input(
                 if cleaned is not None and cleaned not in valid:
                     raise values.InvalidValue(
                         _("No %(what)s %(id)s for %(type)s.")
-                        % {"what": spec.type, "id": cleaned, "type": registry.object_type.name}
+                        % {"what": spec.type, "id": cleaned, "type": getattr(registry.object_type, "name", "")}
                     )
             else:
                 cleaned = values.clean_value(spec.type, raw, options=list(spec.options), user_ids=user_check)
@@ -496,7 +505,7 @@ def _clean_record_input(
     # Pipeline and stage agree: a stage implies its pipeline; a new pipeline starts at its first stage.
     cols = plan.columns
     if "stage" in cols and cols["stage"] is not None:
-        stage = Stage.objects.filter(pk=cols["stage"]).first()
+        stage = Stage.objects.get(pk=cols["stage"])  # one of the registry's stages (checked above)
         if cols.get("pipeline") is not None and stage.pipeline_id != cols["pipeline"]:
             errors.append(FieldError(f"{where}properties.stage", _("This stage belongs to another pipeline.")))
         else:
@@ -515,7 +524,7 @@ def _clean_record_input(
     return plan
 
 
-def _resulting_value(plan: _Plan, name: str):
+def _resulting_value(plan: _Plan, name: str) -> Any:
     if name in plan.values:
         return plan.values[name]
     if name in plan.columns:
@@ -547,12 +556,13 @@ def _check_plan(registry: Registry, plan: _Plan, errors: list[FieldError], where
     new_stage = plan.columns.get("stage")
     if new_stage and (plan.record is None or new_stage != plan.record.stage_id):
         stage = Stage.objects.filter(pk=new_stage).first()
+        stage_label = stage.label if stage else ""
         for name in stage.required_properties if stage else []:
             if _resulting_value(plan, name) is None:
                 errors.append(
                     FieldError(
                         f"{where}properties.{name}",
-                        _("%(name)s is required to enter the stage %(stage)s.") % {"name": name, "stage": stage.label},
+                        _("%(name)s is required to enter the stage %(stage)s.") % {"name": name, "stage": stage_label},
                         "required_for_stage",
                     )
                 )
@@ -586,11 +596,11 @@ def _check_unique(registry: Registry, plans: list[_Plan], errors: list[FieldErro
                 )
 
 
-def _user_checker():
+def _user_checker() -> UserCheck:
     """Checks user ids against the directory, caching answers within one write."""
     known: dict[int, bool] = {}
 
-    def check(ids):
+    def check(ids: Collection[int]) -> set[int]:
         missing = [i for i in ids if i not in known]
         if missing:
             active = values.active_user_ids(missing)
@@ -600,7 +610,7 @@ def _user_checker():
     return check
 
 
-def _history_value(name: str, record: Record | None):
+def _history_value(name: str, record: Record | None) -> Any:
     if record is None:
         return None
     match name:
@@ -616,11 +626,11 @@ def _history_value(name: str, record: Record | None):
 
 
 def _apply(
-    plan: _Plan, *, object_type: ObjectType, user, source: str, now, force_save: bool = False
+    plan: _Plan, *, object_type: ObjectType, user: "User | None", source: str, now: dt.datetime, force_save: bool = False
 ) -> tuple[Record, list[PropertyChange]]:
     record = plan.record
     created = record is None
-    if created:
+    if record is None:
         record = Record(object_type=object_type, created_at=now, updated_at=now, properties={})
     changes = []
     for name, value in plan.columns.items():
@@ -671,7 +681,7 @@ def _raise(errors: list[FieldError]) -> None:
 
 def records_write(
     *,
-    actor,
+    actor: Actor,
     object_type: ObjectType,
     inputs: list[tuple[Record | None, dict]],
     source: str = ChangeSource.API,
@@ -707,19 +717,19 @@ def records_write(
             saved.append(record)
             history.extend(changes)
         PropertyChange.objects.bulk_create(history)
-        mark_related_accounts({change.record_id for change in history}, reason="record")
+        hooks.records_changed({change.record_id for change in history}, reason="record")
     return saved
 
 
-def record_create(*, actor, object_type: ObjectType, properties: dict, source: str = ChangeSource.API) -> Record:
+def record_create(*, actor: Actor, object_type: ObjectType, properties: dict, source: str = ChangeSource.API) -> Record:
     return records_write(actor=actor, object_type=object_type, inputs=[(None, properties)], source=source)[0]
 
 
-def record_update(*, actor, record: Record, properties: dict, source: str = ChangeSource.API) -> Record:
+def record_update(*, actor: Actor, record: Record, properties: dict, source: str = ChangeSource.API) -> Record:
     return records_write(actor=actor, object_type=record.object_type, inputs=[(record, properties)], source=source)[0]
 
 
-def record_archive(*, actor, record: Record) -> Record:
+def record_archive(*, actor: Actor, record: Record) -> Record:
     _require(actor, policy.Action.EDIT_RECORDS)
     if record.archived_at is None:
         record.archived_at = clock.now()
@@ -727,13 +737,13 @@ def record_archive(*, actor, record: Record) -> Record:
     return record
 
 
-def records_archive(*, actor, records: list[Record]) -> int:
+def records_archive(*, actor: Actor, records: list[Record]) -> int:
     _require(actor, policy.Action.EDIT_RECORDS)
     ids = [r.pk for r in records]
     return Record.objects.filter(pk__in=ids, archived_at__isnull=True).update(archived_at=clock.now())
 
 
-def record_restore(*, actor, record: Record) -> Record:
+def record_restore(*, actor: Actor, record: Record) -> Record:
     _require(actor, policy.Action.EDIT_RECORDS)
     if record.merged_into_id is not None:
         raise ValidationFailed.single("id", _("A merged record cannot be restored."), "merged")
@@ -751,7 +761,7 @@ def record_restore(*, actor, record: Record) -> Record:
     return record
 
 
-def record_merge(*, actor, primary: Record, secondary: Record) -> Record:
+def record_merge(*, actor: Actor, primary: Record, secondary: Record) -> Record:
     """Merge `secondary` into `primary`: empty values are filled from the secondary; its
     associations, engagements and history move to the primary; the secondary is archived and
     its id resolves to the primary from then on."""
@@ -805,17 +815,17 @@ def _move_associations(primary: Record, secondary: Record) -> None:
 def _move_engagements(primary: Record, secondary: Record) -> None:
     """Repoint every many-to-many link to records (tasks, meetings, notes, …) at the primary."""
     for relation in Record._meta.related_objects:
-        if not relation.many_to_many:
+        if not isinstance(relation, ManyToManyRel) or relation.through is None:
             continue
         through = relation.through
         owner_fk = relation.field.m2m_field_name()
         record_fk = relation.field.m2m_reverse_field_name()
-        already = through.objects.filter(**{record_fk: primary}).values_list(f"{owner_fk}_id", flat=True)
-        through.objects.filter(**{record_fk: secondary, f"{owner_fk}_id__in": list(already)}).delete()
-        through.objects.filter(**{record_fk: secondary}).update(**{record_fk: primary})
+        already = through._default_manager.filter(**{record_fk: primary}).values_list(f"{owner_fk}_id", flat=True)
+        through._default_manager.filter(**{record_fk: secondary, f"{owner_fk}_id__in": list(already)}).delete()
+        through._default_manager.filter(**{record_fk: secondary}).update(**{record_fk: primary})
 
 
-def record_touch_activity(*, record_ids, at) -> int:
+def record_touch_activity(*, record_ids: Collection[int], at: dt.datetime) -> int:
     """Move records' last activity date forward to `at` (never backwards)."""
     from django.db.models import Q
 
@@ -832,7 +842,7 @@ def association_link(from_record: Record, to_record: Record, label: str = "") ->
         Association.objects.get_or_create(from_record=a, to_record=b, label=label)
 
 
-def association_create(*, actor, from_record: Record, to_record: Record, label: str = "") -> None:
+def association_create(*, actor: Actor, from_record: Record, to_record: Record, label: str = "") -> None:
     _require(actor, policy.Action.EDIT_RECORDS)
     label = (label or "").strip()
     errors = []
@@ -846,10 +856,10 @@ def association_create(*, actor, from_record: Record, to_record: Record, label: 
     _raise(errors)
     with transaction.atomic():
         association_link(from_record, to_record, label)
-        mark_related_accounts([from_record.pk, to_record.pk], reason="association")
+        hooks.records_changed([from_record.pk, to_record.pk], reason="association")
 
 
-def association_delete(*, actor, from_record: Record, to_record: Record, label: str | None = None) -> int:
+def association_delete(*, actor: Actor, from_record: Record, to_record: Record, label: str | None = None) -> int:
     _require(actor, policy.Action.EDIT_RECORDS)
     from django.db.models import Q
 
@@ -863,7 +873,7 @@ def association_delete(*, actor, from_record: Record, to_record: Record, label: 
 
 def record_create_with_associations(
     *,
-    actor,
+    actor: Actor,
     object_type: ObjectType,
     properties: dict,
     associations: list[tuple[Record, str]],
@@ -875,3 +885,15 @@ def record_create_with_associations(
         for other, label in associations:
             association_create(actor=actor, from_record=record, to_record=other, label=label)
     return record
+
+
+def follow_set(*, actor: Actor, record: Record, following: bool) -> bool:
+    """Follow or unfollow a record as the acting user (following twice is following once)."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    if actor.user is None:  # only policy.SYSTEM; no person sees this, so not translated
+        raise Forbidden("Tend itself follows no records.")
+    if following:
+        Follow.objects.get_or_create(user=actor.user, record=record)
+    else:
+        Follow.objects.filter(user=actor.user, record=record).delete()
+    return following

@@ -8,7 +8,6 @@ and the same fragment templates (`crm/_*.html`), so a fragment never rebuilds a 
 """
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from functools import cached_property, wraps
 
@@ -16,17 +15,16 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from tend.core.web import Viewing, is_htmx, viewing, workspace_view
-from tend.workspace.services import follow_set
+from tend.core.web import Viewing, viewing, workspace_view
 
 from . import queries, services
 from .display import Formatter
@@ -120,7 +118,7 @@ def record_view(view):
 
 
 def _not_found(request):
-    template = "crm/_not_found.html" if is_htmx(request) else "crm/not_found.html"
+    template = "crm/_not_found.html" if request.htmx else "crm/not_found.html"
     return render(request, template, {}, status=404)
 
 
@@ -342,10 +340,15 @@ def _change_row(access: RecordAccess, change) -> dict:
         "old": fmt.format(spec, change.old_value) if spec else _raw_text(change.old_value),
         "new": fmt.format(spec, change.new_value) if spec else _raw_text(change.new_value),
         "when": _when_text(access, change.changed_at),
-        "who": change.changed_by.display_name if change.changed_by else "",
+        "who": _who(change),
         "source": change.get_source_display(),
         "source_code": change.source,
     }
+
+
+def _who(change) -> str:
+    # No user: Tend itself wrote it (policy.SYSTEM: automation, imports, survey answers, the demo).
+    return change.changed_by.display_name if change.changed_by else _("Tend")
 
 
 def _raw_text(value) -> str:
@@ -368,7 +371,7 @@ def _change_entries(access: RecordAccess, limit: int, cursor: tuple | None) -> l
             when=change.changed_at,
             when_text=_when_text(access, change.changed_at),
             title="",
-            who=change.changed_by.display_name if change.changed_by else "",
+            who=_who(change),
             meta=change.get_source_display(),
             changes=(_change_row(access, change),),
         )
@@ -474,7 +477,7 @@ def _record_context(access: RecordAccess, *, in_panel: bool) -> dict:
 @record_view
 def record_preview(request, access: RecordAccess):
     """The side panel: properties (inline edit), recent activity, associations, actions."""
-    if not is_htmx(request):
+    if not request.htmx:
         return redirect("record-detail", access.object_type.name, access.record.pk)
     context = _record_context(access, in_panel=True)
     context["activity"] = _recent_activity(access)
@@ -610,7 +613,7 @@ def _row_response(request, access: RecordAccess, spec: PropSpec, *, saved: bool 
     context.update(saved=saved, focus=True)
     response = render(request, "crm/_property_row.html", context)
     if saved:
-        response["HX-Trigger"] = json.dumps({"tend:record-changed": {"id": access.record.pk}})
+        trigger_client_event(response, "tend:record-changed", {"id": access.record.pk})
     return response
 
 
@@ -693,7 +696,7 @@ def record_history(request, access: RecordAccess):
         "property": name,
         "properties": [(s.name, _(str(s.label))) for s in access.registry],
     }
-    template = "crm/_history.html" if is_htmx(request) else "crm/history.html"
+    template = "crm/_history.html" if request.htmx else "crm/history.html"
     return render(request, template, context)
 
 
@@ -705,8 +708,8 @@ def record_history(request, access: RecordAccess):
 def record_follow(request, access: RecordAccess):
     _require_act(access)
     following = request.POST.get("following") == "1"
-    follow_set(actor=access.actor, record=access.record, following=following)
-    if not is_htmx(request):
+    services.follow_set(actor=access.actor, record=access.record, following=following)
+    if not request.htmx:
         return redirect("record-detail", access.object_type.name, access.record.pk)
     context = {"access": access, "record": access.record, "object_type": access.object_type, "following": following}
     return render(request, "crm/_follow_button.html", context)
@@ -777,11 +780,7 @@ def record_merge(request, access: RecordAccess):
         request, _("%(merged)s was merged into %(survivor)s.") % {"merged": secondary, "survivor": survivor}
     )
     url = reverse("record-detail", args=[access.object_type.name, survivor.pk])
-    if is_htmx(request):
-        response = HttpResponse()
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @require_GET

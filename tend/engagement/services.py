@@ -7,12 +7,12 @@ from django.core.validators import URLValidator, validate_email
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from tend.core import clock, policy
+from tend.core import clock, hooks, policy
 from tend.core.errors import FieldError, ValidationFailed
+from tend.core.policy import Actor
 from tend.crm import values
 from tend.crm.models import PropertyType, Record
 from tend.crm.services import record_touch_activity
-from tend.health.marks import mark_related_accounts
 
 from .kinds import KINDS, Kind
 from .models import Meeting, Task, TaskChange
@@ -20,10 +20,8 @@ from .models import Meeting, Task, TaskChange
 MAX_LIST_ITEMS = 200
 
 
-def _require(actor, action: policy.Action) -> None:
-    """`actor=None` is Tend itself (automation, demo data), as in the record services."""
-    if actor is not None:
-        policy.require(actor, action)
+def _require(actor: Actor, action: policy.Action) -> None:
+    policy.require(actor, action)
 
 
 def _clean(kind: Kind, incoming, *, creating: bool, errors: list[FieldError]) -> dict:
@@ -198,7 +196,7 @@ def _task_history(task: Task, before: dict | None, *, user, source: str, at) -> 
 
 
 def engagement_create(
-    *, actor, kind: Kind, properties: dict, associations: list[int] | None = None, source: str = TaskChange.Source.UI
+    *, actor: Actor, kind: Kind, properties: dict, associations: list[int] | None = None, source: str = TaskChange.Source.UI
 ):
     """Create a task, meeting, note, call or email; tasks get a "created" history row (`source`)."""
     _require(actor, policy.Action.EDIT_RECORDS)
@@ -207,7 +205,7 @@ def engagement_create(
     records = _records(associations, errors)
     now = clock.now()
     engagement = kind.model(created_at=now, updated_at=now)
-    user = actor.user if isinstance(actor, policy.Actor) else actor
+    user = actor.user
     if kind.owner_property not in cleaned and user is not None:
         cleaned[kind.owner_property] = user.pk
     for time_field in ("occurred_at",):
@@ -226,13 +224,13 @@ def engagement_create(
             _task_history(engagement, None, user=user, source=source, at=now)
         if (at := _activity_time(kind, engagement)) is not None:
             record_touch_activity(record_ids=[r.pk for r in records], at=at)
-        mark_related_accounts([r.pk for r in records], reason="engagement")
+        hooks.records_changed([r.pk for r in records], reason="engagement")
     return engagement
 
 
 def engagement_update(
     *,
-    actor,
+    actor: Actor,
     kind: Kind,
     engagement,
     properties: dict,
@@ -264,15 +262,15 @@ def engagement_update(
         if records is not None:
             engagement.records.set(records)
         if before is not None:
-            user = actor.user if isinstance(actor, policy.Actor) else actor
+            user = actor.user
             _task_history(engagement, before, user=user, source=source, at=now)
         if (at := _activity_time(kind, engagement)) is not None:
             record_touch_activity(record_ids=engagement.records.values_list("pk", flat=True), at=at)
-        mark_related_accounts(engagement.records.values_list("pk", flat=True), reason="engagement")
+        hooks.records_changed(engagement.records.values_list("pk", flat=True), reason="engagement")
     return engagement
 
 
-def engagement_archive(*, actor, engagement, source: str = TaskChange.Source.UI) -> None:
+def engagement_archive(*, actor: Actor, engagement, source: str = TaskChange.Source.UI) -> None:
     _require(actor, policy.Action.EDIT_RECORDS)
     if engagement.archived_at is None:
         engagement.archived_at = clock.now()
@@ -284,7 +282,7 @@ def engagement_archive(*, actor, engagement, source: str = TaskChange.Source.UI)
                     property="archived",
                     old_value=False,
                     new_value=True,
-                    changed_by=actor.user if isinstance(actor, policy.Actor) else actor,
+                    changed_by=actor.user,
                     changed_at=engagement.archived_at,
                     source=source,
                 )

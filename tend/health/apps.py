@@ -1,7 +1,14 @@
 from django.apps import AppConfig
 
+from tend.core import hooks
+
 
 class HealthConfig(AppConfig):
     name = "tend.health"
     label = "health"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .dirty import mark_related_accounts  # models are ready only now
+
+        hooks.on_records_changed(mark_related_accounts)

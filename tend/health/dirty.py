@@ -1,6 +1,6 @@
-"""Marking accounts for an incremental health recompute. Every source of change (usage events,
-NPS responses, tickets, engagements, property changes) calls `mark_accounts_dirty`, or one of the
-helpers below that resolve the customer accounts of other records."""
+"""Dirty accounts: the customers an incremental health recompute must score again. Usage events
+and NPS responses call `mark_accounts_dirty`; record, association and engagement changes reach
+`mark_related_accounts` through the core `records_changed` hook (subscribed in apps.py)."""
 
 from collections.abc import Iterable
 
@@ -9,6 +9,7 @@ from django.db import connection
 from tend.core import bulk, clock
 
 from .models import DirtyAccount
+from .tasks import schedule_incremental
 
 
 def mark_accounts_dirty(record_ids: Iterable[int], *, reason: str) -> int:
@@ -36,8 +37,6 @@ def mark_accounts_dirty(record_ids: Iterable[int], *, reason: str) -> int:
             pg_types=(),
             on_conflict=conflict,
         )
-    from .jobs import schedule_incremental
-
     schedule_incremental()
     return len(ids)
 

@@ -1,9 +1,9 @@
-"""Recompute jobs: queueing (debounced) and running them with a visible `RecomputeRun` row.
+"""Recompute jobs as visible `RecomputeRun` rows: queueing them (debounced) and running them.
 
-- Incremental: `mark_accounts_dirty` queues one incremental run, enqueued on commit; while one is
-  queued (not yet started) further marks only add accounts to it. The run drains `DirtyAccount`.
-- Full: on profile activation (kind "activation") and daily (kind "full"): the daily task re-enqueues
-  itself for the next day at `DAILY_AT` UTC with `run_after` (run by `db_worker`).
+- Incremental: `mark_accounts_dirty` queues one incremental run; while one is queued (not yet
+  started) further dirty accounts only add to it. The run drains `DirtyAccount`.
+- Full: on profile activation (kind "activation") and daily (kind "full") at `DAILY_AT` UTC.
+The tasks that carry the runs, and enqueue them on commit, are in tasks.py.
 """
 
 import datetime as dt
@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from tend.core import clock
 
 from .models import DirtyAccount, RecomputeRun, ScoreProfile
+from .recompute.run import recompute
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,9 @@ DRAIN_BATCH = 5000
 KEEP_RUNS = 200
 
 
-def _queue(kind: str, *, run_after: dt.datetime | None = None, profile: ScoreProfile | None = None):
+def queue_run(
+    kind: str, *, run_after: dt.datetime | None = None, profile: ScoreProfile | None = None
+) -> RecomputeRun | None:
     """Create a queued run unless one of this kind is already queued; returns it or None."""
     now = clock.now()
     pending = RecomputeRun.objects.filter(kind=kind, status=RecomputeRun.Status.QUEUED).first()
@@ -49,26 +52,16 @@ def _stale(run: RecomputeRun, now: dt.datetime) -> bool:
     return run.kind != RecomputeRun.Kind.FULL and due is not None and now - due > STALE_AFTER
 
 
-def schedule_incremental() -> RecomputeRun | None:
-    """Queue the incremental recompute (debounced) and enqueue its task when the transaction commits."""
-    run = _queue(RecomputeRun.Kind.INCREMENTAL)
-    if run is not None:
-        from .tasks import recompute_incremental_task
-
-        run_id = run.pk
-        transaction.on_commit(lambda: recompute_incremental_task.enqueue(run_id))
-    return run
+def incremental_run() -> RecomputeRun | None:
+    """Queue the incremental run unless one is queued already."""
+    return queue_run(RecomputeRun.Kind.INCREMENTAL)
 
 
-def schedule_activation(profile: ScoreProfile) -> RecomputeRun:
-    run = RecomputeRun.objects.create(
+def activation_run(profile: ScoreProfile) -> RecomputeRun:
+    """Queue a full run for a profile just activated (never debounced: the profile changed)."""
+    return RecomputeRun.objects.create(
         kind=RecomputeRun.Kind.ACTIVATION, status=RecomputeRun.Status.QUEUED, queued_at=clock.now(), profile=profile
     )
-    from .tasks import recompute_full_task
-
-    run_id = run.pk
-    transaction.on_commit(lambda: recompute_full_task.enqueue(run_id))
-    return run
 
 
 def next_daily_time(now: dt.datetime) -> dt.datetime:
@@ -77,15 +70,9 @@ def next_daily_time(now: dt.datetime) -> dt.datetime:
     return at if at > now else at + dt.timedelta(days=1)
 
 
-def ensure_daily() -> RecomputeRun | None:
-    """Make sure the daily full recompute is queued (returns the new run, or None if one was)."""
-    run = _queue(RecomputeRun.Kind.FULL, run_after=next_daily_time(clock.now()))
-    if run is not None:
-        from .tasks import recompute_full_task
-
-        run_id, run_after = run.pk, run.run_after
-        transaction.on_commit(lambda: recompute_full_task.using(run_after=run_after).enqueue(run_id))
-    return run
+def daily_run() -> RecomputeRun | None:
+    """Queue the next daily full run unless one is queued already."""
+    return queue_run(RecomputeRun.Kind.FULL, run_after=next_daily_time(clock.now()))
 
 
 def _start(run_id: int) -> RecomputeRun | None:
@@ -108,9 +95,7 @@ def _finish(run: RecomputeRun, error: str = "") -> None:
 
 
 def run_incremental(run_id: int | None = None) -> int:
-    """Drain the marked accounts; returns how many were recomputed."""
-    from .recompute.run import recompute
-
+    """Drain the dirty accounts; returns how many were recomputed."""
     run = _start(run_id) if run_id is not None else None
     if run_id is not None and run is None:
         return 0
@@ -142,8 +127,6 @@ def run_incremental(run_id: int | None = None) -> int:
 
 def run_full(run_id: int | None = None, *, on_progress=None, kind: str = RecomputeRun.Kind.FULL) -> RecomputeRun:
     """A full recompute with progress on a RecomputeRun row (the given queued one, or a new one)."""
-    from .recompute.run import recompute
-
     if run_id is not None:
         run = _start(run_id)
         if run is None:

@@ -17,7 +17,7 @@ from tend.crm.models import Record
 from tend.crm.registry import registry_for
 from tend.directory.models import User
 
-from . import churn, jobs
+from . import churn, tasks
 from .definitions.churn_rules import validate_signal_params
 from .definitions.template import empty_definition, template
 from .definitions.validate import validate_definition
@@ -228,8 +228,8 @@ def profile_activate(*, actor: Actor, profile: ScoreProfile) -> ProfileVersion:
         locked.updated_at = clock.now()
         locked.save(update_fields=["active_version", "draft", "updated_at"])
         churn.install_rules()
-        jobs.schedule_activation(locked)
-        jobs.ensure_daily()
+        tasks.schedule_activation(locked)
+        tasks.ensure_daily()
     profile.refresh_from_db()
     return version
 

@@ -1,14 +1,16 @@
-"""Background tasks (django-tasks): each loads its run by id and is safe to run twice."""
+"""Background tasks (django-tasks) for the recompute runs, and their queueing: each run is
+enqueued when the transaction commits; each task loads its run by id and is safe to run twice."""
 
+from django.db import transaction
 from django_tasks import task
 
 from . import jobs
-from .models import RecomputeRun
+from .models import RecomputeRun, ScoreProfile
 
 
 @task()
 def recompute_incremental_task(run_id: int) -> int:
-    """Recompute the accounts marked dirty."""
+    """Recompute the dirty accounts."""
     return jobs.run_incremental(run_id)
 
 
@@ -17,5 +19,30 @@ def recompute_full_task(run_id: int) -> int:
     """Recompute every customer (after an activation, or the daily run that schedules the next one)."""
     run = jobs.run_full(run_id)
     if run.kind == RecomputeRun.Kind.FULL:
-        jobs.ensure_daily()
+        ensure_daily()
     return run.done
+
+
+def schedule_incremental() -> RecomputeRun | None:
+    """Queue the incremental recompute (debounced) and enqueue its task when the transaction commits."""
+    run = jobs.incremental_run()
+    if run is not None:
+        run_id = run.pk
+        transaction.on_commit(lambda: recompute_incremental_task.enqueue(run_id))
+    return run
+
+
+def schedule_activation(profile: ScoreProfile) -> RecomputeRun:
+    run = jobs.activation_run(profile)
+    run_id = run.pk
+    transaction.on_commit(lambda: recompute_full_task.enqueue(run_id))
+    return run
+
+
+def ensure_daily() -> RecomputeRun | None:
+    """Make sure the daily full recompute is queued (returns the new run, or None if one was)."""
+    run = jobs.daily_run()
+    if run is not None:
+        run_id, run_after = run.pk, run.run_after
+        transaction.on_commit(lambda: recompute_full_task.using(run_after=run_after).enqueue(run_id))
+    return run

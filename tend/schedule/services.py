@@ -141,7 +141,7 @@ def _personal_writer(actor: Actor) -> User:
     policy.require(actor, policy.Action.USE_WORKSPACE)
     if not actor.can_write:
         raise Forbidden(_("This API token is read-only."))
-    if actor.user is None:  # not reached: the policy refuses an actor without a user
+    if actor.user is None:  # Tend itself (policy.SYSTEM) keeps no calendar
         raise Forbidden(_("Calendar subscriptions belong to a user."))
     return actor.user
 

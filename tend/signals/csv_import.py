@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tend.core.policy import Actor
+
 from .surveys import survey_responses_record
 
 MAX_BYTES = 10 * 1024 * 1024  # through the API; the management command reads any size
@@ -67,7 +69,7 @@ def _text(data: bytes | str) -> str:
 
 
 def import_csv(
-    *, actor, data: bytes | str, dry_run: bool = False, on_progress: Callable[[int, int], None] | None = None
+    *, actor: Actor, data: bytes | str, dry_run: bool = False, on_progress: Callable[[int, int], None] | None = None
 ) -> ImportOutcome:
     """Import survey responses from CSV text; see the module docstring."""
     outcome = ImportOutcome(dry_run=dry_run)

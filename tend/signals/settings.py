@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import ValidationFailed
+from tend.core.policy import Actor
 from tend.crm.models import PropertyType
 from tend.crm.registry import registry_for
 from tend.signals.models import SignalsSettings
@@ -31,7 +32,7 @@ def key_property_choices() -> list[tuple[str, str]]:
     ]
 
 
-def settings_update_usage(*, actor, account_key_property: str) -> SignalsSettings:
+def settings_update_usage(*, actor: Actor, account_key_property: str) -> SignalsSettings:
     """Which customer property the groupId of usage events names (e.g. the company domain)."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
     name = (account_key_property or "").strip() if isinstance(account_key_property, str) else ""
@@ -56,5 +57,5 @@ def settings_update_usage(*, actor, account_key_property: str) -> SignalsSetting
     return current
 
 
-def actor_user(actor):
+def actor_user(actor: Actor):
     return getattr(actor, "user", actor)

@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError
+from tend.core.policy import Actor
 from tend.crm.models import Association, ChangeSource, ObjectType, Record
 from tend.crm.registry import registry_for
-from tend.health.marks import mark_accounts_dirty
+from tend.health.dirty import mark_accounts_dirty
 from tend.signals.ingest.parse import parse_timestamp
 from tend.signals.models import SurveyResponse
 from tend.signals.settings import actor_user
@@ -134,15 +135,14 @@ def _clean_answer(i: int, item, where: str, now: dt.datetime, errors: list[Field
 
 
 def survey_responses_record(
-    *, actor, items: list, dry_run: bool = False, source: str = "api", where_prefix: str = "responses"
+    *, actor: Actor, items: list, dry_run: bool = False, source: str = "api", where_prefix: str = "responses"
 ) -> SurveyResult:
     """Record survey responses, all or nothing: every response is validated (contact by contactId
     or email, its company as the account unless accountId is given, score 0–10, respondedAt,
     externalId for idempotency) before anything is written; errors name each row and field and
     then nothing changes. Afterwards each touched account's `nps` property is set to its latest
     NPS answer and the accounts are marked for a health recompute."""
-    if actor is not None:
-        policy.require(actor, policy.Action.EDIT_RECORDS)
+    policy.require(actor, policy.Action.EDIT_RECORDS)
     now = clock.now()
     result = SurveyResult(dry_run=dry_run)
     errors = result.errors
@@ -296,6 +296,6 @@ def account_nps_sync(*, account_ids: Iterable[int]) -> int:
     for object_type, inputs in inputs_by_type.items():
         if "nps" not in registry_for(object_type).specs:
             continue
-        records_write(actor=None, object_type=object_type, inputs=inputs, source=SURVEY_SOURCE)
+        records_write(actor=policy.SYSTEM, object_type=object_type, inputs=inputs, source=SURVEY_SOURCE)
         changed += len(inputs)
     return changed

@@ -1,4 +1,4 @@
-"""Workspace settings (which objects are customers, services and revenue), saved views, follows."""
+"""Workspace settings (which objects are customers, services and revenue) and saved views."""
 
 from django.conf import settings
 from django.db import models
@@ -79,16 +79,3 @@ class SavedView(models.Model):
     def __str__(self) -> str:
         return self.name
 
-
-class Follow(models.Model):
-    """A user follows a record (to get its activity later on the Feed)."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
-    record = models.ForeignKey("crm.Record", on_delete=models.CASCADE, related_name="followers")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "record"], name="follow_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} follows {self.record_id}"

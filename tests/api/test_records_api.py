@@ -5,6 +5,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from tend.core.policy import SYSTEM
 from tend.crm.models import Association, ObjectType, PropertyChange, Record
 from tend.crm.services import association_link, record_create
 
@@ -23,7 +24,7 @@ def patch(client, url, body):
 
 def make_company(name, **props):
     companies = ObjectType.objects.get(name="companies")
-    return record_create(actor=None, object_type=companies, properties={"name": name, **props}, source="system")
+    return record_create(actor=SYSTEM, object_type=companies, properties={"name": name, **props}, source="system")
 
 
 def assert_problem(response, status, field=None):
@@ -115,7 +116,7 @@ class TestRecordCrud:
 
     def test_create_with_association(self, api):
         contact = record_create(
-            actor=None, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
+            actor=SYSTEM, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
         )
         response = post(
             api,
@@ -315,7 +316,7 @@ class TestMerge:
         primary = make_company("Acme", mrr=100)
         secondary = make_company("ACME Inc", mrr=999, country="Japan")
         contact = record_create(
-            actor=None, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
+            actor=SYSTEM, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
         )
         association_link(secondary, contact)
         response = post(
@@ -340,7 +341,7 @@ class TestAssociationsApi:
     def test_put_and_delete(self, api):
         company = make_company("Acme")
         contact = record_create(
-            actor=None, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
+            actor=SYSTEM, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
         )
         url = f"/api/v1/objects/companies/{company.pk}/associations/contacts/{contact.pk}"
         assert api.put(url, {"label": "decision maker"}, content_type=JSON).status_code == 200

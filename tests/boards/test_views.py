@@ -7,6 +7,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tend.core.policy import SYSTEM
 from tend.core.web import VIEW_AS_SESSION_KEY
 from tend.crm.models import ObjectType, Pipeline, PropertyChange, Record
 from tend.crm.services import record_create
@@ -41,7 +42,7 @@ def stage(pipeline, label):
 
 def service(name, pipeline, stage_label="Kickoff prep", **props):
     return record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="services"),
         properties={"name": name, "stage": stage(pipeline, stage_label).pk, **props},
         source="system",
@@ -50,7 +51,7 @@ def service(name, pipeline, stage_label="Kickoff prep", **props):
 
 def deal(name, pipeline, stage_label, **props):
     return record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="deals"),
         properties={"name": name, "stage": stage(pipeline, stage_label).pk, **props},
         source="system",

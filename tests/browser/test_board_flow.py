@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tend.core.policy import SYSTEM
 from tend.crm.models import ObjectType, Pipeline, Record
 from tend.crm.services import record_create
 from tend.directory.services import user_create
@@ -21,14 +22,14 @@ def data(db):
     onboarding = Pipeline.objects.get(object_type__name="services", label="Onboarding")
     first = onboarding.stages.get(label="Kickoff prep")
     acme = record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="services"),
         properties={"name": "Acme onboarding", "stage": first.pk, "csm": csm.pk},
         source="system",
     )
     sales = Pipeline.objects.get(object_type__name="deals", label="Sales pipeline")
     record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="deals"),
         properties={"name": "Globex deal", "stage": sales.stages.get(label="Qualified to buy").pk, "amount": 1000},
         source="system",

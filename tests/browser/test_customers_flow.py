@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tend.core.policy import SYSTEM
 from tend.crm.models import ObjectType
 from tend.crm.services import record_create
 from tend.directory.services import user_create
@@ -27,7 +28,7 @@ def data(db):
     companies = ObjectType.objects.get(name="companies")
     for name, stage, mrr in (("Acme", "at_risk", 1200), ("Globex", "active", 800), ("Initech", "at_risk", 300)):
         record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=companies,
             properties={"name": name, "csm": csm.pk, "cs_stage": stage, "mrr": mrr, "country": "Japan"},
             source="system",

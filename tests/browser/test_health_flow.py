@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tend.core.policy import SYSTEM
 from tend.crm.models import ObjectType
 from tend.crm.services import record_create
 from tend.directory.services import user_create
@@ -27,7 +28,7 @@ def data(db):
     records = {}
     for name, logins_per_day in (("Acme", 1), ("Globex", 0), ("Initech", 0)):
         records[name] = record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=companies,
             properties={"name": name, "csm": csm.pk, "renewal_date": renewal},
             source="system",

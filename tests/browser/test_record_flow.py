@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tend.core.policy import SYSTEM
 from tend.crm.models import ObjectType, PropertyChange, Record
 from tend.crm.services import record_create
 from tend.directory.services import user_create
@@ -29,7 +30,7 @@ def test_preview_inline_edit_and_history(new_page, language):
         time_zone="Asia/Tokyo" if language == "ja" else "Europe/Berlin",
     )
     acme = record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="companies"),
         properties={"name": "Acme", "csm": csm.pk, "mrr": 1200, "cs_stage": "active"},
         source="system",

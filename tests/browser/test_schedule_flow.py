@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tend.core import clock
+from tend.core.policy import SYSTEM
 from tend.crm.models import ObjectType
 from tend.crm.services import record_create
 from tend.directory.services import user_create
@@ -41,14 +42,14 @@ def test_calendar_views_time_zone_weekends_summary_and_scheduling(new_page):
         time_zone="Europe/Berlin",
     )
     acme = record_create(
-        actor=None, object_type=ObjectType.objects.get(name="companies"), properties={"name": "Acme"}, source="system"
+        actor=SYSTEM, object_type=ObjectType.objects.get(name="companies"), properties={"name": "Acme"}, source="system"
     )
     today = clock.today(BERLIN)
     sunday = today - dt.timedelta(days=(today.weekday() + 1) % 7)
     wednesday, thursday, saturday = (sunday + dt.timedelta(days=n) for n in (3, 4, 6))
     start, end = _at(wednesday, 10), _at(wednesday, 11)
     engagement_create(
-        actor=None,
+        actor=SYSTEM,
         kind=KINDS["meetings"],
         properties={
             "title": "Acme QBR",
@@ -61,7 +62,7 @@ def test_calendar_views_time_zone_weekends_summary_and_scheduling(new_page):
         associations=[acme.pk],
     )
     engagement_create(
-        actor=None,
+        actor=SYSTEM,
         kind=KINDS["tasks"],
         properties={"subject": "Weekend follow-up", "due_at": _at(saturday, 9).isoformat(), "assignee": csm.pk},
     )
@@ -164,7 +165,7 @@ def test_calendar_speaks_the_users_language(new_page):
     )
     start = _at(clock.today(TOKYO), 15, TOKYO)
     engagement_create(
-        actor=None,
+        actor=SYSTEM,
         kind=KINDS["meetings"],
         properties={
             "title": "定例",

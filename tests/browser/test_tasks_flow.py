@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tend.core import clock
+from tend.core.policy import SYSTEM
 from tend.crm.models import ObjectType
 from tend.crm.services import record_create
 from tend.directory.services import user_create
@@ -26,7 +27,7 @@ def data(db):
         time_zone="Europe/Berlin",
     )
     acme = record_create(
-        actor=None, object_type=ObjectType.objects.get(name="companies"), properties={"name": "Acme"}, source="system"
+        actor=SYSTEM, object_type=ObjectType.objects.get(name="companies"), properties={"name": "Acme"}, source="system"
     )
     yesterday = clock.now() - dt.timedelta(days=1)
     Task.objects.bulk_create(

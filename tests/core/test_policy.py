@@ -4,12 +4,13 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from tend.core.errors import Forbidden
-from tend.core.policy import Action, Actor, Scope, allows, require
+from tend.core.policy import SYSTEM, Action, Actor, Scope, allows, require
 from tend.crm.models import ObjectType, PropertyChange, Record
 from tend.crm.services import record_create
 from tend.directory.services import user_create
+from tend.workspace.models import SavedView
 
-U, W, E, S, C, V, M, H = (
+U, W, E, S, C, V, M, H, SV = (
     Action.USE_WORKSPACE,
     Action.USE_WORK_TABS,
     Action.EDIT_RECORDS,
@@ -18,7 +19,9 @@ U, W, E, S, C, V, M, H = (
     Action.VIEW_AS,
     Action.MANAGE_USERS,
     Action.MANAGE_HEALTH_PROFILES,
+    Action.EDIT_SAVED_VIEW,
 )
+ROLE_ACTIONS = [a for a in Action if a is not SV]  # actions about no object; SV has its own matrix
 
 # role → what it may do through a browser session (or a read-write token).
 ROLES = {
@@ -54,13 +57,18 @@ REASONS = {
     V: NEEDS_SETTINGS,
     M: "Only super admins manage users.",
     H: "You need an assigned Service seat to create or edit health score profiles.",
+    SV: (
+        "Only its owner changes a private view; views shared with everyone need the "
+        "“Manage Customer Success settings” permission."
+    ),
 }
+SYSTEM_ALLOWED = {U, E, S}  # background work reads, writes records and defines properties; nothing else
 
 
 def reason(role: str, action: Action, scope: Scope) -> str:
     if scope == Scope.READ and action not in READS:
         return READ_ONLY
-    if role in NO_WORKSPACE and action in (U, W, E, H):
+    if role in NO_WORKSPACE and action in (U, W, E, H, SV):
         return NEEDS_ACCESS  # a seat would not help them
     return REASONS[action]
 
@@ -94,13 +102,13 @@ def expected(role: str, action: Action, scope: Scope) -> bool:
 MATRIX = [
     pytest.param(role, action, scope, expected(role, action, scope), id=f"{role}-{action}-{scope}")
     for role in ROLES
-    for action in Action
-    for scope in Scope
+    for action in ROLE_ACTIONS
+    for scope in (Scope.SESSION, Scope.READ, Scope.WRITE)
 ]
 
 
 def test_the_matrix_covers_every_action():
-    assert set(Action) == {U, W, E, S, C, V, M, H}
+    assert set(Action) == {U, W, E, S, C, V, M, H, SV}
     assert set(REASONS) == set(Action)
 
 
@@ -120,7 +128,7 @@ def test_permission_matrix(role, action, scope, allowed):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", list(ROLES))
-@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("action", ROLE_ACTIONS)
 def test_a_bare_user_acts_through_a_session(role, action):
     user = make_user(role)
     assert allows(user, action) is expected(role, action, Scope.SESSION)
@@ -134,9 +142,101 @@ def test_no_user_is_allowed_anything(action):
     assert str(excinfo.value) == reason("anonymous", action, Scope.SESSION)
 
 
-@pytest.mark.parametrize(("scope", "can_write"), [(Scope.SESSION, True), (Scope.READ, False), (Scope.WRITE, True)])
+@pytest.mark.parametrize(
+    ("scope", "can_write"), [(Scope.SESSION, True), (Scope.READ, False), (Scope.WRITE, True), (Scope.SYSTEM, True)]
+)
 def test_scopes_that_write(scope, can_write):
     assert Actor(object(), scope).can_write is can_write
+
+
+# --------------------------------------------------------------------------- a saved view as the target
+
+TARGETS = ("own private view", "someone else's private view", "view shared with everyone", "own shared view", "no view")
+
+
+def saved_view(target: str, user, other) -> SavedView | None:
+    mine, theirs = getattr(user, "pk", None), other.pk
+    return {
+        "own private view": SavedView(name="Mine", owner_id=mine, visibility=SavedView.Visibility.PRIVATE),
+        "someone else's private view": SavedView(
+            name="Theirs", owner_id=theirs, visibility=SavedView.Visibility.PRIVATE
+        ),
+        "view shared with everyone": SavedView(name="All", owner_id=theirs, visibility=SavedView.Visibility.EVERYONE),
+        "own shared view": SavedView(name="Mine, shared", owner_id=mine, visibility=SavedView.Visibility.EVERYONE),
+        "no view": None,
+    }[target]
+
+
+def expected_for_view(role: str, target: str, scope: Scope) -> bool:
+    if scope == Scope.READ or role in NO_WORKSPACE or target == "no view":
+        return False
+    if target in ("view shared with everyone", "own shared view"):
+        return C in ROLES[role]  # shared views belong to settings managers, whoever made them
+    return target == "own private view"
+
+
+VIEW_MATRIX = [
+    pytest.param(role, target, scope, expected_for_view(role, target, scope), id=f"{role}-{target}-{scope}")
+    for role in ROLES
+    for target in TARGETS
+    for scope in (Scope.SESSION, Scope.READ, Scope.WRITE)
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "target", "scope", "allowed"), VIEW_MATRIX)
+def test_saved_view_matrix(role, target, scope, allowed):
+    user = make_user(role)
+    other = user_create(email="other@example.com", has_service_seat=True)
+    actor = Actor(user, scope)
+    view = saved_view(target, user, other)
+
+    assert allows(actor, SV, view) is allowed
+    if allowed:
+        assert require(actor, SV, view) is None
+    else:
+        with pytest.raises(Forbidden) as excinfo:
+            require(actor, SV, view)
+        assert str(excinfo.value) == reason(role, SV, scope)
+
+
+# --------------------------------------------------------------------------- the system actor
+
+
+def test_the_system_actor_is_tend_itself():
+    assert Actor.system() is SYSTEM
+    assert (SYSTEM.user, SYSTEM.scope, SYSTEM.is_system, SYSTEM.can_write) == (None, Scope.SYSTEM, True, True)
+    assert Actor(None).is_system is False  # no user is not the system actor
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_system_actor_matrix(action):
+    allowed = action in SYSTEM_ALLOWED
+
+    assert allows(SYSTEM, action) is allowed
+    if allowed:
+        assert require(SYSTEM, action) is None
+    else:
+        with pytest.raises(Forbidden) as excinfo:
+            require(SYSTEM, action)
+        assert str(excinfo.value) == (
+            f"Tend's background work may not {action.value}; a person with the permission must."
+        )
+
+
+@pytest.mark.parametrize("visibility", [SavedView.Visibility.PRIVATE, SavedView.Visibility.EVERYONE])
+def test_the_system_actor_edits_no_saved_view(visibility):
+    view = SavedView(name="V", owner_id=None, visibility=visibility)
+    assert allows(SYSTEM, SV, view) is False
+    with pytest.raises(Forbidden):
+        require(SYSTEM, SV, view)
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_no_actor_at_all_is_a_programming_error(action):
+    with pytest.raises(TypeError) as excinfo:
+        require(None, action)
+    assert str(excinfo.value) == "An actor is required; background work acts as policy.SYSTEM."
 
 
 JSON = "application/json"
@@ -168,7 +268,7 @@ class TestApiEnforcesThePolicy:
 
     def test_a_viewer_without_seat_cannot_update(self, viewer, api_client_for):
         companies = ObjectType.objects.get(name="companies")
-        record = record_create(actor=None, object_type=companies, properties={"name": "Acme", "nps": 7})
+        record = record_create(actor=SYSTEM, object_type=companies, properties={"name": "Acme", "nps": 7})
         history_before = PropertyChange.objects.count()
         client = api_client_for(viewer, write=True)
 
@@ -181,6 +281,6 @@ class TestApiEnforcesThePolicy:
 
     def test_the_same_viewer_may_read_the_record(self, viewer, api_client_for):
         companies = ObjectType.objects.get(name="companies")
-        record = record_create(actor=None, object_type=companies, properties={"name": "Acme"})
+        record = record_create(actor=SYSTEM, object_type=companies, properties={"name": "Acme"})
         response = api_client_for(viewer, write=True).get(f"/api/v1/objects/companies/{record.pk}")
         assert response.status_code == 200, response.content

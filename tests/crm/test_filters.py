@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from tend.core.errors import ValidationFailed
+from tend.core.policy import SYSTEM
 from tend.crm import filters
 from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Record
@@ -482,7 +483,7 @@ def workspace(db, companies):
         ("notes", "long_text", None),
     ]
     for name, prop_type, options in custom:
-        property_create(actor=None, object_type=companies, name=name, label=name, type=prop_type, options=options)
+        property_create(actor=SYSTEM, object_type=companies, name=name, label=name, type=prop_type, options=options)
     return users
 
 
@@ -493,7 +494,7 @@ def create_companies(object_type: ObjectType, companies_: list) -> list[dict]:
         name, owner, created_at, last_activity_at, properties = company_
         with time_machine.travel(created_at, tick=False):
             record = record_create(
-                actor=None, object_type=object_type, properties={"name": name, "owner": owner, **properties}
+                actor=SYSTEM, object_type=object_type, properties={"name": name, "owner": owner, **properties}
             )
         if last_activity_at is not None:
             record_touch_activity(record_ids=[record.pk], at=last_activity_at)
@@ -577,7 +578,7 @@ def me(db):
 
 
 def company(object_type, name, **properties):
-    return record_create(actor=None, object_type=object_type, properties={"name": name, **properties})
+    return record_create(actor=SYSTEM, object_type=object_type, properties={"name": name, **properties})
 
 
 def names(body, object_type, me) -> list[str]:
@@ -703,7 +704,7 @@ class TestExamples:
 
     def test_multi_enumeration_option_values_match_whole_options(self, companies, me):
         property_create(
-            actor=None, object_type=companies, name="features", label="F", type="multi_enumeration", options=FEATURES
+            actor=SYSTEM, object_type=companies, name="features", label="F", type="multi_enumeration", options=FEATURES
         )
         company(companies, "underscore", features=["a_b"])
         company(companies, "x", features="axb;A.B")
@@ -880,7 +881,7 @@ class TestValidation:
 
     def test_bad_sorts_and_query(self, me, companies):
         property_create(
-            actor=None, object_type=companies, name="features", label="F", type="multi_enumeration", options=FEATURES
+            actor=SYSTEM, object_type=companies, name="features", label="F", type="multi_enumeration", options=FEATURES
         )
         body = {
             "sorts": [

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from tend.core.errors import Forbidden, ValidationFailed
-from tend.core.policy import Actor, Scope
+from tend.core.policy import SYSTEM, Actor, Scope
 from tend.crm import queries, services
 from tend.crm.models import (
     Association,
@@ -62,7 +62,7 @@ def settings_admin(db):
 def make(object_type_name: str, name: str, **props) -> Record:
     object_type = ObjectType.objects.get(name=object_type_name)
     return services.record_create(
-        actor=None, object_type=object_type, properties={"name": name, **props}, source=ChangeSource.SYSTEM
+        actor=SYSTEM, object_type=object_type, properties={"name": name, **props}, source=ChangeSource.SYSTEM
     )
 
 
@@ -145,7 +145,7 @@ class TestRecordCreate:
 
     def test_empty_values_are_not_stored(self, companies):
         record = services.record_create(
-            actor=None, object_type=companies, properties={"name": "Acme", "city": "", "mrr": None}
+            actor=SYSTEM, object_type=companies, properties={"name": "Acme", "city": "", "mrr": None}
         )
 
         assert record.properties == {}
@@ -175,7 +175,7 @@ class TestRecordCreate:
         before = state()
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=companies, properties={"name": "Acme", prop: raw})
+            services.record_create(actor=SYSTEM, object_type=companies, properties={"name": "Acme", prop: raw})
 
         assert [(e.field, e.message) for e in excinfo.value.errors] == [(f"properties.{prop}", message)]
         assert state() == before
@@ -185,7 +185,7 @@ class TestRecordCreate:
 
         with pytest.raises(ValidationFailed) as excinfo:
             services.record_create(
-                actor=None, object_type=tickets, properties={"name": "T-1", "closed_at": "2026-03-01T10:00:00"}
+                actor=SYSTEM, object_type=tickets, properties={"name": "T-1", "closed_at": "2026-03-01T10:00:00"}
             )
 
         assert fields(excinfo) == [("properties.closed_at", "invalid")]
@@ -194,7 +194,7 @@ class TestRecordCreate:
     def test_names_every_bad_field_at_once(self, companies):
         with pytest.raises(ValidationFailed) as excinfo:
             services.record_create(
-                actor=None,
+                actor=SYSTEM,
                 object_type=companies,
                 properties={"nickname": "A", "mrr": "lots", "cs_stage": "sleepy"},
             )
@@ -211,33 +211,33 @@ class TestRecordCreate:
 
     def test_properties_must_be_an_object(self, companies):
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=companies, properties=["name", "Acme"])
+            services.record_create(actor=SYSTEM, object_type=companies, properties=["name", "Acme"])
 
         assert fields(excinfo)[0] == ("properties", "invalid")
         assert Record.objects.count() == 0
 
     def test_required_property_missing_or_empty(self, companies):
         services.property_create(
-            actor=None, object_type=companies, name="segment", label="Segment", type="text", required=True
+            actor=SYSTEM, object_type=companies, name="segment", label="Segment", type="text", required=True
         )
 
         with pytest.raises(ValidationFailed) as missing:
-            services.record_create(actor=None, object_type=companies, properties={"name": "Acme"})
+            services.record_create(actor=SYSTEM, object_type=companies, properties={"name": "Acme"})
         with pytest.raises(ValidationFailed) as empty:
-            services.record_create(actor=None, object_type=companies, properties={"name": "Acme", "segment": ""})
+            services.record_create(actor=SYSTEM, object_type=companies, properties={"name": "Acme", "segment": ""})
 
         assert fields(missing) == [("properties.segment", "required")]
         assert missing.value.errors[0].message == "segment is required."
         assert fields(empty) == [("properties.segment", "required")]
         assert Record.objects.count() == 0
         record = services.record_create(
-            actor=None, object_type=companies, properties={"name": "Acme", "segment": "SMB"}
+            actor=SYSTEM, object_type=companies, properties={"name": "Acme", "segment": "SMB"}
         )
         assert record.properties == {"segment": "SMB"}
 
     def test_name_is_required(self, companies):
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=companies, properties={"name": "", "city": "Rome"})
+            services.record_create(actor=SYSTEM, object_type=companies, properties={"name": "", "city": "Rome"})
 
         assert fields(excinfo) == [("properties.name", "required")]
         assert Record.objects.count() == 0
@@ -247,7 +247,7 @@ class TestRecordCreate:
         before = state()
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=companies, properties={"name": "B", "domain": "ACME.com"})
+            services.record_create(actor=SYSTEM, object_type=companies, properties={"name": "B", "domain": "ACME.com"})
 
         assert fields(excinfo) == [("properties.domain", "unique")]
         assert excinfo.value.errors[0].message == "Another record already has this domain."
@@ -255,12 +255,12 @@ class TestRecordCreate:
 
     def test_unique_number_property(self, companies):
         services.property_create(
-            actor=None, object_type=companies, name="account_no", label="Account", type="number", unique=True
+            actor=SYSTEM, object_type=companies, name="account_no", label="Account", type="number", unique=True
         )
         make("companies", "Acme", account_no=17)
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=companies, properties={"name": "B", "account_no": "17"})
+            services.record_create(actor=SYSTEM, object_type=companies, properties={"name": "B", "account_no": "17"})
 
         assert fields(excinfo) == [("properties.account_no", "unique")]
         assert Record.objects.count() == 1
@@ -268,10 +268,10 @@ class TestRecordCreate:
 
     def test_archived_records_do_not_hold_unique_values(self, companies):
         old = make("companies", "Old Acme", domain="acme.com")
-        services.record_archive(actor=None, record=old)
+        services.record_archive(actor=SYSTEM, record=old)
 
         new = services.record_create(
-            actor=None, object_type=companies, properties={"name": "Acme", "domain": "acme.com"}
+            actor=SYSTEM, object_type=companies, properties={"name": "Acme", "domain": "acme.com"}
         )
 
         assert new.properties == {"domain": "acme.com"}
@@ -279,7 +279,7 @@ class TestRecordCreate:
     def test_unique_within_a_batch(self, companies):
         with pytest.raises(ValidationFailed) as excinfo:
             services.records_write(
-                actor=None,
+                actor=SYSTEM,
                 object_type=companies,
                 inputs=[
                     (None, {"name": "A", "domain": "acme.com"}),
@@ -295,12 +295,12 @@ class TestRecordCreate:
     @pytest.mark.parametrize("source", [ChangeSource.UI, ChangeSource.API, ChangeSource.IMPORT])
     def test_read_only_property_refused_from_people(self, companies, source):
         services.property_create(
-            actor=None, object_type=companies, name="health", label="Health", type="number", read_only=True
+            actor=SYSTEM, object_type=companies, name="health", label="Health", type="number", read_only=True
         )
 
         with pytest.raises(ValidationFailed) as excinfo:
             services.record_create(
-                actor=None, object_type=companies, properties={"name": "Acme", "health": 80}, source=source
+                actor=SYSTEM, object_type=companies, properties={"name": "Acme", "health": 80}, source=source
             )
 
         assert fields(excinfo) == [("properties.health", "read_only")]
@@ -309,11 +309,11 @@ class TestRecordCreate:
     @pytest.mark.parametrize("source", [ChangeSource.AUTOMATION, ChangeSource.SYSTEM])
     def test_read_only_property_written_by_tend_itself(self, companies, source):
         services.property_create(
-            actor=None, object_type=companies, name="health", label="Health", type="number", read_only=True
+            actor=SYSTEM, object_type=companies, name="health", label="Health", type="number", read_only=True
         )
 
         record = services.record_create(
-            actor=None, object_type=companies, properties={"name": "Acme", "health": 80}, source=source
+            actor=SYSTEM, object_type=companies, properties={"name": "Acme", "health": 80}, source=source
         )
 
         assert record.properties == {"health": 80}
@@ -326,7 +326,7 @@ class TestRecordCreate:
         before = state()
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_update(actor=None, record=record, properties={prop: "2020-01-01T00:00:00Z"}, source=source)
+            services.record_update(actor=SYSTEM, record=record, properties={prop: "2020-01-01T00:00:00Z"}, source=source)
 
         assert fields(excinfo) == [(f"properties.{prop}", "read_only")]
         assert state() == before
@@ -507,7 +507,7 @@ class TestRecordsWrite:
 
     def test_archived_record_in_a_batch_fails_the_batch(self, companies, csm_actor):
         archived = make("companies", "Old")
-        services.record_archive(actor=None, record=archived)
+        services.record_archive(actor=SYSTEM, record=archived)
         before = state()
 
         with pytest.raises(ValidationFailed) as excinfo:
@@ -529,7 +529,7 @@ class TestPipelineAndStage:
     def test_a_stage_implies_its_pipeline(self, clock, deals):
         qualified = stage("Sales pipeline", "Qualified to buy")
 
-        record = services.record_create(actor=None, object_type=deals, properties={"name": "D", "stage": qualified.pk})
+        record = services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk})
 
         assert (record.pipeline_id, record.stage_id, record.stage_entered_at) == (
             qualified.pipeline_id,
@@ -543,21 +543,21 @@ class TestPipelineAndStage:
         first = stage("Sales pipeline", "Appointment scheduled")
 
         record = services.record_create(
-            actor=None, object_type=deals, properties={"name": "D", "pipeline": str(first.pipeline_id)}
+            actor=SYSTEM, object_type=deals, properties={"name": "D", "pipeline": str(first.pipeline_id)}
         )
 
         assert (record.pipeline_id, record.stage_id, record.stage_entered_at) == (first.pipeline_id, first.pk, NOW)
 
     def test_changing_pipeline_moves_to_the_new_pipelines_first_stage(self, clock, service_type):
         record = services.record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=service_type,
             properties={"name": "S", "stage": stage("Onboarding", "Initial setup done").pk},
         )
         maintenance = Pipeline.objects.get(label="Maintenance")
         clock.move_to(LATER)
 
-        services.record_update(actor=None, record=record, properties={"pipeline": maintenance.pk})
+        services.record_update(actor=SYSTEM, record=record, properties={"pipeline": maintenance.pk})
 
         record.refresh_from_db()
         scheduled = stage("Maintenance", "Scheduled")
@@ -573,10 +573,10 @@ class TestPipelineAndStage:
 
     def test_same_pipeline_keeps_the_stage(self, clock, deals):
         qualified = stage("Sales pipeline", "Qualified to buy")
-        record = services.record_create(actor=None, object_type=deals, properties={"name": "D", "stage": qualified.pk})
+        record = services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk})
         clock.move_to(LATER)
 
-        services.record_update(actor=None, record=record, properties={"pipeline": qualified.pipeline_id})
+        services.record_update(actor=SYSTEM, record=record, properties={"pipeline": qualified.pipeline_id})
 
         record.refresh_from_db()
         assert (record.stage_id, record.stage_entered_at) == (qualified.pk, NOW)
@@ -587,7 +587,7 @@ class TestPipelineAndStage:
 
         with pytest.raises(ValidationFailed) as excinfo:
             services.record_create(
-                actor=None,
+                actor=SYSTEM,
                 object_type=service_type,
                 properties={"name": "S", "pipeline": onboarding.pk, "stage": stage("Maintenance", "Done").pk},
             )
@@ -600,7 +600,7 @@ class TestPipelineAndStage:
         ticket_stage = stage("Support pipeline", "New")
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=deals, properties={"name": "D", "stage": ticket_stage.pk})
+            services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": ticket_stage.pk})
 
         assert [(e.field, e.message) for e in excinfo.value.errors] == [
             ("properties.stage", f"No stage {ticket_stage.pk} for deals.")
@@ -609,7 +609,7 @@ class TestPipelineAndStage:
 
     def test_entering_a_stage_with_an_empty_required_property_is_rejected(self, clock, deals):
         record = services.record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=deals,
             properties={"name": "D", "stage": stage("Sales pipeline", "Qualified to buy").pk},
         )
@@ -617,7 +617,7 @@ class TestPipelineAndStage:
 
         with pytest.raises(ValidationFailed) as excinfo:
             services.record_update(
-                actor=None, record=record, properties={"stage": stage("Sales pipeline", "Contract sent").pk}
+                actor=SYSTEM, record=record, properties={"stage": stage("Sales pipeline", "Contract sent").pk}
             )
 
         assert [(e.field, e.message, e.code) for e in excinfo.value.errors] == [
@@ -628,7 +628,7 @@ class TestPipelineAndStage:
     def test_every_missing_stage_requirement_is_named(self, deals):
         with pytest.raises(ValidationFailed) as excinfo:
             services.record_create(
-                actor=None,
+                actor=SYSTEM,
                 object_type=deals,
                 properties={"name": "D", "stage": stage("Sales pipeline", "Closed won").pk},
             )
@@ -641,14 +641,14 @@ class TestPipelineAndStage:
 
     def test_required_property_supplied_in_the_same_update(self, clock, deals):
         record = services.record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=deals,
             properties={"name": "D", "stage": stage("Sales pipeline", "Qualified to buy").pk},
         )
         clock.move_to(LATER)
         contract_sent = stage("Sales pipeline", "Contract sent")
 
-        services.record_update(actor=None, record=record, properties={"stage": contract_sent.pk, "amount": "5000"})
+        services.record_update(actor=SYSTEM, record=record, properties={"stage": contract_sent.pk, "amount": "5000"})
 
         record.refresh_from_db()
         assert (record.stage_id, record.stage_entered_at, record.properties) == (
@@ -659,13 +659,13 @@ class TestPipelineAndStage:
 
     def test_required_property_already_on_the_record(self, deals):
         record = services.record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=deals,
             properties={"name": "D", "amount": 10, "stage": stage("Sales pipeline", "Qualified to buy").pk},
         )
 
         services.record_update(
-            actor=None, record=record, properties={"stage": stage("Sales pipeline", "Contract sent").pk}
+            actor=SYSTEM, record=record, properties={"stage": stage("Sales pipeline", "Contract sent").pk}
         )
 
         record.refresh_from_db()
@@ -674,12 +674,12 @@ class TestPipelineAndStage:
     def test_a_new_pipeline_whose_first_stage_has_requirements(self, service_type):
         onboarding = Pipeline.objects.get(label="Onboarding")
         services.stage_update(
-            actor=None, stage=stage("Onboarding", "Kickoff prep"), data={"requiredProperties": ["start_date"]}
+            actor=SYSTEM, stage=stage("Onboarding", "Kickoff prep"), data={"requiredProperties": ["start_date"]}
         )
 
         with pytest.raises(ValidationFailed) as excinfo:
             services.record_create(
-                actor=None, object_type=service_type, properties={"name": "S", "pipeline": onboarding.pk}
+                actor=SYSTEM, object_type=service_type, properties={"name": "S", "pipeline": onboarding.pk}
             )
 
         assert fields(excinfo) == [("properties.start_date", "required_for_stage")]
@@ -687,13 +687,13 @@ class TestPipelineAndStage:
 
     def test_a_record_in_a_pipeline_needs_a_stage(self, deals):
         record = services.record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=deals,
             properties={"name": "D", "stage": stage("Sales pipeline", "Qualified to buy").pk},
         )
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_update(actor=None, record=record, properties={"stage": None})
+            services.record_update(actor=SYSTEM, record=record, properties={"stage": None})
 
         assert fields(excinfo) == [("properties.stage", "required")]
         record.refresh_from_db()
@@ -701,12 +701,12 @@ class TestPipelineAndStage:
 
     def test_clearing_the_pipeline_clears_the_stage(self, deals):
         record = services.record_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=deals,
             properties={"name": "D", "stage": stage("Sales pipeline", "Qualified to buy").pk},
         )
 
-        services.record_update(actor=None, record=record, properties={"pipeline": None})
+        services.record_update(actor=SYSTEM, record=record, properties={"pipeline": None})
 
         record.refresh_from_db()
         assert (record.pipeline_id, record.stage_id) == (None, None)
@@ -714,7 +714,7 @@ class TestPipelineAndStage:
     @pytest.mark.parametrize("raw", ["abc", True, 1.5e300, "2.5", [1]])
     def test_a_stage_must_be_an_id(self, deals, raw):
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=deals, properties={"name": "D", "stage": raw})
+            services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": raw})
 
         assert fields(excinfo) == [("properties.stage", "invalid")]
         assert Record.objects.count() == 0
@@ -723,9 +723,9 @@ class TestPipelineAndStage:
         qualified = stage("Sales pipeline", "Qualified to buy")
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=deals, properties={"name": "D", "stage": qualified.pk + 0.5})
+            services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk + 0.5})
         whole = services.record_create(
-            actor=None, object_type=deals, properties={"name": "D", "stage": float(qualified.pk)}
+            actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": float(qualified.pk)}
         )
 
         assert [(e.field, e.message) for e in excinfo.value.errors] == [("properties.stage", "Enter an id.")]
@@ -760,7 +760,7 @@ class TestArchiveRestore:
 
     def test_records_archive_counts_only_active_records(self, clock, csm_actor):
         a, b, c = make("companies", "A"), make("companies", "B"), make("companies", "C")
-        services.record_archive(actor=None, record=c)
+        services.record_archive(actor=SYSTEM, record=c)
 
         assert services.records_archive(actor=csm_actor, records=[a, b, c]) == 2
         assert Record.objects.active().count() == 0
@@ -783,7 +783,7 @@ class TestArchiveRestore:
 
         with pytest.raises(Forbidden):
             services.record_archive(actor=Actor(viewer), record=record)
-        services.record_archive(actor=None, record=record)
+        services.record_archive(actor=SYSTEM, record=record)
         with pytest.raises(Forbidden):
             services.record_restore(actor=Actor(viewer), record=record)
 
@@ -801,9 +801,9 @@ class TestMerge:
         secondary = make("companies", "Acme Inc", owner=csm.pk, external_id="X-1", mrr=200, city="Berlin")
         both_contact = make("contacts", "Pat")
         their_contact = make("contacts", "Kim")
-        services.association_create(actor=None, from_record=primary, to_record=both_contact)
-        services.association_create(actor=None, from_record=secondary, to_record=both_contact)
-        services.association_create(actor=None, from_record=secondary, to_record=their_contact, label="billing")
+        services.association_create(actor=SYSTEM, from_record=primary, to_record=both_contact)
+        services.association_create(actor=SYSTEM, from_record=secondary, to_record=both_contact)
+        services.association_create(actor=SYSTEM, from_record=secondary, to_record=their_contact, label="billing")
         shared_task = engagement_create(
             actor=csm_actor,
             kind=KINDS["tasks"],
@@ -882,7 +882,7 @@ class TestMerge:
 
     def test_an_association_between_the_two_disappears(self, csm_actor):
         primary, secondary = make("companies", "A"), make("companies", "B")
-        services.association_create(actor=None, from_record=primary, to_record=secondary, label="parent")
+        services.association_create(actor=SYSTEM, from_record=primary, to_record=secondary, label="parent")
 
         services.record_merge(actor=csm_actor, primary=primary, secondary=secondary)
 
@@ -916,7 +916,7 @@ class TestMerge:
         a, b = make("companies", "A"), make("companies", "B")
         contact = make("contacts", "Pat")
         archived = make("companies", "Old")
-        services.record_archive(actor=None, record=archived)
+        services.record_archive(actor=SYSTEM, record=archived)
         before = state()
 
         cases = [
@@ -978,7 +978,7 @@ class TestAssociations:
     def test_invalid_associations_change_nothing(self, csm_actor, viewer):
         company, contact = make("companies", "Acme"), make("contacts", "Pat")
         archived = make("contacts", "Old")
-        services.record_archive(actor=None, record=archived)
+        services.record_archive(actor=SYSTEM, record=archived)
         before = state()
 
         cases = [
@@ -996,7 +996,7 @@ class TestAssociations:
 
     def test_create_with_associations_is_atomic(self, companies, csm_actor):
         archived = make("contacts", "Old")
-        services.record_archive(actor=None, record=archived)
+        services.record_archive(actor=SYSTEM, record=archived)
         before = state()
 
         with pytest.raises(ValidationFailed):
@@ -1141,7 +1141,7 @@ class TestPropertyUpdate:
     @pytest.fixture
     def tier(self, companies):
         return services.property_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=companies,
             name="tier",
             label="Tier",
@@ -1164,7 +1164,7 @@ class TestPropertyUpdate:
     def test_removing_an_unused_option_and_relabelling(self, tier, admin_actor):
         make("companies", "Acme", tier="silver")
         archived = make("companies", "Old", tier="bronze")
-        services.record_archive(actor=None, record=archived)
+        services.record_archive(actor=SYSTEM, record=archived)
 
         services.property_update(
             actor=admin_actor,
@@ -1178,7 +1178,7 @@ class TestPropertyUpdate:
 
     def test_removing_a_multi_enumeration_option_in_use(self, companies, admin_actor):
         regions = services.property_create(
-            actor=None,
+            actor=SYSTEM,
             object_type=companies,
             name="regions",
             label="Regions",
@@ -1216,7 +1216,7 @@ class TestPropertyUpdate:
         services.property_update(actor=admin_actor, definition=city, changes={"unique": True})
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=None, object_type=companies, properties={"name": "C", "city": "rome"})
+            services.record_create(actor=SYSTEM, object_type=companies, properties={"name": "C", "city": "rome"})
         assert fields(excinfo) == [("properties.city", "unique")]
 
     @pytest.mark.parametrize(
@@ -1260,7 +1260,7 @@ class TestPropertyArchive:
         assert schema_state() == before
 
     def test_archived_property_keeps_values_but_leaves_the_registry(self, clock, companies, admin_actor):
-        tier = services.property_create(actor=None, object_type=companies, name="tier", label="T", type="text")
+        tier = services.property_create(actor=SYSTEM, object_type=companies, name="tier", label="T", type="text")
         record = make("companies", "Acme", tier="gold")
 
         services.property_archive(actor=admin_actor, definition=tier)
@@ -1271,11 +1271,11 @@ class TestPropertyArchive:
         assert registry_for(companies).get("tier") is None
         assert record.properties == {"tier": "gold"}
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_update(actor=None, record=record, properties={"tier": "silver"})
+            services.record_update(actor=SYSTEM, record=record, properties={"tier": "silver"})
         assert fields(excinfo) == [("properties.tier", "unknown_property")]
 
     def test_needs_manage_cs_settings(self, companies, csm_actor):
-        tier = services.property_create(actor=None, object_type=companies, name="tier", label="T", type="text")
+        tier = services.property_create(actor=SYSTEM, object_type=companies, name="tier", label="T", type="text")
 
         with pytest.raises(Forbidden):
             services.property_archive(actor=csm_actor, definition=tier)
@@ -1371,7 +1371,7 @@ class TestPipelineSchema:
         assert fields(excinfo) == [("archived", "in_use")]
         assert schema_state() == before
 
-        services.record_archive(actor=None, record=record)
+        services.record_archive(actor=SYSTEM, record=record)
         services.pipeline_update(actor=admin_actor, pipeline=pipeline, changes={"archived": True})
         pipeline.refresh_from_db()
         assert pipeline.archived_at == NOW

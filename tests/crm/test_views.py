@@ -14,14 +14,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tend.core.policy import Actor
+from tend.core.policy import SYSTEM, Actor
 from tend.core.web import VIEW_AS_SESSION_KEY
 from tend.crm import services
-from tend.crm.models import Association, ChangeSource, ObjectType, Pipeline, PropertyChange, Record
+from tend.crm.models import Association, ChangeSource, Follow, ObjectType, Pipeline, PropertyChange, Record
 from tend.crm.views import TIMELINE_PAGE
 from tend.engagement.kinds import KINDS
 from tend.engagement.services import engagement_create
-from tend.workspace.models import Follow
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +51,7 @@ def csm_client(csm):
 @pytest.fixture
 def acme(companies, csm):
     return services.record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=companies,
         properties={
             "name": "Acme",
@@ -68,12 +67,12 @@ def acme(companies, csm):
 @pytest.fixture
 def jo(contacts):
     return services.record_create(
-        actor=None, object_type=contacts, properties={"name": "Jo Champion", "email": "jo@acme.example"}
+        actor=SYSTEM, object_type=contacts, properties={"name": "Jo Champion", "email": "jo@acme.example"}
     )
 
 
 def _create(object_type, name, **properties) -> Record:
-    return services.record_create(actor=None, object_type=object_type, properties={"name": name, **properties})
+    return services.record_create(actor=SYSTEM, object_type=object_type, properties={"name": name, **properties})
 
 
 def url(name, record, *args, query="") -> str:
@@ -110,7 +109,7 @@ def snapshot(record) -> tuple:
 
 
 def test_preview_renders_properties_activity_associations_and_actions(csm, csm_client, acme, jo):
-    services.association_create(actor=None, from_record=acme, to_record=jo, label="Champion")
+    services.association_create(actor=SYSTEM, from_record=acme, to_record=jo, label="Champion")
     engagement_create(
         actor=Actor(csm), kind=KINDS["notes"], properties={"body": "Kickoff went well"}, associations=[acme.pk]
     )
@@ -277,7 +276,7 @@ def test_datetime_input_is_read_in_the_users_time_zone(csm, csm_client):
 def test_boolean_multi_enumeration_and_user_edits(csm, csm_client, contacts, companies, acme):
     contact = _create(contacts, "Sam")
     services.property_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=companies,
         name="modules",
         label="Modules",
@@ -393,7 +392,7 @@ def test_view_as_is_read_only(admin, csm, acme):
 
 
 def test_archived_records_are_read_only(csm_client, acme):
-    services.record_archive(actor=None, record=acme)
+    services.record_archive(actor=SYSTEM, record=acme)
 
     body = text(preview(csm_client, acme))
 
@@ -502,7 +501,7 @@ def test_merge_search_empty_state(csm_client, acme):
 
 def test_merged_ids_redirect_to_the_survivor(csm_client, companies, acme):
     duplicate = _create(companies, "Acme Inc")
-    services.record_merge(actor=None, primary=acme, secondary=duplicate)
+    services.record_merge(actor=SYSTEM, primary=acme, secondary=duplicate)
 
     page = csm_client.get(url("record-detail", duplicate))
     panel = csm_client.get(url("record-preview", duplicate), **HTMX)
@@ -540,7 +539,7 @@ def test_associations_add_and_remove(csm_client, acme, jo):
 
 
 def test_association_with_an_archived_record_is_refused_at_the_form(csm_client, acme, jo):
-    services.record_archive(actor=None, record=jo)
+    services.record_archive(actor=SYSTEM, record=jo)
 
     response = csm_client.post(url("record-associations", acme), {"type": "contacts", "to": jo.pk}, **HTMX)
 
@@ -559,7 +558,7 @@ def test_association_search_empty_state(csm_client, acme):
 
 
 def test_record_page_shows_properties_timeline_and_association_management(csm, csm_client, acme, jo):
-    services.association_create(actor=None, from_record=acme, to_record=jo)
+    services.association_create(actor=SYSTEM, from_record=acme, to_record=jo)
     engagement_create(
         actor=Actor(csm), kind=KINDS["calls"], properties={"title": "Renewal call"}, associations=[acme.pk]
     )
@@ -579,9 +578,9 @@ def test_record_page_shows_properties_timeline_and_association_management(csm, c
 
 def test_record_page_works_for_a_custom_object_type(csm_client):
     projects = services.object_type_create(
-        actor=None, name="projects", label_singular="Project", label_plural="Projects"
+        actor=SYSTEM, name="projects", label_singular="Project", label_plural="Projects"
     )
-    services.property_create(actor=None, object_type=projects, name="budget", label="Budget", type="currency")
+    services.property_create(actor=SYSTEM, object_type=projects, name="budget", label="Budget", type="currency")
     project = _create(projects, "Rollout", budget=1200)
 
     page = csm_client.get(url("record-detail", project))
@@ -637,9 +636,9 @@ def _grow(csm, record, companies, contacts, n: int) -> None:
     """Give `record` n more custom properties, associations and engagements of every kind."""
     start = companies.property_definitions.count()
     for i in range(start, start + n):
-        services.property_create(actor=None, object_type=companies, name=f"extra_{i}", label=f"Extra {i}", type="text")
+        services.property_create(actor=SYSTEM, object_type=companies, name=f"extra_{i}", label=f"Extra {i}", type="text")
         contact = _create(contacts, f"Contact {i}")
-        services.association_create(actor=None, from_record=record, to_record=contact)
+        services.association_create(actor=SYSTEM, from_record=record, to_record=contact)
         for kind, props in (
             ("notes", {"body": f"note {i}"}),
             ("tasks", {"subject": f"task {i}"}),
@@ -648,7 +647,7 @@ def _grow(csm, record, companies, contacts, n: int) -> None:
             ("emails", {"subject": f"email {i}"}),
         ):
             engagement_create(actor=Actor(csm), kind=KINDS[kind], properties=props, associations=[record.pk])
-        services.record_update(actor=None, record=record, properties={f"extra_{i}": "x", "city": f"City {i}"})
+        services.record_update(actor=SYSTEM, record=record, properties={f"extra_{i}": "x", "city": f"City {i}"})
 
 
 def _count(client, path, **headers) -> int:

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from tend.core.errors import Forbidden, ValidationFailed
-from tend.core.policy import Actor, Scope
+from tend.core.policy import SYSTEM, Actor, Scope
 from tend.crm import services as crm
 from tend.crm.models import ChangeSource, ObjectType, Record
 from tend.engagement import services
@@ -29,7 +29,7 @@ def clock(time_machine):
 @pytest.fixture
 def acme(db):
     return crm.record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="companies"),
         properties={"name": "Acme"},
         source=ChangeSource.SYSTEM,
@@ -39,7 +39,7 @@ def acme(db):
 @pytest.fixture
 def pat(db):
     return crm.record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="contacts"),
         properties={"name": "Pat"},
         source=ChangeSource.SYSTEM,
@@ -159,8 +159,8 @@ class TestTasks:
         )
 
     def test_tend_itself_creates_tasks_without_an_assignee(self, clock, csm, acme):
-        unassigned = create(None, "tasks", {"subject": "Follow up on churn signal"}, [acme.pk])
-        assigned = create(None, "tasks", {"subject": "Call the champion", "assignee": csm.pk}, [acme.pk])
+        unassigned = create(SYSTEM, "tasks", {"subject": "Follow up on churn signal"}, [acme.pk])
+        assigned = create(SYSTEM, "tasks", {"subject": "Call the champion", "assignee": csm.pk}, [acme.pk])
 
         unassigned.refresh_from_db()
         assigned.refresh_from_db()
@@ -461,7 +461,7 @@ class TestAssociationsArchiveAndPermissions:
         if associations == "missing":
             associations = [acme.pk, 999_999]
         elif associations == "archived":
-            crm.record_archive(actor=None, record=pat)
+            crm.record_archive(actor=SYSTEM, record=pat)
             associations = [acme.pk, pat.pk]
         before = state()
 

@@ -58,12 +58,12 @@ def test_a_property_change_moves_the_score_through_the_worker(csm_actor, at_now)
 
 
 def test_the_daily_run_requeues_itself(csm_actor, at_now):
-    from tend.health import jobs
+    from tend.health import jobs, tasks
 
     activate(csm_actor)
     daily = RecomputeRun.objects.get(kind="full", status="queued")
     assert daily.run_after.isoformat() == "2026-06-16T02:00:00+00:00"
     run = jobs.run_full(daily.pk)
     assert run.status == "done"
-    jobs.ensure_daily()
+    tasks.ensure_daily()
     assert RecomputeRun.objects.filter(kind="full", status="queued").count() == 1

@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tend.core.policy import Actor
+from tend.core.policy import SYSTEM, Actor
 from tend.core.web import VIEW_AS_SESSION_KEY
 from tend.crm.models import ObjectType, Record
 from tend.crm.services import record_create
@@ -82,7 +82,7 @@ def viewer_client(viewer):
 
 def company(name, **props) -> Record:
     return record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="companies"),
         properties={"name": name, **props},
         source="system",
@@ -381,7 +381,7 @@ class TestRecordCard:
 
         services.record_recompute(actor=Actor(csm), record=acme)
         clock.move_to(NOW + dt.timedelta(days=2), tick=False)
-        record_update(actor=None, record=acme, properties={"employees": 500}, source="system")
+        record_update(actor=SYSTEM, record=acme, properties={"employees": 500}, source="system")
         services.record_recompute(actor=Actor(csm), record=acme)
         alert(acme, csm, title="Key contact left", kind="churn_signal", days_ago=-2)
 
@@ -410,7 +410,7 @@ class TestRecordCard:
         assert f'href="{reverse("health-profiles")}"' not in body
 
     def test_records_of_other_types_have_no_card(self, csm_client, contacts):
-        jo = record_create(actor=None, object_type=contacts, properties={"name": "Jo"}, source="system")
+        jo = record_create(actor=SYSTEM, object_type=contacts, properties={"name": "Jo"}, source="system")
         response = csm_client.get(reverse("health-record-card", args=[jo.pk]), **HTMX)
         assert response.status_code == 200 and response.content == b""
 

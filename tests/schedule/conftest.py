@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from tend.core.policy import SYSTEM
 from tend.crm.services import record_create
 from tend.directory.services import user_create
 from tend.engagement.kinds import KINDS
@@ -26,7 +27,7 @@ def make_user(db):
 
 @pytest.fixture
 def acme(csm, companies):
-    return record_create(actor=None, object_type=companies, properties={"name": "Acme GmbH"})
+    return record_create(actor=SYSTEM, object_type=companies, properties={"name": "Acme GmbH"})
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def make_meeting():
     def make(owner, start: dt.datetime, end: dt.datetime, title: str = "Meeting", records=(), **props):
         properties = {"title": title, "start_at": start.isoformat(), "end_at": end.isoformat(), "owner": owner.pk}
         return engagement_create(
-            actor=None, kind=KINDS["meetings"], properties=properties | props, associations=[r.pk for r in records]
+            actor=SYSTEM, kind=KINDS["meetings"], properties=properties | props, associations=[r.pk for r in records]
         )
 
     return make
@@ -45,7 +46,7 @@ def make_task():
     def make(assignee, due: dt.datetime | None, subject: str = "Task", records=(), **props):
         properties = {"subject": subject, "due_at": due.isoformat() if due else None, "assignee": assignee.pk}
         return engagement_create(
-            actor=None, kind=KINDS["tasks"], properties=properties | props, associations=[r.pk for r in records]
+            actor=SYSTEM, kind=KINDS["tasks"], properties=properties | props, associations=[r.pk for r in records]
         )
 
     return make

@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from tend.core.policy import SYSTEM
 from tend.crm.models import Association
 from tend.crm.services import record_create
 from tend.directory.services import token_create
@@ -13,18 +14,18 @@ UTC = dt.UTC
 
 @pytest.fixture
 def acme(db, companies):
-    return record_create(actor=None, object_type=companies, properties={"name": "Acme", "domain": "acme.example"})
+    return record_create(actor=SYSTEM, object_type=companies, properties={"name": "Acme", "domain": "acme.example"})
 
 
 @pytest.fixture
 def globex(db, companies):
-    return record_create(actor=None, object_type=companies, properties={"name": "Globex", "domain": "globex.example"})
+    return record_create(actor=SYSTEM, object_type=companies, properties={"name": "Globex", "domain": "globex.example"})
 
 
 @pytest.fixture
 def jane(db, contacts, acme):
     contact = record_create(
-        actor=None, object_type=contacts, properties={"name": "Jane Doe", "email": "jane@acme.example"}
+        actor=SYSTEM, object_type=contacts, properties={"name": "Jane Doe", "email": "jane@acme.example"}
     )
     Association.objects.create(from_record=contact, to_record=acme, label="primary")
     Association.objects.create(from_record=acme, to_record=contact, label="primary")

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from tend.core.errors import Forbidden, ValidationFailed
-from tend.core.policy import Actor, Scope
+from tend.core.policy import SYSTEM, Actor, Scope
 from tend.crm.models import PropertyChange, Record
 from tend.health.models import DirtyAccount
 from tend.signals import queries
@@ -241,11 +241,11 @@ def test_a_changed_or_archived_account_key_is_never_mapped_from_memory(acme, glo
     events_ingest(actor=csm_actor, messages=[track("a", user="u1", group="acme.example")])
     assert UsageEvent.objects.get(message_id="a").account_id == acme.pk
     # The domain moves to Globex: the remembered "acme.example → Acme" must not be used.
-    record_update(actor=None, record=acme, properties={"domain": "acme-old.example"})
-    record_update(actor=None, record=globex, properties={"domain": "acme.example"})
+    record_update(actor=SYSTEM, record=acme, properties={"domain": "acme-old.example"})
+    record_update(actor=SYSTEM, record=globex, properties={"domain": "acme.example"})
     events_ingest(actor=csm_actor, messages=[track("b", user="u9", group="acme.example")])
     assert UsageEvent.objects.get(message_id="b").account_id == globex.pk
-    record_archive(actor=None, record=globex)
+    record_archive(actor=SYSTEM, record=globex)
     result = events_ingest(actor=csm_actor, messages=[track("c", user="u8", group="acme.example")])
     assert (result.unmatched, UsageEvent.objects.get(message_id="c").account_id) == (1, None)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from tend.core.errors import Forbidden, ValidationFailed
-from tend.core.policy import Actor, Scope
+from tend.core.policy import SYSTEM, Actor, Scope
 from tend.crm import services as crm
 from tend.crm.models import ChangeSource, ObjectType
 from tend.engagement import services as engagement
@@ -271,7 +271,7 @@ def test_viewers_and_read_tokens_cannot_bulk_change(csm, viewer):
 
 def test_single_create_update_archive_write_history(csm, csm_actor, admin):
     acme = crm.record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="companies"),
         properties={"name": "Acme"},
         source=ChangeSource.SYSTEM,

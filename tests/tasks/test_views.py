@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from tend.core.policy import SYSTEM
 from tend.core.web import VIEW_AS_SESSION_KEY
 from tend.crm import services as crm
 from tend.crm.models import ChangeSource, ObjectType
@@ -44,7 +45,7 @@ def client(tokyo):
 @pytest.fixture
 def acme(db):
     return crm.record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="companies"),
         properties={"name": "Acme"},
         source=ChangeSource.SYSTEM,

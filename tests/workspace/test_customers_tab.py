@@ -8,7 +8,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tend.core.policy import Actor
+from tend.core.policy import SYSTEM, Actor
 from tend.crm.models import ObjectType, PropertyChange, Record
 from tend.crm.services import record_create, record_update
 from tend.directory.services import user_create
@@ -21,7 +21,7 @@ NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
 def company(name, **props):
     return record_create(
-        actor=None,
+        actor=SYSTEM,
         object_type=ObjectType.objects.get(name="companies"),
         properties={"name": name, **props},
         source="system",
@@ -74,7 +74,7 @@ class TestBuiltInViews:
             old = company("Long mine", csm=csm.pk)
             moved = company("Moved to me", csm=viewer.pk)
         with time_machine.travel(NOW - dt.timedelta(days=3)):
-            record_update(actor=None, record=moved, properties={"csm": csm.pk}, source="system")
+            record_update(actor=SYSTEM, record=moved, properties={"csm": csm.pk}, source="system")
             company("New mine", csm=csm.pk)
         with time_machine.travel(NOW):
             response = signed_in.get("/customers/?view=assigned30")

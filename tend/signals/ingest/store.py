@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 
 from tend.core import bulk, clock, policy
 from tend.core.errors import Forbidden, ValidationFailed
-from tend.health.marks import mark_accounts_dirty
+from tend.core.policy import Actor
+from tend.health.dirty import mark_accounts_dirty
 
 from .accounts import IdentityChanges, map_accounts
 from .parse import MAX_BATCH_MESSAGES, USAGE_KINDS, Message, parse_message
@@ -41,16 +42,14 @@ class IngestResult:
         return out
 
 
-def _require_ingest(actor) -> None:
-    if actor is None:
-        return
+def _require_ingest(actor: Actor) -> None:
     if isinstance(actor, policy.Actor) and not actor.can_write:
         raise Forbidden(_("This API token is read-only; send usage events with a write token."))
     policy.require(actor, policy.Action.USE_WORKSPACE)
 
 
 def events_ingest(
-    *, actor, messages: list, kind: str | None = None, sent_at=None, with_results: bool = False
+    *, actor: Actor, messages: list, kind: str | None = None, sent_at=None, with_results: bool = False
 ) -> IngestResult:
     """Store a batch of Segment messages, idempotent by messageId; bad messages are reported one
     by one (index, messageId, field, reason) and the good ones kept. `kind` forces the type (the

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from tend.health import jobs
+from tend.health import jobs, tasks
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, full: bool = False, schedule_daily: bool = False, **options):
         if schedule_daily:
-            run = jobs.ensure_daily()
+            run = tasks.ensure_daily()
             self.stdout.write("Daily recompute queued." if run else "The daily recompute was already queued.")
             return
         if not full:

@@ -1,0 +1,28 @@
+"""Announcements from a lower layer to the apps above it, without importing them.
+
+The record engine says "these records changed"; apps that care (health marks the accounts dirty)
+subscribe in their AppConfig.ready(). Receivers run in the caller's transaction, so whatever they
+write commits or rolls back with the change that caused it.
+"""
+
+from collections.abc import Callable, Iterable
+
+RecordsChangedReceiver = Callable[..., None]
+
+_records_changed: list[RecordsChangedReceiver] = []
+
+
+def on_records_changed(receiver: RecordsChangedReceiver) -> RecordsChangedReceiver:
+    """Subscribe `receiver(record_ids: list[int], *, reason: str)`; subscribing twice is once."""
+    if receiver not in _records_changed:
+        _records_changed.append(receiver)
+    return receiver
+
+
+def records_changed(record_ids: Iterable[int | None], *, reason: str) -> None:
+    """Tell every subscriber that these records (properties, associations, engagements) changed."""
+    ids = sorted({int(i) for i in record_ids if i is not None})
+    if not ids:
+        return
+    for receiver in list(_records_changed):
+        receiver(ids, reason=reason)

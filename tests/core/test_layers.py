@@ -1,0 +1,42 @@
+"""The layers point one way (ARCHITECTURE.md): a lower app imports no higher one, not even inside
+a function. Higher apps tell lower ones nothing; lower ones announce through tend.core.hooks."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+TEND = Path(__file__).resolve().parents[2] / "tend"
+
+# app → the apps it may import (besides itself)
+ALLOWED = {
+    "core": set(),
+    "directory": {"core"},
+    "crm": {"core", "directory"},
+    "engagement": {"core", "directory", "crm"},
+}
+
+
+def imported_apps(path: Path) -> set[str]:
+    apps = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "tend" and len(parts) > 1 and (TEND / parts[1]).is_dir():
+                apps.add(parts[1])
+    return apps
+
+
+@pytest.mark.parametrize("app", list(ALLOWED))
+def test_a_lower_layer_imports_no_higher_one(app):
+    offending = {
+        str(path.relative_to(TEND.parent)): sorted(imported_apps(path) - ALLOWED[app] - {app})
+        for path in sorted((TEND / app).rglob("*.py"))
+        if "migrations" not in path.parts
+    }
+    assert {path: apps for path, apps in offending.items() if apps} == {}
