@@ -2,10 +2,11 @@ import copy
 import datetime as dt
 
 import pytest
-import time_machine
+from model_bakery import baker
 
 from tend.core import clock
 from tend.core.errors import Forbidden, ValidationFailed
+from tend.core.policy import Actor
 from tend.crm.models import Record
 from tend.health import services
 from tend.health.definitions.statuses import status_schemes
@@ -455,9 +456,39 @@ def test_signal_rules_validate_params(admin_actor, csm_actor):
     assert rule.params["max_ratio"] == 0.4 and rule.params["window_days"] == 30
 
 
-def test_time_travel_fixture_is_used(at_now):
-    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
-        pass
+def test_dismissing_an_alert_stamps_it_once_and_takes_it_off_the_active_list(csm, viewer, csm_actor, at_now):
+    from tend.health import queries
+
+    # given an alert raised now for the CSM, active for 14 days
+    alert = baker.make(
+        HealthAlert,
+        record=make_company("Acme", csm=csm.pk),
+        user=csm,
+        kind=HealthAlert.Kind.STATUS_CHANGE,
+        title="Health changed from Healthy to Neutral",
+        raised_at=NOW,
+        expires_at=NOW + dt.timedelta(days=14),
+    )
+    # a viewer (no Service seat) may not dismiss it: nothing changes
+    with pytest.raises(Forbidden):
+        services.alert_dismiss(actor=Actor(viewer), alert=alert)
+    alert.refresh_from_db()
+    assert (alert.dismissed_at, alert.dismissed_by_id) == (None, None)
+
+    # when the CSM dismisses it a day later
+    at_now.move_to(NOW + dt.timedelta(days=1))
+    services.alert_dismiss(actor=csm_actor, alert=alert)
+
+    # then it carries that moment and its dismisser, and is listed as inactive only
+    alert.refresh_from_db()
+    assert (alert.dismissed_at, alert.dismissed_by_id) == (NOW + dt.timedelta(days=1), csm.pk)
+    assert list(queries.alerts_for(user=csm)) == []
+    assert list(queries.alerts_for(user=csm, active=False)) == [alert]
+    # and dismissing it again the next day keeps the first moment
+    at_now.move_to(NOW + dt.timedelta(days=2))
+    services.alert_dismiss(actor=csm_actor, alert=HealthAlert.objects.get(pk=alert.pk))
+    alert.refresh_from_db()
+    assert alert.dismissed_at == NOW + dt.timedelta(days=1)
 
 
 def test_health_summary_covers_the_users_book(csm, viewer, csm_actor, at_now, django_assert_max_num_queries):
