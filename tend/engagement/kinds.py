@@ -19,6 +19,9 @@ def _spec(name, label, type_, column=None, **kw) -> PropSpec:
     return PropSpec(name, label, type_, column=column or name, built_in=True, **kw)
 
 
+# One engagement of any kind (each model declares its own `records`).
+AnyEngagement = Task | Meeting | Note | Call | Email
+
 _STAMPS = (
     _spec("created_at", _("Created"), T.DATETIME, read_only=True),
     _spec("updated_at", _("Last modified"), T.DATETIME, read_only=True),
@@ -28,7 +31,7 @@ _STAMPS = (
 @dataclass(frozen=True)
 class Kind:
     name: str
-    model: type
+    model: type[Task] | type[Meeting] | type[Note] | type[Call] | type[Email]
     specs: tuple[PropSpec, ...]
     search_fields: tuple[str, ...]
     owner_property: str

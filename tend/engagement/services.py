@@ -1,6 +1,7 @@
 """Writes for engagements. Values are validated by the same registry and validator as records."""
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
@@ -12,20 +13,26 @@ from tend.core.errors import FieldError, ValidationFailed
 from tend.core.policy import Actor
 from tend.crm import values
 from tend.crm.models import PropertyType, Record
+from tend.crm.registry import PropSpec
 from tend.crm.services import record_touch_activity
 
-from .kinds import KINDS, Kind
-from .models import Meeting, Task, TaskChange
+from .kinds import KINDS, AnyEngagement, Kind
+from .models import Call, Email, Meeting, Note, Task, TaskChange
+
+if TYPE_CHECKING:
+    from tend.directory.models import User
 
 MAX_LIST_ITEMS = 200
+
+E = TypeVar("E", Task, Meeting, Note, Call, Email)
 
 
 def _require(actor: Actor, action: policy.Action) -> None:
     policy.require(actor, action)
 
 
-def _clean(kind: Kind, incoming, *, creating: bool, errors: list[FieldError]) -> dict:
-    cleaned: dict = {}
+def _clean(kind: Kind, incoming: object, *, creating: bool, errors: list[FieldError]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
     if not isinstance(incoming, dict):
         errors.append(FieldError("properties", _("properties must be an object.")))
         return cleaned
@@ -71,11 +78,11 @@ def _clean(kind: Kind, incoming, *, creating: bool, errors: list[FieldError]) ->
     return cleaned
 
 
-def _column_problem(kind: Kind, spec, value, *, creating: bool) -> tuple[str, str] | None:
+def _column_problem(kind: Kind, spec: PropSpec, value: object, *, creating: bool) -> tuple[str, str] | None:
     """What the model's column would refuse (length, whole number, range, NOT NULL), as a
     (message, code) pair, so that such input is a validation error and not a database error."""
-    field = kind.model._meta.get_field(spec.column)
-    if field.is_relation:
+    field = kind.model._meta.get_field(spec.column or spec.name)
+    if field.is_relation or not isinstance(field, models.Field):
         return None
     if value is None:
         # On create an empty time falls back to "now"; on update the column cannot be emptied.
@@ -91,7 +98,7 @@ def _column_problem(kind: Kind, spec, value, *, creating: bool) -> tuple[str, st
     return None
 
 
-def _clean_email_list(raw, at: str, errors: list[FieldError]) -> list[str]:
+def _clean_email_list(raw: object, at: str, errors: list[FieldError]) -> list[str]:
     items = [i.strip() for i in raw.split(",")] if isinstance(raw, str) else raw
     if items is None:
         return []
@@ -115,18 +122,19 @@ def _clean_email_list(raw, at: str, errors: list[FieldError]) -> list[str]:
     return list(dict.fromkeys(result))
 
 
-def _set_attributes(kind: Kind, engagement, cleaned: dict) -> None:
+def _set_attributes(kind: Kind, engagement: AnyEngagement, cleaned: dict[str, Any]) -> None:
     registry = kind.registry()
     for name, value in cleaned.items():
         spec = registry.get(name)
         if spec is None:  # a list property
             setattr(engagement, name, value)
             continue
-        attr = spec.column.removesuffix("_id") if spec.type == PropertyType.USER else spec.column
+        column = spec.column or spec.name
+        attr = column.removesuffix("_id") if spec.type == PropertyType.USER else column
         if spec.type == PropertyType.USER:
             setattr(engagement, f"{attr}_id", value)
         elif value is None:
-            field = engagement._meta.get_field(attr)
+            field = cast(models.Field, engagement._meta.get_field(attr))  # a column, not a reverse relation
             setattr(
                 engagement,
                 attr,
@@ -136,13 +144,13 @@ def _set_attributes(kind: Kind, engagement, cleaned: dict) -> None:
             setattr(engagement, attr, value)
 
 
-def _check_whole(kind: Kind, engagement, errors: list[FieldError]) -> None:
+def _check_whole(kind: Kind, engagement: AnyEngagement, errors: list[FieldError]) -> None:
     if isinstance(engagement, Meeting) and engagement.start_at and engagement.end_at:
         if engagement.end_at < engagement.start_at:
             errors.append(FieldError("properties.end_at", _("The meeting cannot end before it starts.")))
 
 
-def _records(record_ids, errors: list[FieldError]) -> list[Record]:
+def _records(record_ids: object, errors: list[FieldError]) -> list[Record]:
     if record_ids is None:
         return []
     if not isinstance(record_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in record_ids):
@@ -155,14 +163,14 @@ def _records(record_ids, errors: list[FieldError]) -> list[Record]:
     return list(found.values())
 
 
-def _activity_time(kind: Kind, engagement) -> dt.datetime | None:
+def _activity_time(kind: Kind, engagement: AnyEngagement) -> dt.datetime | None:
     if kind.name == "tasks":
         return None
     at = getattr(engagement, kind.time_property)
     return at if at and at <= clock.now() else None
 
 
-def task_history_value(spec, value):
+def task_history_value(spec: PropSpec, value: Any) -> Any:
     """The canonical (JSON) form of a task column value, as stored in TaskChange."""
     if value is None or value == "":
         return None
@@ -171,15 +179,17 @@ def task_history_value(spec, value):
     return value
 
 
-def _task_snapshot(task: Task) -> dict:
+def _task_snapshot(task: Task) -> dict[str, Any]:
     return {
-        spec.name: task_history_value(spec, getattr(task, spec.column))
+        spec.name: task_history_value(spec, getattr(task, spec.column or spec.name))
         for spec in KINDS["tasks"].specs
         if spec.name not in ("created_at", "updated_at")
     }
 
 
-def _task_history(task: Task, before: dict | None, *, user, source: str, at) -> None:
+def _task_history(
+    task: Task, before: dict[str, Any] | None, *, user: "User | None", source: str, at: dt.datetime
+) -> None:
     """History rows for what changed on a task since `before` (None: the task was just created)."""
     after = _task_snapshot(task)
     if before is None:
@@ -196,8 +206,13 @@ def _task_history(task: Task, before: dict | None, *, user, source: str, at) -> 
 
 
 def engagement_create(
-    *, actor: Actor, kind: Kind, properties: dict, associations: list[int] | None = None, source: str = TaskChange.Source.UI
-):
+    *,
+    actor: Actor,
+    kind: Kind,
+    properties: dict[str, Any],
+    associations: list[int] | None = None,
+    source: str = TaskChange.Source.UI,
+) -> AnyEngagement:
     """Create a task, meeting, note, call or email; tasks get a "created" history row (`source`)."""
     _require(actor, policy.Action.EDIT_RECORDS)
     errors: list[FieldError] = []
@@ -232,11 +247,11 @@ def engagement_update(
     *,
     actor: Actor,
     kind: Kind,
-    engagement,
-    properties: dict,
+    engagement: E,
+    properties: dict[str, Any],
     associations: list[int] | None = None,
     source: str = TaskChange.Source.UI,
-):
+) -> E:
     """Change an engagement; for a task every changed property gets a history row (`source`)."""
     _require(actor, policy.Action.EDIT_RECORDS)
     errors: list[FieldError] = []
@@ -261,7 +276,7 @@ def engagement_update(
         engagement.save()
         if records is not None:
             engagement.records.set(records)
-        if before is not None:
+        if before is not None and isinstance(engagement, Task):
             user = actor.user
             _task_history(engagement, before, user=user, source=source, at=now)
         if (at := _activity_time(kind, engagement)) is not None:
@@ -270,7 +285,7 @@ def engagement_update(
     return engagement
 
 
-def engagement_archive(*, actor: Actor, engagement, source: str = TaskChange.Source.UI) -> None:
+def engagement_archive(*, actor: Actor, engagement: AnyEngagement, source: str = TaskChange.Source.UI) -> None:
     _require(actor, policy.Action.EDIT_RECORDS)
     if engagement.archived_at is None:
         engagement.archived_at = clock.now()
