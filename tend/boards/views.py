@@ -283,7 +283,7 @@ def _table_screen(request, board, registry, state: BoardState) -> ListScreen:
     if not state.table.sorts:
         records = records.order_by("-created_at", "-pk")
     page = page_of(records, state.params)
-    cells = listing.RecordCells(registry, board.object_type, state.table.columns)
+    cells = listing.RecordCells(registry, state.table.columns, object_type=board.object_type)
     return ListScreen(
         state.table,
         listing.record_headers(state.table, registry),

@@ -71,12 +71,6 @@ def selection(state: TableState, viewed_user) -> services.Selection:
 class TaskCells(listing.RecordCells):
     """Task rows: the kit's cells, with the subject, due date and status the row template draws."""
 
-    def __init__(self, registry, columns: list[str], users=None):
-        self.registry = registry
-        self.columns = columns
-        self.formatter = Formatter(registry, users=users)
-        self.kinds = {c: listing.cell_kind(c, registry.get(c).type) for c in columns}
-
     def task_row(self, task: Task, now) -> dict:
         overdue = not task.is_completed and task.due_at is not None and task.due_at < now
         return {

@@ -154,11 +154,14 @@ class RecordCells:
     """Cells of record rows in the kit's vocabulary, with a fixed number of queries for a page
     (the formatter loads users and stages once; record URLs are reversed once)."""
 
-    def __init__(self, registry: Registry, object_type: ObjectType, columns: list[str], users=None):
+    def __init__(self, registry: Registry, columns: list[str], *, object_type: ObjectType | None = None, users=None):
         self.registry = registry
         self.columns = columns
         self.formatter = Formatter(registry, users=users)
-        self.detail_prefix = reverse("record-detail", args=[object_type.name, 1]).removesuffix("1/")
+        # Rows of engagements (tasks) link elsewhere; records link to their record page.
+        self.detail_prefix = (
+            reverse("record-detail", args=[object_type.name, 1]).removesuffix("1/") if object_type else ""
+        )
         self.kinds = {c: cell_kind(c, registry.get(c).type) for c in columns}
 
     def url(self, record) -> str:

@@ -84,7 +84,7 @@ def customers(request):
             registry=registry,
         )
         page = page_of(records, request.GET)
-        cells = listing.RecordCells(registry, object_type, state.columns, users=users)
+        cells = listing.RecordCells(registry, state.columns, object_type=object_type, users=users)
         screen.rows, screen.page = cells.rows(page.object_list), page
         screen.empty_text = _empty_text(state.view_key, object_type)
     except ValidationFailed as exc:
