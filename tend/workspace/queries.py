@@ -86,7 +86,7 @@ def customer_records(
     extra = list(extra_filters)
     if table.builtin in BUILTIN_VIEWS:
         extra.append({"propertyName": ws.customer_csm_property, "operator": "IS_ME"})
-    body = {**with_extra_filters(filters, extra), "sorts": table.sorts}
+    body = {**with_extra_filters(filters, extra), "sorts": _book_sorts(table, ws)}
     compiled = compile_search(body, registry, user=viewed_user, tz=clock.user_zone(viewed_user))
     records = compiled.apply(records_for(actor, object_type))
     if table.builtin == "assigned30":
@@ -99,6 +99,20 @@ def customer_records(
         )
         records = records.filter(Exists(assigned))
     return registry, records
+
+
+def _book_sorts(table: TableSpec, ws: WorkspaceSettings) -> list:
+    """Within one CSM's book the CSM is the same on every row: a sort by it is the id order, which
+    a book index serves (SQLite does not drop a constant `NULLS LAST` term from ORDER BY itself)."""
+    sorts = list(table.sorts or [])
+    if table.builtin in BUILTIN_VIEWS and sorts and isinstance(sorts[0], dict):
+        first = sorts[0]
+        if first.get("propertyName") == ws.customer_csm_property and first.get("direction") in (
+            "ASCENDING",
+            "DESCENDING",
+        ):
+            sorts = sorts[1:]
+    return sorts
 
 
 def default_columns(tab: str) -> list[str]:
