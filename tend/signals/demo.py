@@ -7,17 +7,19 @@ accounts stopped weeks ago. Onboarding accounts ramp up. NPS responses come from
 contacts, a few per account, and some drop by 3 points or more. Deterministic from the demo seed.
 
 Events and their rollups are written together (the rollups computed here from the same events,
-exactly as `ingest.rollups.rollups_recompute` would) through the demo generator's bulk writer, one
+exactly as `ingest.rollups.rollups_recompute` would) set-based (`tend.core.bulk`), one
 transaction per chunk of companies, so memory stays flat at any size. Workspaces with more than
 5,000 companies get 2–4 product users per account instead of 2–15 (≈10M events at 100k accounts).
 """
 
 import datetime as dt
+import functools
 import random
 from collections import Counter
 
 from django.db import transaction
 
+from tend.core import bulk
 from tend.crm.models import Association, ObjectType, Record
 
 from .models import DailyActiveUser, DailyEventUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
@@ -29,11 +31,11 @@ CHUNK = 200
 FEATURES = ("Report Created", "Dashboard Viewed", "Export Run", "Integration Connected", "Invite Sent",
             "Alert Configured", "Comment Added")  # fmt: skip
 LOGIN = "Logged In"
-EVENT_COLUMNS = ("message_id", "kind", "event", "account", "user_key", "properties", "timestamp", "received_at")
-USAGE_COLUMNS = ("account", "day", "event", "count", "users")
-EVENT_USER_COLUMNS = ("account", "day", "event", "user_key")
-DAU_COLUMNS = ("account", "day", "user_key")
-IDENTITY_COLUMNS = ("user_key", "account", "traits", "updated_at")
+EVENT_COLUMNS = ("message_id", "kind", "event", "account_id", "user_key", "properties", "timestamp", "received_at")
+USAGE_COLUMNS = ("account_id", "day", "event", "count", "users")
+EVENT_USER_COLUMNS = ("account_id", "day", "event", "user_key")
+DAU_COLUMNS = ("account_id", "day", "user_key")
+IDENTITY_COLUMNS = ("user_key", "account_id", "traits", "updated_at")
 
 
 def _pattern(rng: random.Random, cs_stage: str) -> str:
@@ -61,14 +63,15 @@ def _login_chance(pattern: str, days_ago: int, churned_at: int) -> float:
     return 0.0
 
 
-def generate(*, seed, now: dt.datetime, writer, companies: int, on_progress=None) -> Counter:
+def generate(*, seed, now: dt.datetime, companies: int, on_progress=None) -> Counter:
     """Write the demo usage and NPS data for every company of the workspace; returns counts."""
     counts: Counter = Counter()
     company_type = ObjectType.objects.get(name="companies")
     contact_type = ObjectType.objects.filter(name="contacts").first()
     today = now.astimezone(UTC).date()
     max_users = 15 if companies <= 5000 else 4
-    received = writer.datetime(now)
+    db_datetime = functools.lru_cache(maxsize=1 << 16)(bulk.db_datetime)  # generated instants repeat
+    received = db_datetime(now)
     # A reset deletes the demo companies; the identities of their users stay behind, unattached.
     UsageIdentity.objects.filter(account__isnull=True, user_key__startswith="demo-").delete()
     last = 0
@@ -114,7 +117,7 @@ def generate(*, seed, now: dt.datetime, writer, companies: int, on_progress=None
                             continue
                         seq += 1
                         events.append(
-                            (f"demo-{key}-{seq}", "track", name, pk, user, "{}", writer.datetime(at), received)
+                            (f"demo-{key}-{seq}", "track", name, pk, user, "{}", db_datetime(at), received)
                         )
                         per_event.setdefault(name, set()).add(user)
                         per_count[name] += 1
@@ -130,11 +133,11 @@ def generate(*, seed, now: dt.datetime, writer, companies: int, on_progress=None
             if responses and responses[-1].account_id == pk:
                 nps_accounts.append(pk)
         with transaction.atomic():
-            writer.rows(UsageEvent, EVENT_COLUMNS, events)
-            writer.rows(DailyUsage, USAGE_COLUMNS, usage)
-            writer.rows(DailyEventUser, EVENT_USER_COLUMNS, event_users)
-            writer.rows(DailyActiveUser, DAU_COLUMNS, dau)
-            writer.rows(UsageIdentity, IDENTITY_COLUMNS, identities)
+            bulk.copy_rows(UsageEvent._meta.db_table, EVENT_COLUMNS, events)
+            bulk.copy_rows(DailyUsage._meta.db_table, USAGE_COLUMNS, usage)
+            bulk.copy_rows(DailyEventUser._meta.db_table, EVENT_USER_COLUMNS, event_users)
+            bulk.copy_rows(DailyActiveUser._meta.db_table, DAU_COLUMNS, dau)
+            bulk.copy_rows(UsageIdentity._meta.db_table, IDENTITY_COLUMNS, identities)
             SurveyResponse.objects.bulk_create(responses, batch_size=500)
             if nps_accounts:
                 # One property change (nps) per account whose latest answer differs.

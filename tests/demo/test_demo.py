@@ -18,7 +18,7 @@ from tend.crm.filters import compile_search
 from tend.crm.models import Association, ChangeSource, ObjectType, PropertyChange, Record
 from tend.crm.registry import registry_for
 from tend.demo import generate
-from tend.demo.generate import DEMO_PASSWORD, DEMO_USERS
+from tend.demo.team import DEMO_PASSWORD, DEMO_USERS
 from tend.directory.models import Team, User
 from tend.engagement.models import Call, Email, Meeting, Note, Task
 

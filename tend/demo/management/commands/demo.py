@@ -1,4 +1,4 @@
-"""`tend demo`: build the demo workspace (see tend/demo/generate.py for what it contains)."""
+"""`tend demo`: build the demo workspace (see tend/demo/ for what it contains)."""
 
 import os
 
@@ -7,7 +7,9 @@ from tqdm import tqdm
 
 from tend.core.errors import ValidationFailed
 from tend.crm.models import Record
-from tend.demo import generate as demo
+from tend.demo import generate, team
+from tend.demo.reset import reset as reset_demo
+from tend.demo.reset import workspace_has_companies
 
 DELETED_LABELS = {
     "crm.Record": "records",
@@ -41,10 +43,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--companies",
             type=int,
-            default=demo.DEFAULT_COMPANIES,
-            help=f"number of companies (default {demo.DEFAULT_COMPANIES}; e.g. 100000 for benchmarks)",
+            default=generate.DEFAULT_COMPANIES,
+            help=f"number of companies (default {generate.DEFAULT_COMPANIES}; e.g. 100000 for benchmarks)",
         )
-        parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (same seed, same data)")
+        parser.add_argument(
+            "--seed", type=int, default=generate.DEFAULT_SEED, help="random seed (same seed, same data)"
+        )
         when = parser.add_mutually_exclusive_group()
         when.add_argument("--if-empty", action="store_true", help="do nothing when the workspace already has companies")
         when.add_argument(
@@ -65,7 +69,7 @@ class Command(BaseCommand):
             raise CommandError("--companies must be at least 1.")
         if reset:
             self._reset()
-        elif demo.workspace_has_companies():
+        elif workspace_has_companies():
             if if_empty:
                 self.stdout.write("The workspace already has data; the demo workspace was not created.")
                 return
@@ -84,8 +88,8 @@ class Command(BaseCommand):
             dynamic_ncols=True,
         )
         try:
-            summary = demo.generate(companies=companies, seed=seed, on_progress=bar.update)
-        except demo.DemoError as exc:
+            summary = generate.generate(companies=companies, seed=seed, on_progress=bar.update)
+        except generate.DemoError as exc:
             raise CommandError(str(exc)) from exc
         except ValidationFailed as exc:
             raise CommandError("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from exc
@@ -106,7 +110,7 @@ class Command(BaseCommand):
     def _reset(self) -> None:
         others = (
             Record.objects.filter(object_type__name="companies")
-            .exclude(owner__in=demo.demo_users().values("pk"))
+            .exclude(owner__in=team.demo_users().values("pk"))
             .count()
         )
         if others:
@@ -114,7 +118,7 @@ class Command(BaseCommand):
                 f"{others:,} companies belong to users outside the demo team. --reset removes only demo data "
                 "and the demo is built only into a workspace without other companies; nothing was deleted."
             )
-        deleted = demo.reset()
+        deleted = reset_demo()
         if deleted:
             parts = [f"{deleted[label]:,} {name}" for label, name in DELETED_LABELS.items() if deleted[label]]
             engagements = sum(deleted[f"engagement.{m}"] for m in ("Task", "Meeting", "Note", "Call", "Email"))
@@ -127,14 +131,14 @@ class Command(BaseCommand):
         host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         port = os.environ.get("TEND_PORT", "8000")
         self.stdout.write(f"Tend: open http://{host}:{port}/ (API docs: http://{host}:{port}/api/v1/docs)")
-        existing = set(demo.demo_users().values_list("email", flat=True))
-        users = [u for u in demo.DEMO_USERS if u.email in existing]
+        existing = set(team.demo_users().values_list("email", flat=True))
+        users = [u for u in team.DEMO_USERS if u.email in existing]
         if not users:
             self.stdout.write("No demo logins in this workspace; create an admin with `tend createadmin EMAIL`.")
             return
-        self.stdout.write(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+        self.stdout.write(f"Demo logins (password for all: {team.DEMO_PASSWORD}):")
         width = max(len(u.email) for u in users)
         for user in users:
             self.stdout.write(
-                f"  {user.email:<{width}}  {demo.DEMO_PASSWORD}  {user.role_label}, {user.full_name}, {user.time_zone}"
+                f"  {user.email:<{width}}  {team.DEMO_PASSWORD}  {user.role_label}, {user.full_name}, {user.time_zone}"
             )
