@@ -1,5 +1,8 @@
 """Workspace settings and saved views: every write of the workspace app."""
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -9,9 +12,12 @@ from tend.core.errors import FieldError, Forbidden, ValidationFailed
 from tend.core.policy import Actor
 from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Pipeline, PropertyType
-from tend.crm.registry import registry_for
+from tend.crm.registry import Registry, registry_for
 
 from .models import SavedView, SettingsChange, WorkspaceSettings
+
+if TYPE_CHECKING:
+    from tend.directory.models import User
 
 MAX_DEFAULT_VIEWS = 6
 MAX_COLUMNS = 20
@@ -25,13 +31,15 @@ DEFAULT_COLUMNS = {
 TASKS_TAB = "tasks"
 
 
-def view_registry(tab: str, object_type: ObjectType | None):
+def view_registry(tab: str, object_type: ObjectType | None) -> Registry:
     """The property registry a tab's saved views are validated against: the task registry for
     the Tasks tab, the object type's registry for the record tabs."""
     if tab == TASKS_TAB:
         from tend.engagement.kinds import KINDS
 
         return KINDS["tasks"].registry()
+    if object_type is None:
+        raise ValueError(f"The {tab} tab's views need their object type.")
     return registry_for(object_type)
 
 
@@ -69,7 +77,7 @@ def _locked_settings() -> WorkspaceSettings:
     )
 
 
-def _snapshot(ws: WorkspaceSettings) -> dict:
+def _snapshot(ws: WorkspaceSettings) -> dict[str, Any]:
     return {
         "customers": {
             "objectType": ws.customer_object_type.name,
@@ -87,7 +95,9 @@ def _snapshot(ws: WorkspaceSettings) -> dict:
     }
 
 
-def _check_property(object_type: ObjectType, name, prop_type: str, field: str, errors, *, optional: bool) -> None:
+def _check_property(
+    object_type: ObjectType, name: object, prop_type: str, field: str, errors: list[FieldError], *, optional: bool
+) -> None:
     if not name:
         if not optional:
             errors.append(FieldError(field, _("Choose a property."), "required"))
@@ -103,7 +113,7 @@ def _check_property(object_type: ObjectType, name, prop_type: str, field: str, e
         )
 
 
-def _object_type(name, excluded, field: str, errors) -> ObjectType | None:
+def _object_type(name: object, excluded: Iterable[str], field: str, errors: list[FieldError]) -> ObjectType | None:
     object_type = None
     if isinstance(name, str) and name:
         object_type = ObjectType.objects.filter(name=name).exclude(name__in=excluded).first()
@@ -114,7 +124,7 @@ def _object_type(name, excluded, field: str, errors) -> ObjectType | None:
 
 def _objects_in_use(ws: WorkspaceSettings, *, except_section: str) -> dict[str, str]:
     """Object type name → the message saying which other part of the workspace it represents."""
-    used = {}
+    used: dict[str, str] = {}
     if except_section != "customers":
         used[ws.customer_object_type.name] = _("This object already represents customers.")
     if except_section != "services" and ws.services_object_type is not None:
@@ -125,20 +135,22 @@ def _objects_in_use(ws: WorkspaceSettings, *, except_section: str) -> dict[str, 
     return used
 
 
-def _check_not_in_use(chosen: ObjectType | None, in_use: dict[str, str], field: str, errors) -> None:
+def _check_not_in_use(chosen: ObjectType | None, in_use: dict[str, str], field: str, errors: list[FieldError]) -> None:
     # A custom object may stand for customers, services or revenue, but for one of them only:
     # the same records cannot be accounts and the services or deals of those accounts.
     if chosen is not None and chosen.name in in_use:
         errors.append(FieldError(field, in_use[chosen.name], "in_use"))
 
 
-def _as_id(value) -> int | None:
+def _as_id(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(value)
     return int(value)
 
 
-def _check_pipelines(object_type: ObjectType, pipelines, default, field: str, errors) -> tuple[list[int], int | None]:
+def _check_pipelines(
+    object_type: ObjectType, pipelines: object, default: object, field: str, errors: list[FieldError]
+) -> tuple[list[int], int | None]:
     valid = set(Pipeline.objects.filter(object_type=object_type, archived_at__isnull=True).values_list("pk", flat=True))
     chosen: list[int] = []
     try:
@@ -160,7 +172,7 @@ def _check_pipelines(object_type: ObjectType, pipelines, default, field: str, er
     except (TypeError, ValueError):
         default_id, bad_default = None, True
     else:
-        bad_default = default_id is not None and (default_id not in valid or (chosen and default_id not in chosen))
+        bad_default = default_id is not None and (default_id not in valid or (bool(chosen) and default_id not in chosen))
     if bad_default:
         errors.append(
             FieldError(f"{field}defaultPipeline", _("The default pipeline must be one of the pipelines shown."))
@@ -173,7 +185,7 @@ def _raise_if(errors: list[FieldError]) -> None:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
 
 
-def _record_change(ws: WorkspaceSettings, section: str, before: dict, user) -> None:
+def _record_change(ws: WorkspaceSettings, section: str, before: dict[str, Any], user: "User | None") -> None:
     after = _snapshot(ws)
     if before[section] != after[section]:
         SettingsChange.objects.create(
@@ -199,6 +211,7 @@ def settings_update_customers(
             _check_property(chosen, csm_property, PropertyType.USER, "csmProperty", errors, optional=False)
             _check_property(chosen, renewal_property, PropertyType.DATE, "renewalProperty", errors, optional=True)
         _raise_if(errors)
+        assert chosen is not None  # else _object_type reported an error
         before = _snapshot(ws)
         ws.customer_object_type = chosen
         ws.customer_csm_property = csm_property
@@ -218,7 +231,13 @@ def _sync_book_indexes_later() -> None:
 
 
 def settings_update_services(
-    *, actor: Actor, object_type: str, csm_property: str, renewal_property: str = "", pipelines=(), default_pipeline=None
+    *,
+    actor: Actor,
+    object_type: str,
+    csm_property: str,
+    renewal_property: str = "",
+    pipelines: Sequence[int | str] = (),
+    default_pipeline: int | str | None = None,
 ) -> WorkspaceSettings:
     """Which object represents services, its CSM and renewal properties, the pipelines shown."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
@@ -227,7 +246,8 @@ def settings_update_services(
         errors: list[FieldError] = []
         chosen = _object_type(object_type, SERVICE_TYPES_EXCLUDED, "objectType", errors)
         _check_not_in_use(chosen, _objects_in_use(ws, except_section="services"), "objectType", errors)
-        pipeline_ids, default_id = [], None
+        pipeline_ids: list[int] = []
+        default_id: int | None = None
         if chosen:
             _check_property(chosen, csm_property, PropertyType.USER, "csmProperty", errors, optional=False)
             _check_property(chosen, renewal_property, PropertyType.DATE, "renewalProperty", errors, optional=True)
@@ -244,7 +264,7 @@ def settings_update_services(
     return ws
 
 
-def settings_update_revenue(*, actor: Actor, objects: list[dict]) -> WorkspaceSettings:
+def settings_update_revenue(*, actor: Actor, objects: list[dict[str, Any]]) -> WorkspaceSettings:
     """Up to two revenue objects, in the order shown (the first is the default)."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
     if not isinstance(objects, list) or not 1 <= len(objects) <= 2:
@@ -253,8 +273,8 @@ def settings_update_revenue(*, actor: Actor, objects: list[dict]) -> WorkspaceSe
         ws = _locked_settings()
         in_use = _objects_in_use(ws, except_section="revenue")
         errors: list[FieldError] = []
-        cleaned = []
-        seen = set()
+        cleaned: list[dict[str, Any]] = []
+        seen: set[str] = set()
         for i, item in enumerate(objects):
             where = f"objects[{i}]."
             if not isinstance(item, dict):
@@ -297,7 +317,17 @@ def settings_update_revenue(*, actor: Actor, objects: list[dict]) -> WorkspaceSe
 # --------------------------------------------------------------------------- saved views
 
 
-def _clean_view(*, actor: Actor, tab: str, object_type: ObjectType | None, name, filters, columns, sorts, errors) -> None:
+def _clean_view(
+    *,
+    actor: Actor,
+    tab: str,
+    object_type: ObjectType | None,
+    name: str | None,
+    filters: dict[str, Any] | None,
+    columns: object,
+    sorts: object,
+    errors: list[FieldError],
+) -> None:
     registry = view_registry(tab, object_type)
     name = (name or "").strip()
     if not name:
@@ -339,10 +369,10 @@ def view_create(
     tab: str,
     object_type: ObjectType | None,
     name: str,
-    filters=None,
-    columns=None,
-    sorts=None,
-    visibility="private",
+    filters: dict[str, Any] | None = None,
+    columns: list[str] | None = None,
+    sorts: list[dict[str, Any]] | None = None,
+    visibility: str = "private",
 ) -> SavedView:
     """`object_type` is the record type the view filters (None for the Tasks tab)."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
@@ -360,6 +390,8 @@ def view_create(
     if errors:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
     _require_visibility(actor, visibility)
+    if actor.user is None:
+        raise Forbidden(_("A saved view belongs to a person."))
     return SavedView.objects.create(
         tab=tab,
         name=name.strip(),
@@ -371,7 +403,7 @@ def view_create(
     )
 
 
-def view_update(*, actor: Actor, view: SavedView, object_type: ObjectType | None, **changes) -> SavedView:
+def view_update(*, actor: Actor, view: SavedView, object_type: ObjectType | None, **changes: Any) -> SavedView:
     """Change name, filters, columns, sorts or visibility of a view the actor may edit."""
     _require_edit(actor, view)
     allowed = {"name", "filters", "columns", "sorts", "visibility"}
