@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from tend.core.errors import Forbidden, NotFound, ValidationFailed
-from tend.core.policy import Actor, Scope
+from tend.core.policy import SYSTEM, Actor, Scope
 from tend.engagement.models import Meeting
 from tend.schedule import queries, services
 from tend.schedule.models import CalendarFeed
@@ -202,6 +202,15 @@ def test_feed_create_stores_only_a_hash_and_opens_with_the_secret(csm_actor, csm
     assert CalendarFeed.objects.get().last_fetched_at == utc(2026, 5, 4, 12)
     assert services.calendar_feed_open(raw_token=raw + "x") is None
     assert services.calendar_feed_open(raw_token="") is None
+
+
+def test_tend_itself_keeps_no_calendar_subscription(db):
+    # when the system actor (background work) asks for a feed
+    with pytest.raises(Forbidden) as excinfo:
+        services.calendar_feed_create(actor=SYSTEM, name="Robot")
+    # then it is refused, and nothing is stored
+    assert str(excinfo.value) == "Calendar subscriptions belong to a user."
+    assert CalendarFeed.objects.count() == 0
 
 
 def test_feed_revoke_is_for_good_and_only_the_owners(csm_actor, csm, viewer):
