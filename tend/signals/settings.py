@@ -1,5 +1,7 @@
 """The signals settings: which customer property the groupId of usage events names."""
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -11,6 +13,9 @@ from tend.crm.registry import registry_for
 from tend.signals.models import SignalsSettings
 from tend.workspace.models import SettingsChange
 from tend.workspace.services import workspace_settings
+
+if TYPE_CHECKING:
+    from tend.directory.models import User
 
 
 def signals_settings() -> SignalsSettings:
@@ -57,5 +62,5 @@ def settings_update_usage(*, actor: Actor, account_key_property: str) -> Signals
     return current
 
 
-def actor_user(actor: Actor):
-    return getattr(actor, "user", actor)
+def actor_user(actor: Actor) -> "User | None":
+    return actor.user

@@ -60,7 +60,7 @@ class _Answer:
     survey: str
 
 
-def _parse_score(raw, errors: list[FieldError], where: str) -> int | None:
+def _parse_score(raw: object, errors: list[FieldError], where: str) -> int | None:
     if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
         raw = int(raw.strip())
     if isinstance(raw, float) and raw.is_integer():
@@ -74,7 +74,7 @@ def _parse_score(raw, errors: list[FieldError], where: str) -> int | None:
     return raw
 
 
-def _parse_id(raw, errors: list[FieldError], field_name: str) -> int | None:
+def _parse_id(raw: object, errors: list[FieldError], field_name: str) -> int | None:
     if raw in (None, ""):
         return None
     if isinstance(raw, str) and raw.strip().isdigit():
@@ -85,7 +85,7 @@ def _parse_id(raw, errors: list[FieldError], field_name: str) -> int | None:
     return None
 
 
-def _clean_answer(i: int, item, where: str, now: dt.datetime, errors: list[FieldError]) -> _Answer | None:
+def _clean_answer(i: int, item: object, where: str, now: dt.datetime, errors: list[FieldError]) -> _Answer | None:
     if not isinstance(item, dict):
         errors.append(FieldError(where.rstrip(".") or "body", _("Each response must be a JSON object.")))
         return None
@@ -129,7 +129,7 @@ def _clean_answer(i: int, item, where: str, now: dt.datetime, errors: list[Field
     survey = item.get("survey") or "nps"
     if not isinstance(survey, str) or len(survey) > 64:
         errors.append(FieldError(f"{where}survey", _("Enter a survey name of at most 64 characters.")))
-    if len(errors) > before:
+    if len(errors) > before or score is None:  # no score: _parse_score said why
         return None
     return _Answer(where, contact_id, email, account_id, score, comment, responded_at, external_id, survey.strip())
 
@@ -166,9 +166,9 @@ def survey_responses_record(
             # Emails are compared case-insensitively; most are stored in lower case already.
             missing = emails - set(contacts_by_email)
             for email in sorted(missing)[:200]:
-                pk = found.filter(properties__email__iexact=email).values_list("pk", flat=True).first()
-                if pk is not None:
-                    contacts_by_email[email] = pk
+                found_pk = found.filter(properties__email__iexact=email).values_list("pk", flat=True).first()
+                if found_pk is not None:
+                    contacts_by_email[email] = found_pk
     for a in answers:
         if a.contact_id is not None and a.contact_id not in contacts_by_id:
             errors.append(
@@ -272,7 +272,7 @@ def survey_responses_record(
     return result
 
 
-def _error_order(error: FieldError):
+def _error_order(error: FieldError) -> tuple[int]:
     match = re.match(r"^\w+\[(\d+)\]", error.field)
     return (int(match.group(1)) if match else -1,)
 

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -60,7 +61,7 @@ def decode_body(raw: bytes, content_encoding: str = "") -> object:
         raise ValidationFailed.single("body", _("The body is not valid JSON.")) from exc
 
 
-def parse_timestamp(raw) -> dt.datetime:
+def parse_timestamp(raw: object) -> dt.datetime:
     """An aware UTC datetime from ISO 8601 (no offset means UTC, as Segment reads it)."""
     if not isinstance(raw, str) or not raw.strip():
         raise ValueError
@@ -95,7 +96,7 @@ class Message:
 to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -105,7 +106,7 @@ def _text(value) -> str | None:
     return value.strip() if isinstance(value, str) else None
 
 
-def _derived_message_id(msg: dict) -> str:
+def _derived_message_id(msg: dict[str, Any]) -> str:
     """A stable id for a message sent without one, so that an exact retry is still stored once."""
     canonical = json.dumps(
         {k: msg.get(k) for k in ("type", "event", "userId", "anonymousId", "groupId", "timestamp", "properties")},
@@ -124,9 +125,15 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an esc
 
 
 def parse_message(
-    index: int, msg, *, kind: str | None, sent_at_default, now: dt.datetime, errors: list
+    index: int,
+    msg: object,
+    *,
+    kind: str | None,
+    sent_at_default: object,
+    now: dt.datetime,
+    errors: list[dict[str, Any]],
 ) -> Message | None:
-    def fail(field_name: str, message: str, message_id=None) -> None:
+    def fail(field_name: str, message: str, message_id: str | None = None) -> None:
         errors.append({"index": index, "messageId": message_id, "field": field_name, "message": message})
 
     if not isinstance(msg, dict):
@@ -169,11 +176,11 @@ def parse_message(
         return None
     event = ""
     if msg_kind == "track":
-        event = msg.get("event")
-        if not isinstance(event, str) or not event.strip():
+        raw_event = msg.get("event")
+        if not isinstance(raw_event, str) or not raw_event.strip():
             fail("event", _("A track call needs an event name."), message_id)
             return None
-        event = event.strip()
+        event = raw_event.strip()
         if len(event) > MAX_TEXT:
             fail("event", _("The event name is longer than %(n)d characters.") % {"n": MAX_TEXT}, message_id)
             return None

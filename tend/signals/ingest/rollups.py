@@ -94,6 +94,8 @@ def rollups_add(stored: list[Message]) -> None:
     counts: dict[tuple[int, dt.date, str], int] = {}  # (account, day, event) → new events
     users: dict[tuple[int, dt.date, str], set[str]] = {}  # … → their users
     for m in stored:
+        if m.account_id is None:  # not a known account's (the caller passes only those)
+            continue
         day = m.timestamp.date()
         active.add((m.account_id, day, m.user_key))
         if m.kind == "track":

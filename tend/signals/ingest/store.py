@@ -49,7 +49,12 @@ def _require_ingest(actor: Actor) -> None:
 
 
 def events_ingest(
-    *, actor: Actor, messages: list, kind: str | None = None, sent_at=None, with_results: bool = False
+    *,
+    actor: Actor,
+    messages: list[object],
+    kind: str | None = None,
+    sent_at: object = None,
+    with_results: bool = False,
 ) -> IngestResult:
     """Store a batch of Segment messages, idempotent by messageId; bad messages are reported one
     by one (index, messageId, field, reason) and the good ones kept. `kind` forces the type (the
@@ -86,10 +91,10 @@ def events_ingest(
         result.results = [
             {
                 "index": i,
-                "messageId": (messages[i].get("messageId") if isinstance(messages[i], dict) else None),
+                "messageId": (msg.get("messageId") if isinstance(msg, dict) else None),
                 "status": statuses.get(i, "error"),
             }
-            for i in range(len(messages))
+            for i, msg in enumerate(messages)
         ]
     return result
 
