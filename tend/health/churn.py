@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 from tend.core import clock
 
 from .definitions.churn_rules import SIGNAL_DEFAULTS
-from .measures import Chunk, _to_date, fetch_rows
+from .measures import Chunk, UsageSpec, _to_date, fetch_rows
 from .models import ChurnSignalRule, HealthAlert, NewHealthAlert
 
 ALERT_DAYS = 14
@@ -62,12 +62,12 @@ def _as_int(value):
         return None
 
 
-def _logins_specs(chunk: Chunk, params: dict) -> dict[str, tuple]:
+def _logins_specs(chunk: Chunk, params: dict) -> dict[str, UsageSpec]:
     w = int(params["window_days"])
     events = tuple(params["events"]) or None
     return {
-        "sig_last": ("sum", events, chunk.day_from(w), None),
-        "sig_prev": ("sum", events, chunk.day_from(2 * w), chunk.day_from(w) - dt.timedelta(days=1)),
+        "sig_last": UsageSpec("sum", events, chunk.day_from(w)),
+        "sig_prev": UsageSpec("sum", events, chunk.day_from(2 * w), chunk.day_from(w) - dt.timedelta(days=1)),
     }
 
 
@@ -184,9 +184,9 @@ def evaluate(
             drops = [
                 (account_id, answers[0], answers[1])
                 for account_id, answers in chunk.surveys(p.get("survey") or "nps").items()
-                if len(answers) == 2 and answers[1][0] - answers[0][0] >= p["points"]
+                if len(answers) == 2 and answers[1].score - answers[0].score >= p["points"]
             ]
-            at = chunk.survey_times(pk for _a, latest, previous in drops for pk in (latest[1], previous[1]))
+            at = chunk.survey_times(pk for _a, latest, previous in drops for pk in (latest.id, previous.id))
             for account_id, (latest, latest_id), (previous, previous_id) in drops:
                 raise_(
                     rule,

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Avg, Count, F, FloatField, Min, Q, QuerySet, Sum
@@ -60,6 +61,20 @@ def fetch_rows(queryset: QuerySet) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+class UsageSpec(NamedTuple):
+    """An aggregate of the daily usage rollups over [first_day, last_day]."""
+
+    aggregate: str  # "sum" of the counts, or "distinct" events
+    events: tuple | list | None  # None: every event
+    first_day: dt.date
+    last_day: dt.date | None = None  # None: up to today
+
+
+class Answer(NamedTuple):
+    score: int
+    id: int
 
 
 class Chunk:
@@ -123,10 +138,9 @@ class Chunk:
 
     # ------------------------------------------------------------------ usage
 
-    def usage(self, specs: dict[str, tuple]) -> dict[int, dict]:
-        """One pass over the daily rollups: account → {name: aggregate} for `specs`
-        (name → ("sum", events | None, first_day, last_day) or ("distinct", events | None, first_day)),
-        plus the accounts with any usage in the lookback (key "__any__")."""
+    def usage(self, specs: dict[str, UsageSpec]) -> dict[int, dict]:
+        """One pass over the daily rollups: account → {name: aggregate} for `specs`, plus the
+        accounts with any usage in the lookback (key "__any__")."""
         done = self._cache.get("usage_done")
         if done is not None and all(done[0].get(k) == v for k, v in specs.items()):
             return done[1]
@@ -135,19 +149,19 @@ class Chunk:
         lookback = self.today - dt.timedelta(days=USAGE_LOOKBACK_DAYS - 1)
         annotations = {}
         for name, spec in specs.items():
-            condition = Q(day__gte=spec[2])
-            if len(spec) > 3 and spec[3] is not None:
-                condition &= Q(day__lte=spec[3])
-            if spec[1]:
-                condition &= Q(event__in=list(spec[1]))
-            if spec[0] == "sum":
+            condition = Q(day__gte=spec.first_day)
+            if spec.last_day is not None:
+                condition &= Q(day__lte=spec.last_day)
+            if spec.events:
+                condition &= Q(event__in=list(spec.events))
+            if spec.aggregate == "sum":
                 annotations[name] = Sum("count", filter=condition, default=0)
             else:
                 annotations[name] = Count("event", filter=condition, distinct=True)
         names = list(annotations)
         # Only the windows' days are aggregated (weeks, where the lookback is a year of rollups);
         # the lookback itself only decides which quiet accounts have zeros rather than no data.
-        earliest = max(min((spec[2] for spec in specs.values()), default=self.today), lookback)
+        earliest = max(min((spec.first_day for spec in specs.values()), default=self.today), lookback)
         rows = fetch_rows(
             DailyUsage.objects.filter(self._range("account_id"), day__gte=earliest)
             .values("account_id")
@@ -183,7 +197,7 @@ class Chunk:
             )
             return {row[0] for row in cursor.fetchall()}
 
-    def want_usage(self, specs: dict[str, tuple]) -> None:
+    def want_usage(self, specs: dict[str, UsageSpec]) -> None:
         """Announce usage aggregates that will be asked for, so that one scan answers them all."""
         self._wanted_usage.update(specs)
 
@@ -320,8 +334,8 @@ class Chunk:
 
     # ------------------------------------------------------------------ surveys
 
-    def surveys(self, survey: str) -> dict[int, list[tuple[int, int]]]:
-        """account → its two latest answers to the survey, newest first: [(score, id)]. (Their
+    def surveys(self, survey: str) -> dict[int, list[Answer]]:
+        """account → its two latest answers to the survey, newest first. (Their
         times, which only a raised alert's evidence needs, are read by `survey_times`.)"""
         key = ("survey", survey)
         if key not in self._cache:
@@ -334,7 +348,7 @@ class Chunk:
             for account_id, score, pk in rows:
                 answers = out[account_id]
                 if len(answers) < 2:
-                    answers.append((score, pk))
+                    answers.append(Answer(score, pk))
             self._cache[key] = dict(out)
         return self._cache[key]
 
@@ -422,18 +436,18 @@ def measure_columns(definition: dict, chunk: Chunk) -> list[tuple[str, dict[int,
     criteria = [c for g in definition["groups"] for c in g["criteria"]]
 
     # usage: one pass over the rollups for every usage criterion
-    usage_specs: dict[str, tuple] = {}
+    usage_specs: dict[str, UsageSpec] = {}
     for c in criteria:
         m = c["measure"]
         kind = m["kind"]
         events = tuple(m.get("events") or ()) or None
         if kind in ("event_count", "event_rate"):
-            usage_specs[f"u_{c['key']}"] = ("sum", events, chunk.day_from(m["window_days"]), None)
+            usage_specs[f"u_{c['key']}"] = UsageSpec("sum", events, chunk.day_from(m["window_days"]))
         elif kind == "distinct_features":
-            usage_specs[f"u_{c['key']}"] = ("distinct", events, chunk.day_from(m["window_days"]), None)
+            usage_specs[f"u_{c['key']}"] = UsageSpec("distinct", events, chunk.day_from(m["window_days"]))
         elif kind == "event_trend":
             w = m["window_days"]
-            usage_specs[f"u_{c['key']}"] = ("sum", events, chunk.day_from(w), None)
+            usage_specs[f"u_{c['key']}"] = UsageSpec("sum", events, chunk.day_from(w))
             usage_specs[f"p_{c['key']}"] = (
                 "sum",
                 events,
@@ -504,7 +518,7 @@ def measure_columns(definition: dict, chunk: Chunk) -> list[tuple[str, dict[int,
                 values[account_id] = max((chunk.now - oldest).days, 0) if oldest else 0
         elif kind == "nps_latest":
             for account_id, answers in chunk.surveys(m.get("survey") or "nps").items():
-                values[account_id] = answers[0][0]
+                values[account_id] = answers[0].score
         elif kind == "property":
             is_number = measure_value_kind(m, customer_type=chunk.customer_type)[0] == "number"
             prop = m["property"]
