@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     actor = Actor(user, Scope.SESSION)
 
     def service():
-        object_type = queries.get_object_type(actor, "companies")
+        object_type = queries.get_object_type_for_user(actor, "companies")
         compiled = compile_search(body, registry_for(object_type), user=user)
         return list(compiled.apply(queries.records_for(actor, object_type))[:PAGE])
 

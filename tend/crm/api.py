@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from ninja import Body, Field, Router, Schema
 from ninja.responses import Status
 
-from tend.core import policy
 from tend.core.api import parse_after, parse_limit
 from tend.core.errors import FieldError, NotFound, ValidationFailed
 
@@ -239,24 +238,24 @@ def create_object_type(request, payload: ObjectTypeIn):
 
 @schema_router.get("/object-types/{object_type}", summary="Get an object type")
 def get_object_type(request, object_type: str):
-    return object_type_out(queries.get_object_type(request.auth, object_type))
+    return object_type_out(queries.get_object_type_for_user(request.auth, object_type))
 
 
 @schema_router.patch("/object-types/{object_type}", summary="Change labels or the primary display property")
 def update_object_type(request, object_type: str, payload: Body[dict[str, Any]]):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     return object_type_out(services.object_type_update(actor=request.auth, object_type=ot, changes=payload))
 
 
 @schema_router.get("/properties/{object_type}", summary="List the properties of an object type")
 def list_properties(request, object_type: str):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     return {"results": [s.as_api() for s in registry_for(ot)]}
 
 
 @schema_router.post("/properties/{object_type}", response={201: dict}, summary="Create a property")
 def create_property(request, object_type: str, payload: PropertyIn):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     definition = services.property_create(
         actor=request.auth,
         object_type=ot,
@@ -274,16 +273,13 @@ def create_property(request, object_type: str, payload: PropertyIn):
 
 
 def _definition(request, object_type: str, name: str) -> PropertyDefinition:
-    ot = queries.get_object_type(request.auth, object_type)
-    definition = PropertyDefinition.objects.filter(object_type=ot, name=name, archived_at__isnull=True).first()
-    if definition is None:
-        raise NotFound(_("No property %(name)s on %(type)s.") % {"name": name, "type": object_type})
-    return definition
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    return queries.get_property_for_user(request.auth, ot, name)
 
 
 @schema_router.get("/properties/{object_type}/{name}", summary="Get a property")
 def get_property(request, object_type: str, name: str):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     spec = registry_for(ot).get(name)
     if spec is None:
         raise NotFound(_("No property %(name)s on %(type)s.") % {"name": name, "type": object_type})
@@ -315,7 +311,7 @@ def list_records(
     properties: str | None = None,
     archived: bool = False,
 ):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     registry = registry_for(ot)
     names = _property_names(registry, properties)
     limit = parse_limit(limit, default=20, maximum=100)
@@ -333,7 +329,7 @@ def list_records(
 
 @router.post("/objects/{object_type}", response={201: dict}, summary="Create a record")
 def create_record(request, object_type: str, payload: RecordIn):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     targets = _association_targets(request, payload.associations, "associations")
     record = services.record_create_with_associations(
         actor=request.auth, object_type=ot, properties=payload.properties, associations=targets, source=ChangeSource.API
@@ -343,7 +339,7 @@ def create_record(request, object_type: str, payload: RecordIn):
 
 def _association_targets(request, associations: list[AssociationIn], where: str) -> list[tuple[Record, str]]:
     targets, errors = [], []
-    found = {r.pk: r for r in Record.objects.filter(pk__in=[a.toId for a in associations], archived_at__isnull=True)}
+    found = queries.records_by_id_for_user(request.auth, [a.toId for a in associations], include_archived=False)
     for i, assoc in enumerate(associations):
         record = found.get(assoc.toId)
         if record is None:
@@ -357,31 +353,33 @@ def _association_targets(request, associations: list[AssociationIn], where: str)
 
 @router.get("/objects/{object_type}/{record_id}", summary="Get a record (a merged id answers with its survivor)")
 def get_record(request, object_type: str, record_id: str, properties: str | None = None):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     registry = registry_for(ot)
-    record = queries.get_record(request.auth, ot, record_id)
+    record = queries.get_record_for_user(request.auth, ot, record_id)
     return record_out(record, registry, _property_names(registry, properties))
 
 
 @router.patch("/objects/{object_type}/{record_id}", summary="Update a record's properties")
 def update_record(request, object_type: str, record_id: str, payload: RecordPatch):
-    ot = queries.get_object_type(request.auth, object_type)
-    record = queries.get_record(request.auth, ot, record_id)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    record = queries.get_record_for_user(request.auth, ot, record_id)
     record = services.record_update(actor=request.auth, record=record, properties=payload.properties)
     return record_out(record, registry_for(ot))
 
 
 @router.delete("/objects/{object_type}/{record_id}", response={204: None}, summary="Archive a record")
 def archive_record(request, object_type: str, record_id: str):
-    ot = queries.get_object_type(request.auth, object_type)
-    services.record_archive(actor=request.auth, record=queries.get_record(request.auth, ot, record_id))
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    services.record_archive(actor=request.auth, record=queries.get_record_for_user(request.auth, ot, record_id))
     return Status(204, None)
 
 
 @router.post("/objects/{object_type}/{record_id}/restore", summary="Restore an archived record")
 def restore_record(request, object_type: str, record_id: str):
-    ot = queries.get_object_type(request.auth, object_type)
-    record = services.record_restore(actor=request.auth, record=queries.get_record(request.auth, ot, record_id))
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    record = services.record_restore(
+        actor=request.auth, record=queries.get_record_for_user(request.auth, ot, record_id)
+    )
     return record_out(record, registry_for(ot))
 
 
@@ -394,8 +392,8 @@ def record_history(
     limit: int | None = None,
     after: str | None = None,
 ):
-    ot = queries.get_object_type(request.auth, object_type)
-    record = queries.get_record(request.auth, ot, record_id)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    record = queries.get_record_for_user(request.auth, ot, record_id)
     limit = parse_limit(limit, default=50, maximum=200)
     offset = parse_after(after)
     changes = list(queries.record_history(request.auth, record, property_name=property)[offset : offset + limit + 1])
@@ -419,7 +417,7 @@ def record_history(
 
 @collection_router.post("/objects/{object_type}/search", summary="Search records with the filter language")
 def search_records(request, object_type: str, payload: SearchIn):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     registry = registry_for(ot)
     names = _property_names(registry, payload.properties)
     limit = parse_limit(payload.limit, default=10, maximum=200)
@@ -441,8 +439,7 @@ def _batch_size(inputs) -> None:
 
 
 def _records_by_id(request, ot, ids: list[int], *, allow_archived: bool = True) -> dict[int, Record]:
-    policy.require(request.auth, policy.Action.USE_WORKSPACE)
-    found = {r.pk: r for r in Record.objects.filter(object_type=ot, pk__in=ids)}
+    found = queries.records_by_id_for_user(request.auth, ids, object_type=ot)
     errors = [
         FieldError(f"inputs[{i}].id", _("No %(type)s record %(id)s.") % {"type": ot.name, "id": record_id}, "not_found")
         for i, record_id in enumerate(ids)
@@ -455,7 +452,7 @@ def _records_by_id(request, ot, ids: list[int], *, allow_archived: bool = True) 
 
 @collection_router.post("/objects/{object_type}/batch/read", summary="Read up to 100 records")
 def batch_read(request, object_type: str, payload: BatchReadIn):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     registry = registry_for(ot)
     _batch_size(payload.inputs)
     names = _property_names(registry, payload.properties)
@@ -467,7 +464,7 @@ def batch_read(request, object_type: str, payload: BatchReadIn):
     "/objects/{object_type}/batch/create", response={201: dict, 207: dict}, summary="Create up to 100 records"
 )
 def batch_create(request, object_type: str, payload: BatchCreateIn, atomic: bool = True):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     _batch_size(payload.inputs)
     inputs = [(None, item.properties) for item in payload.inputs]
     return _batch_write(request, ot, inputs, atomic, created=True)
@@ -477,7 +474,7 @@ def batch_create(request, object_type: str, payload: BatchCreateIn, atomic: bool
     "/objects/{object_type}/batch/update", response={200: dict, 207: dict}, summary="Update up to 100 records"
 )
 def batch_update(request, object_type: str, payload: BatchUpdateIn, atomic: bool = True):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     _batch_size(payload.inputs)
     found = _records_by_id(request, ot, [i.id for i in payload.inputs])
     inputs = [(found[item.id], item.properties) for item in payload.inputs]
@@ -506,7 +503,7 @@ def _batch_write(request, ot, inputs, atomic: bool, *, created: bool):
     "/objects/{object_type}/batch/archive", response={204: None}, summary="Archive up to 100 records"
 )
 def batch_archive(request, object_type: str, payload: BatchArchiveIn):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     _batch_size(payload.inputs)
     found = _records_by_id(request, ot, [i.id for i in payload.inputs])
     services.records_archive(actor=request.auth, records=list(found.values()))
@@ -515,9 +512,9 @@ def batch_archive(request, object_type: str, payload: BatchArchiveIn):
 
 @collection_router.post("/objects/{object_type}/merge", summary="Merge two records")
 def merge_records(request, object_type: str, payload: MergeIn):
-    ot = queries.get_object_type(request.auth, object_type)
-    primary = queries.get_record(request.auth, ot, payload.primaryObjectId)
-    secondary = queries.get_record(request.auth, ot, payload.objectIdToMerge)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    primary = queries.get_record_for_user(request.auth, ot, payload.primaryObjectId)
+    secondary = queries.get_record_for_user(request.auth, ot, payload.objectIdToMerge)
     record = services.record_merge(actor=request.auth, primary=primary, secondary=secondary)
     return record_out(record, registry_for(ot))
 
@@ -527,9 +524,9 @@ def merge_records(request, object_type: str, payload: MergeIn):
 
 @router.get("/objects/{from_type}/{record_id}/associations/{to_type}", summary="List associated records")
 def list_associations(request, from_type: str, record_id: str, to_type: str):
-    from_ot = queries.get_object_type(request.auth, from_type)
-    to_ot = queries.get_object_type(request.auth, to_type)
-    record = queries.get_record(request.auth, from_ot, record_id)
+    from_ot = queries.get_object_type_for_user(request.auth, from_type)
+    to_ot = queries.get_object_type_for_user(request.auth, to_type)
+    record = queries.get_record_for_user(request.auth, from_ot, record_id)
     grouped: dict[int, list[str]] = {}
     for assoc in queries.associated_records(request.auth, record, to_ot):
         grouped.setdefault(assoc.to_record_id, [])
@@ -540,10 +537,10 @@ def list_associations(request, from_type: str, record_id: str, to_type: str):
 
 @router.put("/objects/{from_type}/{record_id}/associations/{to_type}/{to_id}", summary="Associate two records")
 def put_association(request, from_type: str, record_id: str, to_type: str, to_id: str, payload: LabelIn | None = None):
-    from_ot = queries.get_object_type(request.auth, from_type)
-    to_ot = queries.get_object_type(request.auth, to_type)
-    record = queries.get_record(request.auth, from_ot, record_id)
-    other = queries.get_record(request.auth, to_ot, to_id)
+    from_ot = queries.get_object_type_for_user(request.auth, from_type)
+    to_ot = queries.get_object_type_for_user(request.auth, to_type)
+    record = queries.get_record_for_user(request.auth, from_ot, record_id)
+    other = queries.get_record_for_user(request.auth, to_ot, to_id)
     label = payload.label if payload else ""
     services.association_create(actor=request.auth, from_record=record, to_record=other, label=label)
     return {"fromObjectId": record.pk, "toObjectId": other.pk, "label": label}
@@ -555,10 +552,10 @@ def put_association(request, from_type: str, record_id: str, to_type: str, to_id
     summary="Remove an association",
 )
 def delete_association(request, from_type: str, record_id: str, to_type: str, to_id: str, label: str | None = None):
-    from_ot = queries.get_object_type(request.auth, from_type)
-    to_ot = queries.get_object_type(request.auth, to_type)
-    record = queries.get_record(request.auth, from_ot, record_id)
-    other = queries.get_record(request.auth, to_ot, to_id)
+    from_ot = queries.get_object_type_for_user(request.auth, from_type)
+    to_ot = queries.get_object_type_for_user(request.auth, to_type)
+    record = queries.get_record_for_user(request.auth, from_ot, record_id)
+    other = queries.get_record_for_user(request.auth, to_ot, to_id)
     services.association_delete(actor=request.auth, from_record=record, to_record=other, label=label)
     return Status(204, None)
 
@@ -568,38 +565,38 @@ def delete_association(request, from_type: str, record_id: str, to_type: str, to
 
 @pipeline_router.get("/pipelines/{object_type}", summary="List pipelines with their stages")
 def list_pipelines(request, object_type: str):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     return {"results": [pipeline_out(p) for p in queries.pipelines_for(request.auth, ot)]}
 
 
 @pipeline_router.post("/pipelines/{object_type}", response={201: dict}, summary="Create a pipeline")
 def create_pipeline(request, object_type: str, payload: PipelineIn):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     stages = [_stage_data(s.dict()) for s in payload.stages]
     pipeline = services.pipeline_create(
         actor=request.auth, object_type=ot, label=payload.label, stages=stages, display_order=payload.displayOrder
     )
-    return Status(201, pipeline_out(queries.get_pipeline(request.auth, ot, pipeline.pk)))
+    return Status(201, pipeline_out(queries.get_pipeline_for_user(request.auth, ot, pipeline.pk)))
 
 
 @pipeline_router.get("/pipelines/{object_type}/{pipeline_id}", summary="Get a pipeline")
 def get_pipeline(request, object_type: str, pipeline_id: str):
-    ot = queries.get_object_type(request.auth, object_type)
-    return pipeline_out(queries.get_pipeline(request.auth, ot, pipeline_id))
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    return pipeline_out(queries.get_pipeline_for_user(request.auth, ot, pipeline_id))
 
 
 @pipeline_router.patch("/pipelines/{object_type}/{pipeline_id}", summary="Rename, reorder or archive a pipeline")
 def update_pipeline(request, object_type: str, pipeline_id: str, payload: Body[dict[str, Any]]):
-    ot = queries.get_object_type(request.auth, object_type)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
     pipeline = services.pipeline_update(
-        actor=request.auth, pipeline=queries.get_pipeline(request.auth, ot, pipeline_id), changes=payload
+        actor=request.auth, pipeline=queries.get_pipeline_for_user(request.auth, ot, pipeline_id), changes=payload
     )
-    return pipeline_out(queries.get_pipeline(request.auth, ot, pipeline.pk))
+    return pipeline_out(queries.get_pipeline_for_user(request.auth, ot, pipeline.pk))
 
 
 def _stage(request, object_type: str, pipeline_id: str, stage_id: str) -> Stage:
-    ot = queries.get_object_type(request.auth, object_type)
-    pipeline = queries.get_pipeline(request.auth, ot, pipeline_id)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    pipeline = queries.get_pipeline_for_user(request.auth, ot, pipeline_id)
     stage = next((s for s in pipeline.stages.all() if str(s.pk) == str(stage_id)), None)
     if stage is None:
         raise NotFound(_("No stage %(id)s in this pipeline.") % {"id": stage_id})
@@ -608,8 +605,8 @@ def _stage(request, object_type: str, pipeline_id: str, stage_id: str) -> Stage:
 
 @pipeline_router.post("/pipelines/{object_type}/{pipeline_id}/stages", response={201: dict}, summary="Add a stage")
 def create_stage(request, object_type: str, pipeline_id: str, payload: StageIn):
-    ot = queries.get_object_type(request.auth, object_type)
-    pipeline = queries.get_pipeline(request.auth, ot, pipeline_id)
+    ot = queries.get_object_type_for_user(request.auth, object_type)
+    pipeline = queries.get_pipeline_for_user(request.auth, ot, pipeline_id)
     stage = services.stage_create(actor=request.auth, pipeline=pipeline, data=_stage_data(payload.dict()))
     return Status(201, stage_out(stage))
 

@@ -102,8 +102,8 @@ def record_view(view):
     def wrapper(request, object_type: str, record_id: int, **kwargs):
         current = viewing(request)
         try:
-            object_type_obj = queries.get_object_type(current.actor, object_type)
-            record = queries.get_record(current.actor, object_type_obj, record_id)
+            object_type_obj = queries.get_object_type_for_user(current.actor, object_type)
+            record = queries.get_record_for_user(current.actor, object_type_obj, record_id)
         except NotFound:
             return _not_found(request)
         if record.pk != record_id and request.method in ("GET", "HEAD"):
@@ -765,7 +765,7 @@ def record_merge(request, access: RecordAccess):
             request, "crm/_merge.html", {"access": access, "record": access.record, "object_type": access.object_type}
         )
     try:
-        other = queries.get_record(access.actor, access.object_type, other_id, include_archived=False)
+        other = queries.get_record_for_user(access.actor, access.object_type, other_id, include_archived=False)
     except NotFound:
         return _not_found(request)
     if request.method == "GET":
@@ -807,8 +807,8 @@ def _associations_response(request, access: RecordAccess, *, status=200, **extra
 
 
 def _other_record(access: RecordAccess, type_name: str, record_id, *, include_archived: bool) -> Record:
-    other_type = queries.get_object_type(access.actor, type_name or "")
-    return queries.get_record(access.actor, other_type, record_id, include_archived=include_archived)
+    other_type = queries.get_object_type_for_user(access.actor, type_name or "")
+    return queries.get_record_for_user(access.actor, other_type, record_id, include_archived=include_archived)
 
 
 @require_http_methods(["GET", "POST"])
@@ -837,7 +837,7 @@ def association_search(request, access: RecordAccess):
     _require_edit(access)
     type_name = request.GET.get("type") or access.object_type.name
     try:
-        other_type = queries.get_object_type(access.actor, type_name)
+        other_type = queries.get_object_type_for_user(access.actor, type_name)
     except NotFound:
         return _not_found(request)
     query = request.GET.get("q", "")

@@ -10,6 +10,7 @@ from ninja.responses import Status
 from tend.core import clock, policy
 from tend.core.api import parse_after, parse_limit
 from tend.core.errors import NotFound, ValidationFailed
+from tend.crm import queries as crm_queries
 from tend.crm.models import Record
 
 from . import queries, services
@@ -30,11 +31,7 @@ def _iso(value):
 
 
 def _customer(request, record_id: int) -> Record:
-    policy.require(request.auth, policy.Action.USE_WORKSPACE)
-    record = Record.objects.filter(pk=record_id, object_type=customer_type(), archived_at__isnull=True).first()
-    if record is None:
-        raise NotFound(_("No customer record %(id)s.") % {"id": record_id})
-    return record
+    return crm_queries.get_record_for_user(request.auth, customer_type(), record_id, include_archived=False)
 
 
 def _health_out(record: Record, health: dict | None) -> dict:
@@ -157,10 +154,11 @@ def list_alerts(
     limit: int | None = None,
     after: str | None = None,
 ):
+    """The alerts the Alerts page shows the caller: on their book or addressed to them."""
     policy.require(request.auth, policy.Action.USE_WORKSPACE)
     limit = parse_limit(limit, default=50, maximum=200)
     cursor = parse_after(after)
-    alerts = queries.alerts_for(active=active)
+    alerts = queries.book_alerts(request.auth.user, active=active)
     if record is not None:
         alerts = alerts.filter(record_id=record)
     if user is not None:
@@ -178,7 +176,8 @@ def list_alerts(
 @router.post("/health/alerts/{alert_id}/dismiss", summary="Dismiss a health alert")
 def dismiss_alert(request, alert_id: int):
     policy.require(request.auth, policy.Action.USE_WORKSPACE)
-    alert = HealthAlert.objects.filter(pk=alert_id).first()
+    # Someone else's alert answers as if it did not exist, as on the Alerts page.
+    alert = queries.book_alerts(request.auth.user, active=None).filter(pk=alert_id).first()
     if alert is None:
         raise NotFound(_("No alert %(id)s.") % {"id": alert_id})
     return _alert_out(services.alert_dismiss(actor=request.auth, alert=alert))
@@ -234,7 +233,7 @@ def test_profile(request, profile_id: int, payload: Body[dict[str, Any]]):
     record_id = payload.get("recordId")
     if isinstance(record_id, bool) or not isinstance(record_id, int):
         raise ValidationFailed.single("recordId", _("Enter a record id."), "required")
-    record = Record.objects.filter(pk=record_id, archived_at__isnull=True).first()
+    record = crm_queries.records_by_id_for_user(request.auth, [record_id], include_archived=False).get(record_id)
     if record is None:
         raise ValidationFailed.single("recordId", _("No record %(id)s.") % {"id": record_id}, "not_found")
     ev = services.profile_test_on_record(actor=request.auth, profile=profile, record=record)

@@ -161,17 +161,20 @@ def _book(user: User) -> "tuple[WorkspaceSettings, QuerySet[Record]]":
     )
 
 
-def book_alerts(user: User, *, now: dt.datetime | None = None) -> QuerySet[HealthAlert]:
-    """Active alerts on the user's book, or addressed to the user, newest first."""
+def book_alerts(user: User, *, active: bool | None = True, now: dt.datetime | None = None) -> QuerySet[HealthAlert]:
+    """The alerts a user sees, newest first: on their book (accounts they own or are the CSM of), or
+    addressed to them, on records not archived. The Alerts page and the API read the same scope;
+    `active` True = active only, False = expired or dismissed only, None = all."""
     from tend.workspace.services import workspace_settings
 
+    now = now or clock.now()
     ws = workspace_settings()
-    return (
-        HealthAlert.objects.active(now or clock.now())
-        .filter(_book_q(ws, user, "record__") | Q(user=user), record__archived_at__isnull=True)
-        .select_related("record", "record__object_type", "profile")
-        .order_by("-raised_at", "-pk")
-    )
+    alerts = HealthAlert.objects.filter(_book_q(ws, user, "record__") | Q(user=user), record__archived_at__isnull=True)
+    if active is True:
+        alerts = alerts.active(now)
+    elif active is False:
+        alerts = alerts.exclude(pk__in=HealthAlert.objects.active(now).values("pk"))
+    return alerts.select_related("record", "record__object_type", "profile").order_by("-raised_at", "-pk")
 
 
 def _status_labels() -> dict[str, dict]:

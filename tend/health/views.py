@@ -350,7 +350,7 @@ def profile_test(request, current: Viewing, profile):
     mark, the group subtotals, coverage, score and status."""
     object_type = workspace_settings().customer_object_type
     try:
-        record = crm_queries.get_record(current.actor, object_type, request.GET.get("record"))
+        record = crm_queries.get_record_for_user(current.actor, object_type, request.GET.get("record"))
     except NotFound:
         return render(
             request,
@@ -505,7 +505,7 @@ def _card_response(request, current: Viewing, record, *, compact: bool, status: 
 
 
 def _customer(current: Viewing, record_id: int):
-    return crm_queries.get_record(current.actor, workspace_settings().customer_object_type, record_id)
+    return crm_queries.get_record_for_user(current.actor, workspace_settings().customer_object_type, record_id)
 
 
 @workspace_view

@@ -847,8 +847,8 @@ class TestMerge:
         ]
         assert PropertyChange.objects.filter(record=primary).count() == primary_history + secondary_history + 3
         # The secondary's id answers with the primary.
-        assert queries.get_record(csm_actor, companies, secondary.pk).pk == primary.pk
-        assert queries.get_record(csm_actor, companies, str(secondary.pk)).pk == primary.pk
+        assert queries.get_record_for_user(csm_actor, companies, secondary.pk).pk == primary.pk
+        assert queries.get_record_for_user(csm_actor, companies, str(secondary.pk)).pk == primary.pk
 
     def test_merge_keeps_the_latest_activity(self, clock, csm_actor):
         primary, secondary = make("companies", "A"), make("companies", "B")
@@ -897,8 +897,8 @@ class TestMerge:
 
         a.refresh_from_db()
         assert a.merged_into_id == c.pk
-        assert queries.get_record(csm_actor, companies, a.pk).pk == c.pk
-        assert queries.get_record(csm_actor, companies, b.pk).pk == c.pk
+        assert queries.get_record_for_user(csm_actor, companies, a.pk).pk == c.pk
+        assert queries.get_record_for_user(csm_actor, companies, b.pk).pk == c.pk
 
     def test_merged_record_cannot_be_restored(self, csm_actor):
         primary, secondary = make("companies", "A"), make("companies", "B")
@@ -1451,7 +1451,7 @@ class TestObjectTypes:
             "Plan",
             {"budget": 1000},
         )
-        assert queries.get_record(csm_actor, projects, record.pk) == record
+        assert queries.get_record_for_user(csm_actor, projects, record.pk) == record
 
     @pytest.mark.parametrize(
         ("kwargs", "expected"),

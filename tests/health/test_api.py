@@ -1,6 +1,8 @@
 import pytest
 
+from tend.directory.services import user_create
 from tend.health.models import HealthAlert, ScoreProfile
+from tend.health.queries import book_alerts
 from tend.health.recompute.run import recompute
 
 from .conftest import NOW, activate, make_company, nps
@@ -96,6 +98,68 @@ def test_list_alerts_filters_and_bounded_queries(api, csm, csm_actor, at_now, dj
     one = api.get("/api/v1/health/alerts", {"record": companies[0].pk}).json()["results"]
     assert [a["recordId"] for a in one] == [companies[0].pk]
     assert api.get("/api/v1/health/alerts", {"limit": 0}).json()["errors"][0]["field"] == "limit"
+
+
+@pytest.fixture
+def two_books(csm, csm_actor, at_now):
+    """Two CSMs' books with a renewal alert on each account: Casey's two, Olga's one."""
+    olga = user_create(email="olga@example.com", full_name="Olga Other", has_service_seat=True)
+    mine = [make_company(f"Mine {i}", csm=csm.pk, renewal_date="2026-07-01") for i in range(2)]
+    theirs = make_company("Theirs", csm=olga.pk, renewal_date="2026-07-01")
+    activate(csm_actor)
+    recompute()
+    return olga, mine, theirs
+
+
+def test_the_api_lists_the_alerts_the_alerts_page_shows(api, csm, two_books):
+    olga, mine, theirs = two_books
+    assert HealthAlert.objects.count() == 3
+
+    listed = api.get("/api/v1/health/alerts").json()["results"]
+    asked_for_olga = api.get("/api/v1/health/alerts", {"user": olga.pk}).json()["results"]
+    asked_for_theirs = api.get("/api/v1/health/alerts", {"record": theirs.pk}).json()["results"]
+
+    assert sorted(a["recordId"] for a in listed) == sorted(r.pk for r in mine)
+    assert [a["recordId"] for a in listed] == [
+        a.record_id for a in book_alerts(csm).order_by("-pk")
+    ]  # the same query as the Alerts page
+    assert (asked_for_olga, asked_for_theirs) == ([], [])
+
+
+def test_dismissing_someone_elses_alert_is_not_found_and_changes_nothing(api, two_books):
+    olga, mine, theirs = two_books
+    alert = HealthAlert.objects.get(record=theirs)
+
+    response = api.post(f"/api/v1/health/alerts/{alert.pk}/dismiss")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": f"No alert {alert.pk}.",
+    }
+    alert.refresh_from_db()
+    assert (alert.dismissed_at, alert.dismissed_by_id) == (None, None)
+
+
+def test_dismissing_an_alert_on_ones_own_book(api, csm, two_books):
+    _olga, mine, _theirs = two_books
+    alert = HealthAlert.objects.get(record=mine[0])
+
+    response = api.post(f"/api/v1/health/alerts/{alert.pk}/dismiss")
+
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["active"], response.json()["dismissedAt"]) == (
+        alert.pk,
+        False,
+        "2026-06-15T12:00:00Z",
+    )
+    alert.refresh_from_db()
+    assert (alert.dismissed_at, alert.dismissed_by_id) == (NOW, csm.pk)
+    again = api.post(f"/api/v1/health/alerts/{alert.pk}/dismiss")  # dismissed, still the caller's
+    assert (again.status_code, again.json()["dismissedAt"]) == (200, "2026-06-15T12:00:00Z")
 
 
 def test_signal_rules_list_and_update(admin_api, api):
