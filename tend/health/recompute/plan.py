@@ -43,13 +43,9 @@ DECODED_MAX = 100_000
 
 
 class Plan:
-    """A version's definition prepared for a recompute, shared by its chunks: per criterion, the
-    points and the JSON text of each distinct value met (a criterion has few), and the score of
-    each combination of points (`BatchScorer`).
-
-    The stored breakdown's JSON is assembled from those texts: compact, in the definition's order,
-    as `to_json` writes it. Both databases keep that text as written (`JSONTextField`), so equal text
-    means an unchanged breakdown without decoding the stored one."""
+    """A version's definition prepared for a recompute and shared by its chunks: each criterion's
+    points and JSON text per distinct value, memoised, so a breakdown is assembled as text and an
+    unchanged one is known by equal text (both databases keep it as written) without decoding it."""
 
     def __init__(self, version: ProfileVersion):
         definition = version.definition
@@ -78,10 +74,9 @@ class Plan:
         self.decoded: dict[str, object] = {}  # a value's JSON text → the value
 
     def stored_values(self, text) -> tuple | None:
-        """The values of a breakdown stored as this plan writes it (definition order, None for no
-        data), from its text: a day moves most accounts' breakdowns (one day less to renewal), and
-        decoding each whole text was the largest cost of a nightly run. None when the text is not
-        in this form (written by another version, or by the ORM on SQLite): decode it then."""
+        """The values (definition order, None for no data) of a breakdown stored as this plan writes
+        it, cut from its text rather than decoding it whole; None when the text is in another form
+        (another version's, or the ORM's on SQLite): decode it then."""
         match = self.stored_form.fullmatch(text) if self.stored_form is not None and text.__class__ is str else None
         if match is None:
             return None

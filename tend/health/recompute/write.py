@@ -69,11 +69,9 @@ _SCORE_COLUMNS = ScoreRow._fields
 
 
 def _write_scores(new: list[ScoreRow], changed: list[ScoreRow], now: dt.datetime) -> None:
-    """Write score rows (record, profile, version, score, status, coverage, breakdown JSON text,
-    history day as the backend stores it): `new` ones of (record, profile) pairs without a row,
-    inserted; `changed` ones upserted. A row inserted meanwhile by another recompute (a record
-    recomputed from its page during a full run) turns the insert into an upsert. (A chunk's writes
-    on PostgreSQL go through `_write_scores_and_history_staged` instead.)"""
+    """SQLite: insert the `new` rows and upsert the `changed` ones; a row inserted meanwhile by
+    another recompute (a record recomputed from its page during a full run) turns the insert into
+    an upsert."""
     table = HealthScore._meta.db_table
     columns = (*_SCORE_COLUMNS, "computed_at")
     stamp = bulk.db_datetime(now)
@@ -90,12 +88,9 @@ def _write_scores(new: list[ScoreRow], changed: list[ScoreRow], now: dt.datetime
 def _write_scores_and_history_staged(
     inserts: list[ScoreRow], upserts: list[ScoreRow], history: list[PointRow], now: dt.datetime
 ) -> None:
-    """PostgreSQL: the score rows (as for `_write_scores`: `inserts` of records without a row,
-    `upserts` of records with one) and their history points (as for `_write_history`; every point
-    is of a score written here) go by one COPY into a staged table; the scores are written from it
-    and the points inserted from it, so a point's score, status and coverage are sent once, with
-    its score. Rows known to exist are updated in place (an UPDATE joined on the key: no attempted
-    insert before each conflict); one deleted meanwhile is inserted again, as an upsert would."""
+    """PostgreSQL: the score rows and their history points go by one COPY into a staged table,
+    from which the scores are inserted or updated in place and the points inserted (a point's
+    values are sent once, with its score). A row deleted since it was read is inserted again."""
     points = {row.record_id: row for row in history}
     record_id = attrgetter("record_id")
     unstaged = points.keys() - set(map(record_id, inserts)) - set(map(record_id, upserts))
@@ -194,8 +189,7 @@ _ALERT_COLUMNS = (
 
 def write_alerts(alerts: list[NewHealthAlert]) -> None:
     """Insert alerts as `bulk_create` would store them, without its per-row work (a first run
-    raises one for a good share of the accounts). On PostgreSQL as COPY text written for the
-    columns (psycopg's `write_row` adapting ten values a row was most of a first run's alert cost)."""
+    raises many); on PostgreSQL as COPY text written for the columns."""
     if not alerts:
         return
     table = HealthAlert._meta.db_table

@@ -34,12 +34,9 @@ def _key_sql(key_property: str) -> str:
 
 
 def accounts_by_key(keys: Iterable[str]) -> dict[str, int]:
-    """The customer accounts (active records of the customer object) whose account key property
-    (signals settings) has these values: {value: record id}.
-
-    Remembered keys are checked by primary key (the record still has this value, is still a
-    customer and not archived); the others are looked up by value, which reads the key of every
-    customer record, so it is done once per key and process, not once per batch."""
+    """{value: record id} of the active customer records whose account key property has these
+    values. Keys remembered by this process are checked by primary key; the others are looked up
+    by value, which reads every customer's key, so once per key and process."""
     keys = {k for k in keys if k}
     if not keys:
         return {}
