@@ -18,7 +18,7 @@ import sys
 
 def _django(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.settings")
-    from django.core.management import execute_from_command_line
+    from django.core.management import execute_from_command_line  # `serve` only supervises: no Django there
 
     execute_from_command_line(["tend", *argv])
 

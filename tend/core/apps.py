@@ -6,7 +6,7 @@ def _json_as_text(sender, connection, **kwargs) -> None:
     """PostgreSQL: `json` values come back as their text, as Django has jsonb's come back
     (`JSONTextField` decodes them; raw reads can compare the text)."""
     if connection.vendor == "postgresql":
-        from psycopg.types.string import TextLoader
+        from psycopg.types.string import TextLoader  # only on PostgreSQL, as in bulk.cursor
 
         connection.connection.adapters.register_loader("json", TextLoader)
 

@@ -94,7 +94,7 @@ def cursor():
     cursors, so execute wrappers and query logging see its statements."""
     if not is_postgres():
         return connection.cursor()
-    import psycopg
+    import psycopg  # only on PostgreSQL: an embedded SQLite install never loads the driver
 
     connection.ensure_connection()
     connection.validate_no_broken_transaction()

@@ -23,7 +23,7 @@ class JSONTextField(models.JSONField):
     def get_db_prep_value(self, value, connection, prepared=False):
         adapted = super().get_db_prep_value(value, connection, prepared)
         if connection.vendor == "postgresql":
-            from psycopg.types.json import Json, Jsonb
+            from psycopg.types.json import Json, Jsonb  # only on PostgreSQL, as in bulk.cursor
 
             if isinstance(adapted, Jsonb):  # sent as json: a jsonb parameter would be parsed, then printed
                 return Json(adapted.obj, dumps=adapted.dumps)

@@ -1,6 +1,7 @@
 """/api/v1 endpoints of the record engine: object types, properties, records, associations,
 pipelines. Thin: parse, ask the policy through queries/services, render."""
 
+from datetime import UTC
 from typing import Any, Literal
 
 from django.http import HttpResponse
@@ -26,8 +27,6 @@ ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _iso(value):
-    from datetime import UTC
-
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None
 
 

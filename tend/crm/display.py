@@ -8,6 +8,8 @@ from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from tend.directory.models import User
+
 from .models import PropertyType, Stage
 from .registry import PIPELINE, STAGE, PropSpec, Registry, derived_value
 
@@ -48,8 +50,6 @@ class Formatter:
 
     def _user_names(self) -> dict[int, str]:
         if self._users is None:
-            from tend.directory.models import User
-
             self._users = {u.pk: u.display_name for u in User.objects.only("pk", "email", "full_name")}
         return self._users
 

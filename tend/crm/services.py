@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import ManyToManyRel, Max
+from django.db.models import ManyToManyRel, Max, Q
 from django.utils.translation import gettext as _
 
 from tend.core import clock, hooks, policy
@@ -827,8 +827,6 @@ def _move_engagements(primary: Record, secondary: Record) -> None:
 
 def record_touch_activity(*, record_ids: Collection[int], at: dt.datetime) -> int:
     """Move records' last activity date forward to `at` (never backwards)."""
-    from django.db.models import Q
-
     return Record.objects.filter(
         Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at), pk__in=list(record_ids)
     ).update(last_activity_at=at)
@@ -861,8 +859,6 @@ def association_create(*, actor: Actor, from_record: Record, to_record: Record, 
 
 def association_delete(*, actor: Actor, from_record: Record, to_record: Record, label: str | None = None) -> int:
     _require(actor, policy.Action.EDIT_RECORDS)
-    from django.db.models import Q
-
     pair = Q(from_record=from_record, to_record=to_record) | Q(from_record=to_record, to_record=from_record)
     links = Association.objects.filter(pair)
     if label is not None:

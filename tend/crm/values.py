@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from tend.directory.models import User
+
 from .models import PropertyType
 
 MAX_TEXT = 1000
@@ -166,6 +168,4 @@ def clean_value(prop_type: str, raw, *, options: list[dict] | None = None, user_
 
 
 def active_user_ids(ids) -> set[int]:
-    from tend.directory.models import User
-
     return set(User.objects.filter(pk__in=list(ids), is_active=True).values_list("pk", flat=True))

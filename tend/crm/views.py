@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from tend.core.web import Viewing, viewing, workspace_view
+from tend.directory.models import User
 
 from . import queries, services
 from .display import Formatter
@@ -571,8 +572,6 @@ def _choices(access: RecordAccess, spec: PropSpec):
         case PropertyType.ENUMERATION | PropertyType.MULTI_ENUMERATION:
             return [(str(o["value"]), _(o["label"])) for o in spec.options]
         case PropertyType.USER:
-            from tend.directory.models import User
-
             users = User.objects.filter(is_active=True).order_by("full_name", "email")
             return [(str(u.pk), u.display_name) for u in users]
         case PropertyType.BOOLEAN:

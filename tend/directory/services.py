@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -44,8 +45,6 @@ def user_create(
         is_superuser=is_superuser,
         is_staff=is_superuser,
     )
-    from django.core.exceptions import ValidationError as DjangoValidationError
-
     try:
         user.full_clean(exclude=["password"])
     except DjangoValidationError as exc:

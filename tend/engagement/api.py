@@ -1,5 +1,6 @@
 """/api/v1 endpoints for tasks, meetings, notes, calls and emails — one set of routes per kind."""
 
+from datetime import UTC
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -19,8 +20,6 @@ router = Router(tags=["engagements"])
 
 
 def _iso(value):
-    from datetime import UTC
-
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None
 
 

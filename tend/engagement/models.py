@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tend.core import clock
+
 User = settings.AUTH_USER_MODEL
 
 
@@ -33,8 +35,6 @@ class Engagement(models.Model):
 def _day_bounds(tz: zoneinfo.ZoneInfo, offset: int = 0) -> tuple[dt.datetime, dt.datetime]:
     """The start and end (exclusive) of the local day `offset` days from today in `tz`, as
     aware datetimes: a day around a DST change is 23 or 25 hours long, never 24 by assumption."""
-    from tend.core import clock
-
     day = clock.today(tz) + dt.timedelta(days=offset)
     return clock.start_of_day(day, tz), clock.start_of_day(day + dt.timedelta(days=1), tz)
 

@@ -1,6 +1,7 @@
 """/api/v1 endpoints of health scores: a record's health, recompute, alerts, score profiles,
 churn-signal rules and recompute runs."""
 
+from datetime import UTC
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from tend.crm import queries as crm_queries
 from tend.crm.models import Record
 
 from . import queries, services
+from .definitions.churn_rules import SIGNAL_DESCRIPTIONS, SIGNAL_LABELS
 from .models import ChurnSignalRule, HealthAlert, ProfileVersion, RecomputeRun, ScoreProfile
 from .recompute.run import customer_type
 
@@ -24,8 +26,6 @@ def _iso(value):
     if value is None:
         return None
     if hasattr(value, "hour"):
-        from datetime import UTC
-
         return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return value.isoformat()
 
@@ -290,8 +290,6 @@ def list_versions(request, profile_id: int):
 
 
 def _rule_out(rule: ChurnSignalRule) -> dict:
-    from .definitions.churn_rules import SIGNAL_DESCRIPTIONS, SIGNAL_LABELS
-
     return {
         "key": rule.key,
         "label": str(SIGNAL_LABELS.get(rule.key, rule.key)),

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from django.db import connection
 
 from tend.core import bulk, clock
+from tend.crm.models import Association, Record
+from tend.workspace.services import workspace_settings
 
 from .models import DirtyAccount
 from .tasks import schedule_incremental
@@ -44,9 +46,6 @@ def mark_accounts_dirty(record_ids: Iterable[int], *, reason: str) -> int:
 def customer_ids_for(record_ids: Iterable[int]) -> list[int]:
     """The customer records among `record_ids`, plus the customers associated with the others
     (a ticket's, a contact's, a service's company)."""
-    from tend.crm.models import Association, Record
-    from tend.workspace.services import workspace_settings
-
     ids = {int(i) for i in record_ids if i is not None}
     if not ids:
         return []

@@ -26,6 +26,7 @@ from tend.crm.models import Association, ObjectType, Record
 from tend.engagement.models import Meeting
 from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse
 
+from .definitions.catalogue import measure_value_kind
 from .scoring import NO_DATA
 
 USAGE_LOOKBACK_DAYS = 365
@@ -431,8 +432,6 @@ def measure_definition(definition: dict, chunk: Chunk) -> dict[int, dict[str, ob
 def measure_columns(definition: dict, chunk: Chunk) -> list[tuple[str, dict[int, object], object]]:
     """Per criterion, in the definition's order: (key, account id → value, the value of the accounts
     not in that mapping — NO_DATA, or 0 for counts that always have data)."""
-    from .definitions.catalogue import measure_value_kind
-
     criteria = [c for g in definition["groups"] for c in g["criteria"]]
 
     # usage: one pass over the rollups for every usage criterion

@@ -2,6 +2,7 @@
 scores for a table page, the Summary tab's health summary, the latest recompute run."""
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,10 @@ from tend.core.errors import NotFound
 from tend.core.policy import Actor
 from tend.crm.models import Record
 from tend.directory.models import User
+from tend.workspace.services import workspace_settings
 
-from .definitions.statuses import STATUS_KEYS
+from .churn import install_rules
+from .definitions.statuses import STATUS_KEYS, status_schemes
 from .models import (
     BookScoreDay,
     ChurnSignalRule,
@@ -60,8 +63,6 @@ def versions_of(profile: ScoreProfile) -> QuerySet[ProfileVersion]:
 
 
 def signal_rules() -> QuerySet[ChurnSignalRule]:
-    from .churn import install_rules
-
     install_rules()
     return ChurnSignalRule.objects.order_by("id")
 
@@ -153,8 +154,6 @@ def _book_q(ws: "WorkspaceSettings", user: User, prefix: str = "") -> Q:
 
 
 def _book(user: User) -> "tuple[WorkspaceSettings, QuerySet[Record]]":
-    from tend.workspace.services import workspace_settings
-
     ws = workspace_settings()
     return ws, Record.objects.filter(object_type=ws.customer_object_type, archived_at__isnull=True).filter(
         _book_q(ws, user)
@@ -165,8 +164,6 @@ def book_alerts(user: User, *, active: bool | None = True, now: dt.datetime | No
     """The alerts a user sees, newest first: on their book (accounts they own or are the CSM of), or
     addressed to them, on records not archived. The Alerts page and the API read the same scope;
     `active` True = active only, False = expired or dismissed only, None = all."""
-    from tend.workspace.services import workspace_settings
-
     now = now or clock.now()
     ws = workspace_settings()
     alerts = HealthAlert.objects.filter(_book_q(ws, user, "record__") | Q(user=user), record__archived_at__isnull=True)
@@ -179,8 +176,6 @@ def book_alerts(user: User, *, active: bool | None = True, now: dt.datetime | No
 
 def _status_labels() -> dict[str, dict]:
     """Label and colour of each status key, from the active profiles (first wins), else the defaults."""
-    from .definitions.statuses import status_schemes
-
     out: dict[str, dict] = {}
     for profile in ScoreProfile.objects.active().select_related("active_version"):
         for status in profile.active_version.definition.get("statuses", []):
@@ -196,8 +191,6 @@ def _customers_url(status_key: str) -> str:
         base = reverse("customers")
     except NoReverseMatch:
         return ""
-    import json
-
     filters = {
         "filterGroups": [{"filters": [{"propertyName": "health_status", "operator": "EQ", "value": status_key}]}]
     }

@@ -16,6 +16,7 @@ from tend.crm.filters import compile_search
 from tend.crm.models import Record
 from tend.crm.registry import registry_for
 from tend.directory.models import User
+from tend.workspace.services import workspace_settings
 
 from . import churn, tasks
 from .definitions.churn_rules import validate_signal_params
@@ -79,8 +80,6 @@ def profile_create(*, actor: Actor, name: str, from_template: bool = True, descr
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
         errors.append(FieldError("description", _("Enter at most %(n)d characters.") % {"n": MAX_DESCRIPTION}))
     _raise(errors)
-    from tend.workspace.services import workspace_settings
-
     renewal = workspace_settings().customer_renewal_property or "renewal_date"
     draft = template(renewal) if from_template else empty_definition()
     now = clock.now()

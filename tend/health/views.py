@@ -22,8 +22,10 @@ from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from tend.core.web import Viewing, viewing, workspace_view
 from tend.crm import queries as crm_queries
 from tend.crm.filters import compile_search
+from tend.crm.models import PropertyType
 from tend.crm.registry import registry_for
-from tend.workspace.listing import builder_schema
+from tend.directory.models import User
+from tend.workspace.listing import builder_schema, operator_labels
 from tend.workspace.services import workspace_settings
 
 from . import queries, services
@@ -169,14 +171,10 @@ def profiles(request):
 
 
 def _operator_labels() -> dict:
-    from tend.workspace.listing import operator_labels
-
     return operator_labels()
 
 
 def _property_options(object_type, types: list[str]) -> list[dict]:
-    from tend.crm.models import PropertyType
-
     return [
         {
             "value": spec.name,
@@ -232,8 +230,6 @@ def _status_keys() -> list[dict]:
 def _editor_context(request, current: Viewing, profile) -> dict:
     ws = workspace_settings()
     registry = registry_for(ws.customer_object_type)
-    from tend.directory.models import User
-
     users = [u for u in User.objects.filter(is_active=True).order_by("full_name", "email")]
     builder = builder_schema(registry, users)
     versions = list(queries.versions_of(profile))

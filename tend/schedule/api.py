@@ -7,7 +7,7 @@ from ninja.responses import Status
 from tend.core import clock
 from tend.engagement.api import _iso
 
-from . import queries, services
+from . import ics, queries, services
 from .models import CalendarFeed
 
 router = Router(tags=["schedule"])
@@ -79,10 +79,8 @@ def list_feeds(request):
 )
 def create_feed(request, payload: FeedIn):
     """The answer's `url` (an ICS feed, no sign-in needed) is shown this once; only its hash is kept."""
-    from .views import feed_url
-
     feed, raw = services.calendar_feed_create(actor=request.auth, name=payload.name)
-    return Status(201, feed_out(feed) | {"url": feed_url(request, raw)})
+    return Status(201, feed_out(feed) | {"url": ics.feed_url(request, raw)})
 
 
 @router.delete(

@@ -11,6 +11,8 @@ Choices that calendar clients care about:
 
 import datetime as dt
 
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
@@ -21,6 +23,11 @@ from .models import CalendarFeed
 from .queries import Item, feed_window
 
 PRODID = "-//Tend//Tend Schedule//EN"
+
+
+def feed_url(request: HttpRequest, raw_token: str) -> str:
+    """The address calendar clients subscribe to (the secret token is its last segment)."""
+    return request.build_absolute_uri(reverse("calendar-feed", args=[raw_token]))
 
 
 def _uid(item: Item, host: str) -> str:

@@ -232,10 +232,6 @@ def meeting_new(request):
 # --------------------------------------------------------------------------- subscriptions
 
 
-def feed_url(request, raw_token: str) -> str:
-    return request.build_absolute_uri(reverse("calendar-feed", args=[raw_token]))
-
-
 @workspace_view
 @require_http_methods(["GET", "POST"])
 def subscriptions(request):
@@ -247,7 +243,7 @@ def subscriptions(request):
         except ValidationFailed as exc:
             return _subscriptions_page(request, actor, errors=exc.errors, status=INVALID_STATUS)
         # Shown once, on the page the browser is redirected to; only its hash is stored.
-        request.session[NEW_FEED_SESSION_KEY] = feed_url(request, raw)
+        request.session[NEW_FEED_SESSION_KEY] = ics.feed_url(request, raw)
         return redirect("calendar-subscriptions")
     return _subscriptions_page(request, actor, new_url=request.session.pop(NEW_FEED_SESSION_KEY, ""))
 

@@ -7,6 +7,7 @@ write key as the user name, empty password; the write key is a Tend write-scope 
 `Authorization: Bearer`. Also: an account's daily usage, and NPS / survey responses (JSON and CSV).
 """
 
+from datetime import UTC
 from typing import Any
 
 from django.http import HttpRequest
@@ -145,8 +146,6 @@ def account_usage(request, account_id: str, days: int = 30):
 
 
 def _iso(value):
-    from datetime import UTC
-
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z") if value else None
 
 

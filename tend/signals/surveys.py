@@ -14,11 +14,14 @@ from tend.core.errors import FieldError
 from tend.core.policy import Actor
 from tend.crm.models import Association, ChangeSource, ObjectType, Record
 from tend.crm.registry import registry_for
+from tend.crm.services import records_write
 from tend.health.dirty import mark_accounts_dirty
 from tend.signals.ingest.parse import parse_timestamp
 from tend.signals.models import SurveyResponse
 from tend.signals.settings import actor_user
 from tend.workspace.services import workspace_settings
+
+from .queries import account_nps
 
 INSERT_CHUNK = 500  # survey responses per INSERT
 
@@ -281,10 +284,6 @@ def account_nps_sync(*, account_ids: Iterable[int]) -> int:
     """Set each account's `nps` property to its latest NPS answer (through the record services,
     so the property history shows the change, with source "system": Tend derived it from survey
     responses). Returns how many accounts changed."""
-    from tend.crm.services import records_write
-
-    from .queries import account_nps
-
     latest = account_nps(sorted(set(account_ids)))
     records = Record.objects.filter(pk__in=list(latest), archived_at__isnull=True).select_related("object_type")
     inputs_by_type: dict = {}

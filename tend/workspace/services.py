@@ -13,6 +13,7 @@ from tend.core.policy import Actor
 from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Pipeline, PropertyType
 from tend.crm.registry import Registry, registry_for
+from tend.engagement.kinds import KINDS
 
 from .models import SavedView, SettingsChange, WorkspaceSettings
 
@@ -35,8 +36,6 @@ def view_registry(tab: str, object_type: ObjectType | None) -> Registry:
     """The property registry a tab's saved views are validated against: the task registry for
     the Tasks tab, the object type's registry for the record tabs."""
     if tab == TASKS_TAB:
-        from tend.engagement.kinds import KINDS
-
         return KINDS["tasks"].registry()
     if object_type is None:
         raise ValueError(f"The {tab} tab's views need their object type.")

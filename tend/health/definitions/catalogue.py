@@ -8,6 +8,7 @@ from django.utils.translation import gettext_noop
 
 from tend.crm.models import ObjectType, PropertyType
 from tend.crm.registry import registry_for
+from tend.workspace.services import workspace_settings
 
 from .params import EVENTS, Param, window
 
@@ -222,6 +223,4 @@ def kind_of_property(prop) -> tuple[str, tuple]:
 
 def workspace_customer_type() -> ObjectType:
     # workspace is a layer above health: imported when needed, not at module level
-    from tend.workspace.services import workspace_settings
-
     return workspace_settings().customer_object_type

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -258,8 +259,6 @@ def _as_int(value) -> int | None:
 
 
 def _existing_user_ids(ids: set) -> set[int]:
-    from django.contrib.auth import get_user_model
-
     ids = {i for i in ids if i is not None}
     if not ids:
         return set()

@@ -4,6 +4,7 @@ full run."""
 import datetime as dt
 from collections.abc import Callable, Iterable
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from tend.core import bulk, clock
@@ -12,6 +13,7 @@ from tend.crm.models import ObjectType, Record
 from tend.crm.registry import registry_for
 from tend.health import churn
 from tend.health.models import BookScoreDay, RecomputeRun, ScoreProfile
+from tend.workspace.services import workspace_settings
 
 from .compute import Active
 from .pool import processes_for, run_chunks
@@ -20,8 +22,6 @@ CHUNK_SIZE = 10000
 
 
 def customer_type() -> ObjectType:
-    from tend.workspace.services import workspace_settings
-
     return workspace_settings().customer_object_type
 
 
@@ -67,8 +67,6 @@ def recompute(
             Record.objects.filter(pk__in=sorted(set(account_ids)), object_type=ctype).values_list("pk", flat=True)
         )
     profiles = active_profiles(ctype)
-    from tend.workspace.services import workspace_settings
-
     ws = workspace_settings()
     rules = churn.enabled_rules()
     chunks = list(_chunks(ids, chunk_size))
@@ -107,8 +105,6 @@ def write_book_days(books: dict[int, list]) -> None:
     """After a full recompute: each user's book (the customers they own or are the CSM of, as
     `queries.health_summary` reads it), summed by the chunks as they scored it, into a
     `BookScoreDay` of today (UTC)."""
-    from django.contrib.auth import get_user_model
-
     known = set(get_user_model().objects.filter(pk__in=list(books)).values_list("pk", flat=True))
     now = clock.now()
     day, at = bulk.db_date(now.astimezone(dt.UTC).date()), bulk.db_datetime(now)

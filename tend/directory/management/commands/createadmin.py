@@ -1,3 +1,4 @@
+import getpass
 import os
 
 from django.core.management.base import BaseCommand, CommandError
@@ -18,8 +19,6 @@ class Command(BaseCommand):
     def handle(self, *args, email, password, name, time_zone, **options):
         password = password or os.environ.get("TEND_ADMIN_PASSWORD")
         if not password:
-            import getpass
-
             password = getpass.getpass("Password: ")
         if len(password) < 8:
             raise CommandError("Use a password of at least 8 characters.")
