@@ -42,6 +42,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check tend tests bench
+	VENV=$(VENV) bash scripts/typecheck
 
 bench: setup
 	$(BIN)/python bench/filter_bench.py
