@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from tend.core import policy
+from tend.core.policy import Actor
 from tend.core.web import viewing, workspace_view
 
 from .models import Record
@@ -14,7 +15,7 @@ PICKER_LIMIT = 10
 PICKER_TYPES = ("companies", "contacts", "deals", "tickets", "services")
 
 
-def picker_search(actor, query: str, *, types: tuple[str, ...] = PICKER_TYPES, exclude: set[int] = frozenset()):
+def picker_search(actor: Actor, query: str, *, types: tuple[str, ...] = PICKER_TYPES, exclude: set[int] = frozenset()):
     """Active records of the given types whose name contains `query`, names starting with it
     first; at most PICKER_LIMIT, in one query."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
@@ -32,7 +33,7 @@ def picker_search(actor, query: str, *, types: tuple[str, ...] = PICKER_TYPES, e
     return found[:PICKER_LIMIT]
 
 
-def records_by_ids(actor, ids) -> list[Record]:
+def records_by_ids(actor: Actor, ids) -> list[Record]:
     """The active records among `ids` (ignoring what is not an id), in the given order — for
     re-rendering a picker after a form error or prefilling it from a record."""
     policy.require(actor, policy.Action.USE_WORKSPACE)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tend.core import clock, policy
 from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from tend.core.policy import Actor
 from tend.core.web import Viewing, viewing, workspace_view
 from tend.crm import queries as crm_queries
 from tend.crm.filters import compile_search
@@ -186,7 +187,7 @@ def _property_options(object_type, types: list[str]) -> list[dict]:
     ]
 
 
-def _measures(actor, customer_type) -> list[dict]:
+def _measures(actor: Actor, customer_type) -> list[dict]:
     """The measures a criterion can use (`measures_schema()`), with the choices of
     their parameters filled in: properties of the right types, object types, choice labels."""
     others = [o for o in crm_queries.object_types(actor).order_by("pk") if o.pk != customer_type.pk]

@@ -15,6 +15,7 @@ from django_htmx.http import trigger_client_event
 from tend.core import clock, policy
 from tend.core.api import problem
 from tend.core.errors import Forbidden, NotFound, ValidationFailed
+from tend.core.policy import Actor
 from tend.core.web import Viewing, viewing, workspace_view
 from tend.crm.picker import records_by_ids
 from tend.engagement.models import Meeting
@@ -248,7 +249,7 @@ def subscriptions(request):
     return _subscriptions_page(request, actor, new_url=request.session.pop(NEW_FEED_SESSION_KEY, ""))
 
 
-def _subscriptions_page(request, actor, *, new_url: str = "", errors=None, status: int = 200):
+def _subscriptions_page(request, actor: Actor, *, new_url: str = "", errors=None, status: int = 200):
     context = {
         "feeds": list(queries.feeds_for(actor, user=request.user)),
         "new_url": new_url,

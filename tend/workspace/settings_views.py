@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from tend.core import policy
 from tend.core.errors import FieldError, Forbidden, ValidationFailed
+from tend.core.policy import Actor
 from tend.core.web import explain_forbidden, viewing
 from tend.crm.models import ObjectType, Pipeline, PropertyDefinition, PropertyType
 from tend.crm.registry import RECORD_COLUMN_SPECS, registry_for
@@ -354,7 +355,7 @@ def customers_settings(request: HttpRequest) -> HttpResponse:
         "renewalProperty": ws.customer_renewal_property,
     }
 
-    def save(*, actor, data):
+    def save(*, actor: Actor, data):
         services.settings_update_customers(
             actor=actor,
             object_type=data["objectType"],
@@ -380,7 +381,7 @@ def services_settings(request: HttpRequest) -> HttpResponse:
         "defaultPipeline": ws.services_default_pipeline_id,
     }
 
-    def save(*, actor, data):
+    def save(*, actor: Actor, data):
         services.settings_update_services(
             actor=actor,
             object_type=data["objectType"],
