@@ -34,7 +34,7 @@ PREVIEW_CHUNK = 5000
 
 
 def _user(actor: Actor) -> User | None:
-    return actor.user if isinstance(actor, policy.Actor) else actor
+    return actor.user
 
 
 def _require_manage(actor: Actor) -> None:

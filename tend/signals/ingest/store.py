@@ -43,7 +43,7 @@ class IngestResult:
 
 
 def _require_ingest(actor: Actor) -> None:
-    if isinstance(actor, policy.Actor) and not actor.can_write:
+    if not actor.can_write:
         raise Forbidden(_("This API token is read-only; send usage events with a write token."))
     policy.require(actor, policy.Action.USE_WORKSPACE)
 
