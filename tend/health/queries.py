@@ -68,7 +68,11 @@ def signal_rules() -> QuerySet[ChurnSignalRule]:
 
 
 def alerts_for(
-    *, record: Record | None = None, user: User | None = None, active: bool | None = True, now: dt.datetime | None = None
+    *,
+    record: Record | None = None,
+    user: User | None = None,
+    active: bool | None = True,
+    now: dt.datetime | None = None,
 ) -> QuerySet[HealthAlert]:
     """Alerts, newest first; `active` True = active only, False = expired or dismissed only, None = all."""
     now = now or clock.now()
