@@ -231,6 +231,18 @@ class Record(models.Model):
                 name="record_csm_renewal",
                 condition=Q(archived_at__isnull=True),
             ),
+            # A board: a pipeline's columns in card order (counts and first cards read from the index,
+            # archived_at too, so that SQLite reads no row for them); its table, newest first.
+            models.Index(
+                fields=["object_type", "pipeline", "stage", "stage_entered_at", "id", "archived_at"],
+                name="record_board_cards",
+                condition=Q(archived_at__isnull=True),
+            ),
+            models.Index(
+                fields=["object_type", "pipeline", "created_at", "id"],
+                name="record_pipeline_created",
+                condition=Q(archived_at__isnull=True),
+            ),
         ]
         verbose_name = _("record")
         verbose_name_plural = _("records")
