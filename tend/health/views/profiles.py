@@ -1,24 +1,16 @@
-"""The health-score screens: score profiles (list, editor, test on a record, preview of the
-distribution, activation with versions and recompute progress), the record health card, alerts,
-the health summary and the churn-signal rules.
-
-Views stay thin: reads go through `queries`, writes through `services` (which ask the policy);
-a profile's draft is edited in the browser and posted as one JSON document, so that every error
-comes back with the path of the field it names (`groups[0].criteria[1].bands[0].points`).
-"""
+"""Score profiles: the list, the editor (a draft posted as one JSON document, so every error names
+its path), a test on a record, the preview of the distribution, activation and recompute progress."""
 
 import json
-from functools import wraps
 
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tend.core import clock, policy
-from tend.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from tend.core.errors import FieldError, NotFound, ValidationFailed
 from tend.core.policy import Actor
 from tend.core.web import Viewing, viewing, workspace_view
 from tend.crm import queries as crm_queries
@@ -26,75 +18,15 @@ from tend.crm.filters import compile_search
 from tend.crm.models import PropertyType
 from tend.crm.registry import registry_for
 from tend.directory.models import User
+from tend.health import queries, services
+from tend.health.definitions.catalogue import measures_schema
+from tend.health.definitions.statuses import STATUS_KEYS, status_schemes
 from tend.workspace.listing import builder_schema, operator_labels
 from tend.workspace.services import workspace_settings
 
-from . import queries, services
-from .definitions.catalogue import measures_schema
-from .definitions.churn_rules import SIGNAL_LABELS
-from .definitions.statuses import STATUS_KEYS, status_schemes
-from .models import ChurnSignalRule, HealthAlert
+from .shared import INVALID_STATUS, histogram_chart, manage_refusal, profile_view, settings_refusal
 
-INVALID_STATUS = 422
 SEARCH_LIMIT = 10
-ALERTS_LIMIT = 200
-SPARK_WIDTH, SPARK_HEIGHT = 160, 36
-
-
-# --------------------------------------------------------------------------- who may do what
-
-
-def manage_refusal(view: Viewing) -> str:
-    """Why this viewer may not create or change score profiles, or "" when they may."""
-    if view.is_view_as:
-        return _("You are viewing Tend as %(name)s, so changes are turned off. Stop viewing as to make changes.") % {
-            "name": view.user.display_name
-        }
-    try:
-        policy.require(view.actor, policy.Action.MANAGE_HEALTH_PROFILES)
-    except Forbidden as exc:
-        return str(exc)
-    return ""
-
-
-def settings_refusal(view: Viewing) -> str:
-    """Why this viewer may not change churn-signal rules, or "" when they may."""
-    if view.is_view_as:
-        return _("You are viewing Tend as %(name)s, so changes are turned off. Stop viewing as to make changes.") % {
-            "name": view.user.display_name
-        }
-    try:
-        policy.require(view.actor, policy.Action.MANAGE_CS_SETTINGS)
-    except Forbidden as exc:
-        return str(exc)
-    return ""
-
-
-def _refuse(request, reason: str):
-    if request.htmx or request.content_type == "application/json":
-        return render(request, "core/_forbidden.html", {"reason": reason}, status=403)
-    messages.error(request, reason)
-    return None
-
-
-def profile_view(view_func):
-    """Load the profile named by the URL through `queries` (404 page when unknown)."""
-
-    @workspace_view
-    @wraps(view_func)
-    def wrapper(request, profile_id: int, **kwargs):
-        current = viewing(request)
-        try:
-            profile = queries.get_profile_for_user(current.actor, profile_id)
-        except NotFound:
-            template = "health/_not_found.html" if request.htmx else "health/not_found.html"
-            return render(request, template, {}, status=404)
-        return view_func(request, current, profile, **kwargs)
-
-    return wrapper
-
-
-# --------------------------------------------------------------------------- profiles
 
 
 def _status_of(profile) -> dict:
@@ -312,9 +244,6 @@ def _int_or_error(raw):
         return FieldError("priority", _("Enter a whole number."), "invalid")
 
 
-# --------------------------------------------------------------------------- test on a record
-
-
 def _customer_search(current: Viewing, query: str):
     query = query.strip()[:200]
     if not query:
@@ -368,25 +297,6 @@ def profile_test(request, current: Viewing, profile):
     return render(request, "health/_test.html", context)
 
 
-# --------------------------------------------------------------------------- preview and activation
-
-
-def _histogram_chart(histogram: list[dict]) -> dict:
-    return {
-        "kind": "bar",
-        "labels": [f"{_fmt(b['from'])}–{_fmt(b['to'])}" for b in histogram],
-        "values": [b["count"] for b in histogram],
-        "name": str(_("Customers")),
-    }
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return ""
-    number = float(value)
-    return str(int(number)) if number == int(number) else f"{number:.1f}"
-
-
 @profile_view
 @require_GET
 def profile_preview(request, current: Viewing, profile):
@@ -400,7 +310,7 @@ def profile_preview(request, current: Viewing, profile):
     context = {
         "profile": profile,
         "preview": preview,
-        "chart_json": json.dumps(_histogram_chart(preview.get("histogram") or [])),
+        "chart_json": json.dumps(histogram_chart(preview.get("histogram") or [])),
         "refusal": manage_refusal(current),
     }
     return render(request, "health/_preview.html", context)
@@ -458,238 +368,3 @@ def profile_archive(request, current: Viewing, profile):
 def run_progress(request):
     """The latest recompute run, polled by htmx while it runs."""
     return render(request, "health/_run.html", {"run": queries.latest_run()})
-
-
-# --------------------------------------------------------------------------- the record health card
-
-
-def _sparkline(history) -> dict | None:
-    """Points of an inline SVG line for the score over the last 90 days."""
-    points = [(day, score) for day, score in history if score is not None]
-    if len(points) < 2:
-        return None
-    first, last = points[0][0], points[-1][0]
-    span = max((last - first).days, 1)
-    coords = []
-    for day, score in points:
-        x = (day - first).days / span * SPARK_WIDTH
-        y = SPARK_HEIGHT - (max(0.0, min(100.0, float(score))) / 100 * SPARK_HEIGHT)
-        coords.append(f"{x:.1f},{y:.1f}")
-    return {
-        "points": " ".join(coords),
-        "width": SPARK_WIDTH,
-        "height": SPARK_HEIGHT,
-        "first": first,
-        "last": last,
-        "min": min(s for _d, s in points),
-        "max": max(s for _d, s in points),
-    }
-
-
-def _card_response(request, current: Viewing, record, *, compact: bool, status: int = 200, note: str = ""):
-    health = queries.record_health(record, tz=clock.user_zone(current.user))
-    refusal = manage_refusal(current)
-    context = {
-        "record": record,
-        "health": health,
-        "compact": compact,
-        "spark": _sparkline(health["history"]) if health else None,
-        "can_recompute": not refusal,
-        "can_manage": not refusal,
-        "note": note,
-    }
-    return render(request, "health/_record_card.html", context, status=status)
-
-
-def _customer(current: Viewing, record_id: int):
-    return crm_queries.get_record_for_user(current.actor, workspace_settings().customer_object_type, record_id)
-
-
-@workspace_view
-@require_GET
-def record_card(request, record_id: int):
-    """The health card of a customer, loaded into the record page and the preview panel. Records
-    of other object types have no health score: the answer is empty."""
-    current = viewing(request)
-    try:
-        record = _customer(current, record_id)
-    except NotFound:
-        return HttpResponse("")
-    return _card_response(request, current, record, compact=request.GET.get("compact") == "1")
-
-
-@workspace_view
-@require_POST
-def record_recompute(request, record_id: int):
-    """Recompute this customer's scores now and answer the refreshed card."""
-    current = viewing(request)
-    try:
-        record = _customer(current, record_id)
-    except NotFound:
-        return HttpResponse(status=404)
-    compact = request.POST.get("compact") == "1"
-    refusal = manage_refusal(current)
-    if refusal:
-        return _card_response(request, current, record, compact=compact, status=403, note=refusal)
-    services.record_recompute(actor=current.actor, record=record)
-    return _card_response(request, current, record, compact=compact, note=_("Recomputed just now."))
-
-
-# --------------------------------------------------------------------------- alerts
-
-
-def _active_alerts(current: Viewing):
-    return queries.book_alerts(current.user)
-
-
-PRIORITY_COLORS = {"high": "danger", "medium": "warning", "low": "info", "info": "secondary"}
-
-
-@workspace_view
-@require_GET
-def alerts(request):
-    """Active alerts (status changes and churn signals) on the viewed user's accounts."""
-    current = viewing(request)
-    kind = request.GET.get("kind", "")
-    items = _active_alerts(current)
-    if kind in ("status_change", "churn_signal"):
-        items = items.filter(kind=kind)
-    context = {
-        "active_tab": "health",
-        "alerts": list(items[:ALERTS_LIMIT]),
-        "kind": kind,
-        "limit": ALERTS_LIMIT,
-        "can_dismiss": current.can_act,
-        "priority_colors": PRIORITY_COLORS,
-    }
-    return render(request, "health/alerts.html", context)
-
-
-@workspace_view
-@require_POST
-def alert_dismiss(request, alert_id: int):
-    current = viewing(request)
-    alert = _active_alerts(current).filter(pk=alert_id).first()
-    if alert is None:
-        if request.htmx:
-            return HttpResponse("")
-        messages.error(request, _("That alert is no longer active."))
-        return redirect("health-alerts")
-    if not current.can_act:
-        reason = _("You are viewing Tend as %(name)s, so changes are turned off. Stop viewing as to make changes.") % {
-            "name": current.user.display_name
-        }
-        if refused := _refuse(request, reason):
-            return refused
-        return redirect("health-alerts")
-    try:
-        services.alert_dismiss(actor=current.actor, alert=alert)
-    except Forbidden as exc:
-        if refused := _refuse(request, str(exc)):
-            return refused
-        return redirect("health-alerts")
-    if request.htmx:
-        return HttpResponse("")
-    messages.success(request, _("Alert dismissed."))
-    return redirect("health-alerts")
-
-
-# --------------------------------------------------------------------------- summary
-
-
-@workspace_view
-@require_GET
-def summary(request):
-    """The health summary of the viewed user's book, as the Summary tab will embed it."""
-    current = viewing(request)
-    data = queries.health_summary(actor=current.actor, user=current.user)
-    distribution = _histogram_chart(data.get("distribution") or [])
-    over_time = {
-        "kind": "line",
-        "labels": [str(day) for day, _avg in data.get("over_time") or []],
-        "values": [None if avg is None else round(float(avg), 1) for _day, avg in data.get("over_time") or []],
-        "name": str(_("Average score")),
-    }
-    context = {
-        "active_tab": "health",
-        "summary": data,
-        "distribution_json": json.dumps(distribution),
-        "over_time_json": json.dumps(over_time),
-    }
-    template = "health/_summary_card.html" if request.htmx else "health/summary.html"
-    return render(request, template, context)
-
-
-# --------------------------------------------------------------------------- churn-signal rules
-
-
-def _rule_label(rule) -> str:
-    return str(SIGNAL_LABELS.get(rule.key, rule.key))
-
-
-@workspace_view
-@require_GET
-def signal_rules(request):
-    current = viewing(request)
-    rules = list(queries.signal_rules())
-    context = {
-        "active_tab": "health",
-        "rules": [{"rule": r, "label": _rule_label(r), "params_json": json.dumps(r.params or {})} for r in rules],
-        "refusal": settings_refusal(current),
-        "priorities": HealthAlert.Priority.choices,
-    }
-    return render(request, "health/signals.html", context)
-
-
-@workspace_view
-@require_POST
-def signal_rule_update(request, rule_id: int):
-    current = viewing(request)
-    rule = ChurnSignalRule.objects.filter(pk=rule_id).first()
-    if rule is None:
-        messages.error(request, _("That churn-signal rule does not exist."))
-        return redirect("health-signal-rules")
-    refusal = settings_refusal(current)
-    if refusal:
-        messages.error(request, refusal)
-        return redirect("health-signal-rules")
-    errors: list[FieldError] = []
-    try:
-        params = json.loads(request.POST.get("params") or "{}")
-    except ValueError:
-        params = None
-    if not isinstance(params, dict):
-        errors.append(FieldError("params", _("Enter the parameters as a JSON object."), "invalid"))
-    if errors:
-        return _rules_error(request, current, rule, errors)
-    try:
-        services.signal_rule_update(
-            actor=current.actor,
-            rule=rule,
-            enabled=request.POST.get("enabled") == "on",
-            priority=request.POST.get("priority", rule.priority),
-            params=params,
-        )
-    except ValidationFailed as exc:
-        return _rules_error(request, current, rule, exc.errors)
-    messages.success(request, _("Rule “%(name)s” saved.") % {"name": _rule_label(rule)})
-    return redirect("health-signal-rules")
-
-
-def _rules_error(request, current: Viewing, rule, errors):
-    rules = list(queries.signal_rules())
-    context = {
-        "active_tab": "health",
-        "rules": [
-            {
-                "rule": r,
-                "label": _rule_label(r),
-                "params_json": request.POST.get("params", "") if r.pk == rule.pk else json.dumps(r.params or {}),
-                "errors": {e.field: e.message for e in errors} if r.pk == rule.pk else {},
-            }
-            for r in rules
-        ],
-        "refusal": settings_refusal(current),
-        "priorities": HealthAlert.Priority.choices,
-    }
-    return render(request, "health/signals.html", context, status=INVALID_STATUS)

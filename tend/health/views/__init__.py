@@ -1,0 +1,1 @@
+"""The health-score screens; views stay thin: reads through `queries`, writes through `services`."""
