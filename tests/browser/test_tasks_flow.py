@@ -77,13 +77,15 @@ def test_create_and_add_another_then_bulk_complete_all_matching(new_page, data):
     # Filter the overdue tasks to the renewal checks: 30 tasks, 25 on the first page
     page.get_by_test_id("task-search").fill("Renewal check")
     page.get_by_test_id("task-search").press("Enter")
+    # The list is swapped in place: wait for the filtered rows (the unfiltered page has 25 rows too).
+    expect(page.get_by_test_id("list-total")).to_have_text("1–25 of 30")
     expect(page.get_by_test_id("task-row")).to_have_count(25)
     page.get_by_test_id("select-page").check()
     expect(page.get_by_test_id("bulk-count")).to_have_text("25 tasks selected")
     page.get_by_test_id("select-all-matching").click()
     expect(page.get_by_test_id("bulk-count")).to_have_text("30 tasks selected")
     page.get_by_test_id("bulk-complete").click()
-    expect(page.get_by_test_id("bulk-result")).to_have_text("30 tasks changed.")
+    expect(page.get_by_test_id("tasks-feedback-message")).to_have_text("30 tasks changed.")  # after the refresh
     expect(page.get_by_test_id("count-overdue")).to_have_text("3")
     expect(page.get_by_test_id("empty-state")).to_be_visible()
     assert Task.objects.filter(subject__startswith="Renewal check", status="completed").count() == 30
@@ -111,6 +113,6 @@ def test_one_click_complete_in_place_and_bulk_delete_with_confirmation(new_page,
     page.get_by_test_id("bulk-delete").click()
     expect(page.locator("#bulk-delete-modal")).to_contain_text("Delete 2 tasks?")
     page.get_by_test_id("bulk-delete-confirm").click()
-    expect(page.get_by_test_id("bulk-result")).to_have_text("2 tasks changed.")
+    expect(page.get_by_test_id("tasks-feedback-message")).to_have_text("2 tasks changed.")
     expect(page.get_by_test_id("task-row")).to_have_count(1)
     assert Task.objects.filter(subject__startswith="Onboarding call", archived_at__isnull=True).count() == 1

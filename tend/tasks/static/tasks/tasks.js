@@ -35,8 +35,9 @@ document.addEventListener("tasksChanged", (event) => {
   const page = document.getElementById("tasks-page");
   if (!page) return;
   const message = event.detail && event.detail.message;
-  if (message) {
+  const show = () => {
     const feedback = document.getElementById("tasks-feedback");
+    if (!message || !feedback) return;
     feedback.innerHTML = "";
     const alert = document.createElement("div");
     alert.className = "alert alert-success py-2";
@@ -44,7 +45,9 @@ document.addEventListener("tasksChanged", (event) => {
     alert.dataset.testid = "tasks-feedback-message";
     alert.textContent = message;
     feedback.appendChild(alert);
-  }
-  // One request refreshes the list and the view counts together (the kit's list fragment).
-  htmx.ajax("GET", window.location.href, { target: "#list", swap: "outerHTML", headers: { "HX-Target": "list" } });
+  };
+  show();
+  // One request refreshes the list and the view counts together (the kit's list fragment); the
+  // feedback lives inside the list, so it is shown again in the fresh fragment.
+  htmx.ajax("GET", window.location.href, { target: "#list", swap: "outerHTML", headers: { "HX-Target": "list" } }).then(show);
 });
