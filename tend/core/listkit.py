@@ -150,7 +150,10 @@ class TableState:
     def query_string(self, **overrides: Any) -> str:
         """The current state (without the page) with `overrides`; a None override drops a key."""
         keep = {**self._kept(self.sticky), "view": self.view_key}
-        keep.update(self._kept(("q", "filters", "columns", "sort", "dir", *self.quick)))
+        keep.update(self._kept(("q",)))
+        if self.params.get("filters") is not None:
+            keep["filters"] = self.params["filters"]  # even empty: the view's filters were cleared
+        keep.update(self._kept(("columns", "sort", "dir", *self.quick)))
         for key, value in overrides.items():
             if value is None or value == "":
                 keep.pop(key, None)
