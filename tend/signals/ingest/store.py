@@ -43,9 +43,9 @@ class IngestResult:
 
 
 def _require_ingest(actor: Actor) -> None:
+    policy.require(actor, policy.Action.USE_WORKSPACE)  # first: no actor at all is a TypeError
     if not actor.can_write:
         raise Forbidden(_("This API token is read-only; send usage events with a write token."))
-    policy.require(actor, policy.Action.USE_WORKSPACE)
 
 
 def events_ingest(
