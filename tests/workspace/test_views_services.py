@@ -3,7 +3,7 @@
 import pytest
 
 from tend.core.errors import Forbidden, ValidationFailed
-from tend.core.policy import Actor
+from tend.core.policy import SYSTEM, Actor
 from tend.directory.services import user_create
 from tend.workspace import queries, services
 from tend.workspace.models import SavedView
@@ -34,6 +34,11 @@ def make_view(actor, name="Mine", visibility="private", **kw):
 
 
 class TestCreate:
+    def test_tend_itself_keeps_no_saved_views(self):
+        with pytest.raises(Forbidden, match="A saved view belongs to a person."):
+            make_view(SYSTEM)
+        assert not SavedView.objects.exists()
+
     def test_csm_creates_a_private_view_with_filters_columns_sorts(self, csm):
         filters = {"filterGroups": [{"filters": [{"propertyName": "cs_stage", "operator": "EQ", "value": "at_risk"}]}]}
         view = make_view(
