@@ -116,7 +116,10 @@ class TestRecordCrud:
 
     def test_create_with_association(self, api):
         contact = record_create(
-            actor=SYSTEM, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
+            actor=SYSTEM,
+            object_type=ObjectType.objects.get(name="contacts"),
+            properties={"name": "Pat"},
+            source="system",
         )
         response = post(
             api,
@@ -316,7 +319,10 @@ class TestMerge:
         primary = make_company("Acme", mrr=100)
         secondary = make_company("ACME Inc", mrr=999, country="Japan")
         contact = record_create(
-            actor=SYSTEM, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
+            actor=SYSTEM,
+            object_type=ObjectType.objects.get(name="contacts"),
+            properties={"name": "Pat"},
+            source="system",
         )
         association_link(secondary, contact)
         response = post(
@@ -341,7 +347,10 @@ class TestAssociationsApi:
     def test_put_and_delete(self, api):
         company = make_company("Acme")
         contact = record_create(
-            actor=SYSTEM, object_type=ObjectType.objects.get(name="contacts"), properties={"name": "Pat"}, source="system"
+            actor=SYSTEM,
+            object_type=ObjectType.objects.get(name="contacts"),
+            properties={"name": "Pat"},
+            source="system",
         )
         url = f"/api/v1/objects/companies/{company.pk}/associations/contacts/{contact.pk}"
         assert api.put(url, {"label": "decision maker"}, content_type=JSON).status_code == 200

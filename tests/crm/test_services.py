@@ -326,7 +326,9 @@ class TestRecordCreate:
         before = state()
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_update(actor=SYSTEM, record=record, properties={prop: "2020-01-01T00:00:00Z"}, source=source)
+            services.record_update(
+                actor=SYSTEM, record=record, properties={prop: "2020-01-01T00:00:00Z"}, source=source
+            )
 
         assert fields(excinfo) == [(f"properties.{prop}", "read_only")]
         assert state() == before
@@ -529,7 +531,9 @@ class TestPipelineAndStage:
     def test_a_stage_implies_its_pipeline(self, clock, deals):
         qualified = stage("Sales pipeline", "Qualified to buy")
 
-        record = services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk})
+        record = services.record_create(
+            actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk}
+        )
 
         assert (record.pipeline_id, record.stage_id, record.stage_entered_at) == (
             qualified.pipeline_id,
@@ -573,7 +577,9 @@ class TestPipelineAndStage:
 
     def test_same_pipeline_keeps_the_stage(self, clock, deals):
         qualified = stage("Sales pipeline", "Qualified to buy")
-        record = services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk})
+        record = services.record_create(
+            actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk}
+        )
         clock.move_to(LATER)
 
         services.record_update(actor=SYSTEM, record=record, properties={"pipeline": qualified.pipeline_id})
@@ -723,7 +729,9 @@ class TestPipelineAndStage:
         qualified = stage("Sales pipeline", "Qualified to buy")
 
         with pytest.raises(ValidationFailed) as excinfo:
-            services.record_create(actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk + 0.5})
+            services.record_create(
+                actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": qualified.pk + 0.5}
+            )
         whole = services.record_create(
             actor=SYSTEM, object_type=deals, properties={"name": "D", "stage": float(qualified.pk)}
         )

@@ -636,7 +636,9 @@ def _grow(csm, record, companies, contacts, n: int) -> None:
     """Give `record` n more custom properties, associations and engagements of every kind."""
     start = companies.property_definitions.count()
     for i in range(start, start + n):
-        services.property_create(actor=SYSTEM, object_type=companies, name=f"extra_{i}", label=f"Extra {i}", type="text")
+        services.property_create(
+            actor=SYSTEM, object_type=companies, name=f"extra_{i}", label=f"Extra {i}", type="text"
+        )
         contact = _create(contacts, f"Contact {i}")
         services.association_create(actor=SYSTEM, from_record=record, to_record=contact)
         for kind, props in (
