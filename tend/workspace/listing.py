@@ -14,7 +14,8 @@ from tend.core import clock, policy
 from tend.core.listkit import Cell, CellKind, Header, TableState, ViewChoice, headers
 from tend.core.web import Viewing
 from tend.crm.display import HEALTH_STATUS_COLORS, Formatter
-from tend.crm.filters import OPERATORS_BY_TYPE, SORTABLE_TYPES
+from tend.crm.filter_builder import builder_schema
+from tend.crm.filters import SORTABLE_TYPES
 from tend.crm.models import ObjectType, PropertyType
 from tend.crm.registry import Registry
 
@@ -89,48 +90,6 @@ def localize_datetimes(filters: dict, registry: Registry, tz: dt.tzinfo) -> dict
     return filters
 
 
-def operator_labels() -> dict[str, str]:
-    """The filter builder's operator names, in the active language."""
-    return {
-        "EQ": _("is equal to"),
-        "NEQ": _("is not equal to"),
-        "LT": _("is less than"),
-        "LTE": _("is less than or equal to"),
-        "GT": _("is greater than"),
-        "GTE": _("is greater than or equal to"),
-        "BETWEEN": _("is between"),
-        "IN": _("is any of"),
-        "NOT_IN": _("is none of"),
-        "HAS_PROPERTY": _("is known"),
-        "NOT_HAS_PROPERTY": _("is unknown"),
-        "CONTAINS_TOKEN": _("contains"),
-        "NOT_CONTAINS_TOKEN": _("does not contain"),
-        "IN_LAST_DAYS": _("is in the last N days"),
-        "IN_NEXT_DAYS": _("is in the next N days"),
-        "IS_ME": _("is me"),
-    }
-
-
-def builder_schema(registry: Registry, users: Iterable) -> dict:
-    """What the advanced filter builder and the column editor need: properties, operators, values."""
-    users = list(users)
-    properties = []
-    for spec in registry:
-        options = [{"value": o["value"], "label": _(o["label"])} for o in spec.options]
-        if spec.type == PropertyType.USER:
-            options = [{"value": u.pk, "label": u.display_name} for u in users]
-        properties.append(
-            {
-                "name": spec.name,
-                "label": str(_(spec.label)),
-                "type": spec.type,
-                "operators": sorted(OPERATORS_BY_TYPE[spec.type]),
-                "options": options,
-            }
-        )
-    return {"properties": properties, "operators": operator_labels()}
-
-
 # ---- headers and cells of record tables -----------------------------------------------------
 
 
@@ -189,9 +148,7 @@ class RecordCells:
 # ---- the views bar and the shared context ---------------------------------------------------
 
 
-def views_bar(
-    viewing: Viewing, tab: str, state: TableState, builtins: Iterable[BuiltinView]
-) -> dict[str, object]:
+def views_bar(viewing: Viewing, tab: str, state: TableState, builtins: Iterable[BuiltinView]) -> dict[str, object]:
     """The views bar: built-in views, the default views (in the admin's order), the current saved
     view when it is not a default one, and every view the viewer sees (the "All views" menu)."""
     all_views = list(queries.views_for(viewing.actor, tab).select_related("owner"))
@@ -205,8 +162,15 @@ def views_bar(
     ]
     saved = state.saved
     for v in defaults:
-        choices.append(ViewChoice(str(v.pk), v.name, state.view_link(v.pk), saved is not None and saved.pk == v.pk,
-                                  description=v.description))
+        choices.append(
+            ViewChoice(
+                str(v.pk),
+                v.name,
+                state.view_link(v.pk),
+                saved is not None and saved.pk == v.pk,
+                description=v.description,
+            )
+        )
     if saved is not None and not saved.is_default:
         choices.append(ViewChoice(str(saved.pk), saved.name, state.view_link(saved.pk), True))
     menu = [{"view": v, "link": state.view_link(v.pk)} for v in all_views]

@@ -14,6 +14,7 @@ from tend.core.errors import FieldError, NotFound, ValidationFailed
 from tend.core.policy import Actor
 from tend.core.web import Viewing, viewing, workspace_view
 from tend.crm import queries as crm_queries
+from tend.crm.filter_builder import builder_schema, operator_labels
 from tend.crm.filters import compile_search
 from tend.crm.models import PropertyType
 from tend.crm.registry import registry_for
@@ -21,7 +22,6 @@ from tend.directory.models import User
 from tend.health import queries, services
 from tend.health.definitions.catalogue import measures_schema
 from tend.health.definitions.statuses import STATUS_KEYS, status_schemes
-from tend.workspace.listing import builder_schema, operator_labels
 from tend.workspace.services import workspace_settings
 
 from .shared import INVALID_STATUS, histogram_chart, manage_refusal, profile_view, settings_refusal
