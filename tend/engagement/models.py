@@ -132,6 +132,20 @@ class Task(Engagement):
                 name="task_assignee_live_due",
                 condition=models.Q(archived_at__isnull=True),
             ),
+            # The tab's other sortable default columns, read forwards or backwards (tasks.queries).
+            *(
+                models.Index(
+                    fields=["assignee", column, "id", "status", "archived_at"],
+                    name=f"task_live_{column}",
+                    condition=models.Q(archived_at__isnull=True),
+                )
+                for column in ("subject", "priority", "type")
+            ),
+            models.Index(
+                fields=["assignee", "status", "id", "archived_at"],
+                name="task_live_status",
+                condition=models.Q(archived_at__isnull=True),
+            ),
         ]
 
     @property

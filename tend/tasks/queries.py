@@ -4,7 +4,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tend.core import clock, policy
@@ -95,10 +95,31 @@ def table_tasks(
     sorts = table.sorts or (DEFAULT_SORTS.get(table.builtin, DUE_SORT) if table.builtin else DUE_SORT)
     body = {**(table.filters or {}), "sorts": sorts}
     compiled = compile_search(body, reg, user=viewed_user, tz=tz)
+    compiled.order_by = _indexed_order(compiled.order_by)
     tasks = visible_tasks(actor).assigned_to(viewed_user)
     if table.builtin:
         tasks = in_view(tasks, table.builtin, tz=tz, now=clock.now())
     return compiled.apply(tasks)
+
+
+# Task columns that are never NULL: their NULLS LAST says nothing (see _indexed_order).
+_NOT_NULL_SORTS = frozenset({"subject", "status", "priority", "type"})
+
+
+def _indexed_order(order_by: list) -> list:
+    """The same order, in the form the task indexes (engagement.Task.Meta) are read in: a user's
+    tasks share the assignee (a sort by it is the id order), and a descending sort of a column
+    that is never NULL ends with the id descending too, so that one ascending index serves both
+    directions (read backwards)."""
+    first = order_by[0] if len(order_by) == 2 and order_by[1] == "id" else None
+    if not isinstance(first, OrderBy) or not isinstance(first.expression, F):
+        return order_by
+    name = first.expression.name
+    if name == "assignee_id":
+        return ["id"]
+    if name in _NOT_NULL_SORTS and first.descending:
+        return [F(name).desc(), "-id"]
+    return order_by
 
 
 def with_rows(tasks: QuerySet[Task]) -> QuerySet[Task]:
