@@ -146,7 +146,7 @@ def customers_sql(ctx: Ctx, *, sort: str = "", desc: bool = False, filtered: boo
         high = today + dt.timedelta(days=RENEWAL_DAYS)
         params += [ctx.json(today.isoformat()), ctx.json(high.isoformat()), *(ctx.json(s) for s in STAGES)]
     table = "crm_record"
-    if not sort:
+    if not sort or sort == ctx.csm:  # the CSM is a constant within a book
         order = "crm_record.id"
     else:
         if sort == "health_score":
@@ -166,6 +166,9 @@ def customers_sql(ctx: Ctx, *, sort: str = "", desc: bool = False, filtered: boo
 
 TASK_SORTS = {"subject": "subject", "status": "status", "due_at": "due_at", "priority": "priority", "type": "type",
               "assignee": "assignee_id"}
+
+
+NOT_NULL_TASK_COLUMNS = ("subject", "status", "priority", "type")
 
 
 def day_bounds(ctx: Ctx, offset: int) -> tuple[dt.datetime, dt.datetime]:
@@ -190,7 +193,12 @@ def tasks_sql(ctx: Ctx, *, view: str, sort: str = "due_at", desc: bool = False) 
     }
     condition, cparams = conditions[view]
     where, params = f"{base} AND {condition}", [ctx.user_id, *cparams]
-    order = f"engagement_task.{TASK_SORTS[sort]} {'DESC' if desc else 'ASC'} NULLS LAST, engagement_task.id"
+    if sort == "assignee":  # one's own tasks: the assignee is a constant
+        order = "engagement_task.id"
+    elif desc and sort in NOT_NULL_TASK_COLUMNS:  # ties newest first, as tasks.queries orders them
+        order = f"engagement_task.{sort} DESC, engagement_task.id DESC"
+    else:
+        order = f"engagement_task.{TASK_SORTS[sort]} {'DESC' if desc else 'ASC'} NULLS LAST, engagement_task.id"
     page_sql = f"SELECT engagement_task.* FROM engagement_task WHERE {where} ORDER BY {order} LIMIT {PAGE_SIZE}"
     counts = ", ".join(f"COUNT(*) FILTER (WHERE {c})" for c, _p in conditions.values())
     counts_params = [p for _c, ps in conditions.values() for p in ps]
