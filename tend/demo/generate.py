@@ -145,12 +145,9 @@ def _json_text(value) -> str | None:
     return str(value) if type(value) is int else json.dumps(value)
 
 
-# Generated instants repeat (shared days and minutes): adapted once each.
-_db_datetime = functools.lru_cache(maxsize=1 << 16)(bulk.db_datetime)
-
-
-def _db_datetime_or_none(value: dt.datetime | None):
-    return None if value is None else _db_datetime(value)
+@functools.lru_cache(maxsize=1 << 16)  # generated instants repeat (shared days and minutes)
+def _db_datetime(value: dt.datetime | None):
+    return None if value is None else bulk.db_datetime(value)
 
 
 def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
@@ -162,7 +159,7 @@ def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
 def _insert_records(recs: list[Rec], type_ids: dict[str, int]) -> None:
     for rec, pk in zip(recs, bulk.reserve_ids(Record._meta.db_table, len(recs)), strict=True):
         rec.id = pk
-    dt_, js = _db_datetime_or_none, _json_text
+    dt_, js = _db_datetime, _json_text
     rows = [
         (
             r.id,

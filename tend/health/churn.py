@@ -181,13 +181,16 @@ def evaluate(
                         {"this_month": this, "last_month": last, "fact": months[1].strftime("%Y-%m")},
                     )
         elif rule.key == "nps_drop":
-            drops = [
-                (account_id, answers[0], answers[1])
-                for account_id, answers in chunk.surveys(p.get("survey") or "nps").items()
-                if len(answers) == 2 and answers[1].score - answers[0].score >= p["points"]
-            ]
-            at = chunk.survey_times(pk for _a, latest, previous in drops for pk in (latest.id, previous.id))
-            for account_id, (latest, latest_id), (previous, previous_id) in drops:
+            drops = []
+            for account_id, answers in chunk.surveys(p.get("survey") or "nps").items():
+                if len(answers) == 2:
+                    (latest, latest_id), (previous, previous_id) = answers
+                    if previous - latest >= p["points"]:
+                        drops.append((account_id, latest, latest_id, previous, previous_id))
+            at = chunk.survey_times(
+                pk for _a, _l, latest_id, _p, previous_id in drops for pk in (latest_id, previous_id)
+            )
+            for account_id, latest, latest_id, previous, previous_id in drops:
                 raise_(
                     rule,
                     account_id,

@@ -73,11 +73,6 @@ class UsageSpec(NamedTuple):
     last_day: dt.date | None = None  # None: up to today
 
 
-class Answer(NamedTuple):
-    score: int
-    id: int
-
-
 class Chunk:
     """The accounts with ids in [low, high] (only `ids` are scored) and everything measured about
     them, each source queried once and cached."""
@@ -335,8 +330,9 @@ class Chunk:
 
     # ------------------------------------------------------------------ surveys
 
-    def surveys(self, survey: str) -> dict[int, list[Answer]]:
-        """account → its two latest answers to the survey, newest first. (Their
+    def surveys(self, survey: str) -> dict[int, list[tuple[int, int]]]:
+        """account → its two latest answers to the survey, newest first, as (score, id) tuples (one
+        or two per account: plain tuples, unpacked by name where read). (Their
         times, which only a raised alert's evidence needs, are read by `survey_times`.)"""
         key = ("survey", survey)
         if key not in self._cache:
@@ -349,7 +345,7 @@ class Chunk:
             for account_id, score, pk in rows:
                 answers = out[account_id]
                 if len(answers) < 2:
-                    answers.append(Answer(score, pk))
+                    answers.append((score, pk))
             self._cache[key] = dict(out)
         return self._cache[key]
 
@@ -517,7 +513,8 @@ def measure_columns(definition: dict, chunk: Chunk) -> list[tuple[str, dict[int,
                 values[account_id] = max((chunk.now - oldest).days, 0) if oldest else 0
         elif kind == "nps_latest":
             for account_id, answers in chunk.surveys(m.get("survey") or "nps").items():
-                values[account_id] = answers[0].score
+                latest_score, _latest_id = answers[0]
+                values[account_id] = latest_score
         elif kind == "property":
             is_number = measure_value_kind(m, customer_type=chunk.customer_type)[0] == "number"
             prop = m["property"]

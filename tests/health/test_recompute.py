@@ -17,7 +17,7 @@ from tend.health.measures import USAGE_LOOKBACK_DAYS
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, NewHealthAlert
 from tend.health.recompute.plan import Plan, expand, to_json
 from tend.health.recompute.run import recompute
-from tend.health.recompute.write import ChunkWrites, PointRow, ScoreRow, write_alerts, write_chunk
+from tend.health.recompute.write import ChunkWrites, write_alerts, write_chunk
 from tend.health.scoring import (
     NO_DATA,
     BatchScorer,
@@ -220,8 +220,8 @@ def test_a_score_inserted_meanwhile_is_updated_not_duplicated(csm_actor, at_now)
 
     # when the full run writes that row as a new one, with its history point
     breakdown = '{"logins":null,"nps":6}'
-    row = ScoreRow(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, bulk.db_date(TODAY))
-    point = PointRow(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "status_change")
+    row = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, breakdown, bulk.db_date(TODAY))
+    point = (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "status_change")
     points_before = HealthScoreHistory.objects.filter(record=company).count()
     write_chunk(ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))
 
@@ -245,14 +245,10 @@ def test_a_score_deleted_since_it_was_read_is_written_again(csm_actor, at_now):
 
     # when the run writes both as rows it read (updates), with their history points
     rows = [
-        ScoreRow(
-            company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, '{"logins":null,"nps":6}', bulk.db_date(TODAY)
-        )
+        (company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, '{"logins":null,"nps":6}', bulk.db_date(TODAY))
         for company in (kept, gone)
     ]
-    points = [
-        PointRow(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "daily") for company in (kept, gone)
-    ]
+    points = [(company.pk, profile.pk, version_id, 50.0, "neutral", 0.4, "[]", "daily") for company in (kept, gone)]
     write_chunk(ChunkWrites(now=NOW, remove=[], inserts=[], upserts=rows, history=points, alerts=[]))
 
     # then neither is lost: the kept row is updated, the deleted one written again
@@ -268,8 +264,8 @@ def test_written_scores_and_points_read_back_as_given(csm_actor, at_now):
     version_id = profile.active_version_id
     breakdown = {"logins": None, "nps": 'tab\there, line\nbreak, back\\slash, "quoted", \\N, 日本'}
     changes = [{"criterion": "nps", "from_value": "a\\b", "to_value": "\r\n"}]
-    row = ScoreRow(company.pk, profile.pk, version_id, None, "at_risk", 0.5, to_json(breakdown), bulk.db_date(TODAY))
-    point = PointRow(company.pk, profile.pk, version_id, None, "at_risk", 0.5, to_json(changes), "status_change")
+    row = (company.pk, profile.pk, version_id, None, "at_risk", 0.5, to_json(breakdown), bulk.db_date(TODAY))
+    point = (company.pk, profile.pk, version_id, None, "at_risk", 0.5, to_json(changes), "status_change")
 
     # when the chunk's writes go to the database
     write_chunk(ChunkWrites(now=NOW, remove=[], inserts=[row], upserts=[], history=[point], alerts=[]))

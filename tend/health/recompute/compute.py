@@ -5,7 +5,6 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -51,18 +50,12 @@ def assign(chunk: Chunk, ctype: ObjectType, profiles: list[Active]) -> dict[int,
     return assigned
 
 
-class StoredScore(NamedTuple):
-    """A score row as stored (values as the driver returns them)."""
-
-    record_id: int
-    profile_id: int
-    score: float | None
-    status: str
-    breakdown: object  # JSON text, or the decoded value where the driver decodes it
-    history_day: object
-    pk: int
-    coverage: float
-    version_id: int
+# A stored score row, as the driver returns it in this order: plain tuples, unpacked by name where
+# read (a recompute reads one per account; a NamedTuple costs several times a tuple to build).
+STORED_COLUMNS = (
+    "record_id", "profile_id", "score", "status", "breakdown", "history_day", "pk", "coverage", "version_id"
+)  # fmt: skip
+StoredScore = tuple[int, int, float | None, str, object, object, int, float, int]
 
 
 def existing_scores(
@@ -72,21 +65,23 @@ def existing_scores(
     the rows to delete: of records no profile applies to, of another profile than the one that
     applies, and a record's surplus rows. A full recompute also clears the rows of records in its
     id range that are no longer customers (archived); a partial one touches only its accounts."""
-    rows = fetch_rows(
-        HealthScore.objects.filter(chunk._range("record_id")).values_list(*StoredScore._fields).order_by()
-    )
-    rows = list(map(StoredScore._make, rows))
-    if not full:
-        wanted = set(ids)
-        rows = [row for row in rows if row.record_id in wanted]
+    rows = fetch_rows(HealthScore.objects.filter(chunk._range("record_id")).values_list(*STORED_COLUMNS).order_by())
+    wanted = None if full else set(ids)
     existing: dict[int, StoredScore] = {}
+    surplus: list[int] = []  # a record's rows before its last
     for row in rows:
-        existing[row.record_id] = row
-    remove = [row.pk for row in rows if existing[row.record_id] is not row]
-    for record_id, row in existing.items():
+        record_id, _profile_id, _score, _status, _breakdown, _day, _pk, _coverage, _version_id = row
+        if wanted is not None and record_id not in wanted:
+            continue
+        earlier = existing.get(record_id)
+        if earlier is not None:
+            surplus.append(earlier)
+        existing[record_id] = row
+    remove = [pk for _r, _p, _s, _st, _b, _d, pk, _c, _v in surplus]
+    for record_id, (_r, profile_id, _s, _st, _b, _d, pk, _c, _v) in existing.items():
         active = assigned.get(record_id)
-        if active is None or row.profile_id != active.profile.pk:
-            remove.append(row.pk)
+        if active is None or profile_id != active.profile.pk:
+            remove.append(pk)
     return existing, remove
 
 
@@ -152,46 +147,44 @@ def compute_chunk(
         for account_id, account_points, text, values in zip(account_ids, points, texts, breakdowns, strict=True):
             score, new_status, coverage = score_of(account_points)
             old = existing.get(account_id)
-            same_profile = old is not None and old.profile_id == profile_id
+            if old is not None:
+                _r, old_profile_id, old_score, old_status, stored, old_day, _pk, old_coverage, old_version_id = old
+            same_profile = old is not None and old_profile_id == profile_id
             if same_profile:
-                old_status = old.status
-                same_breakdown = old.breakdown == text and account_id not in inexact
+                same_breakdown = stored == text and account_id not in inexact
                 old_values = None
                 if not same_breakdown:
-                    old_values = plan.stored_values(old.breakdown) if old.version_id == version_id else None
+                    old_values = plan.stored_values(stored) if old_version_id == version_id else None
                     if old_values is None:
-                        stored = old.breakdown
                         old_breakdown = (json.loads(stored) if isinstance(stored, str) else stored) or {}
                         same_breakdown = old_breakdown == dict(zip(keys, values, strict=True))
                         old_values = tuple(old_breakdown.get(k) for k in keys)
                     else:
                         same_breakdown = old_values == values
                 unchanged = (
-                    old.score == score
+                    old_score == score
                     and old_status == new_status
                     and same_breakdown
-                    and old.coverage == coverage
-                    and old.version_id == version_id
+                    and old_coverage == coverage
+                    and old_version_id == version_id
                 )
                 status_changed = old_status != new_status
-                new_day = old.history_day != today
+                new_day = old_day != today
             else:
                 old_status = ""
                 unchanged = status_changed = False
                 new_day = True
             if not same_profile:
-                inserts.append(
-                    ScoreRow(account_id, profile_id, version_id, score, new_status, coverage, text, today_db)
-                )
+                inserts.append((account_id, profile_id, version_id, score, new_status, coverage, text, today_db))
             elif not unchanged or new_day:
-                day = today_db if (new_day or status_changed) else bulk.db_date(old.history_day)
-                upserts.append(ScoreRow(account_id, profile_id, version_id, score, new_status, coverage, text, day))
+                day = today_db if (new_day or status_changed) else bulk.db_date(old_day)
+                upserts.append((account_id, profile_id, version_id, score, new_status, coverage, text, day))
             if new_day or status_changed:
                 changes = "[]"
                 if same_profile and not same_breakdown:
                     changes = plan.changes_json(old_values, values)
                 history.append(
-                    PointRow(
+                    (
                         account_id,
                         profile_id,
                         version_id,
@@ -220,7 +213,7 @@ def compute_chunk(
                         old_key=old_status,
                         new=plan.status_by_key[new_status],
                         order=plan.status_order,
-                        score_from=old.score,
+                        score_from=old_score,
                         score_to=score,
                         user_id=csm if csm in user_ids else None,
                         now=now,

@@ -4,8 +4,7 @@ transaction."""
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import NamedTuple
+from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
 
@@ -14,31 +13,15 @@ from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, New
 
 from .plan import to_json
 
-
-class ScoreRow(NamedTuple):
-    """A health score row to write, its values as the backend stores them."""
-
-    record_id: int
-    profile_id: int
-    version_id: int
-    score: float | None
-    status: str
-    coverage: float
-    breakdown: str  # compact JSON text (`plan.Plan`)
-    history_day: object  # `bulk.db_date` of the day of the last history point
-
-
-class PointRow(NamedTuple):
-    """A score history point to insert."""
-
-    record_id: int
-    profile_id: int
-    version_id: int
-    score: float | None
-    status: str
-    coverage: float
-    changes: str  # JSON text: the criteria that moved
-    reason: str  # "daily", "status_change", "recompute", "activation"
+# A score row and a history point are plain tuples in these columns' order (a recompute makes one
+# of each per account; a NamedTuple costs several times a tuple to build), unpacked by name.
+SCORE_COLUMNS = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "breakdown", "history_day")
+POINT_COLUMNS = ("record_id", "profile_id", "version_id", "score", "status", "coverage", "changes", "reason")
+# breakdown: compact JSON text (`plan.Plan`); history_day: `bulk.db_date` of the last point's day;
+# changes: JSON text of the criteria that moved; reason: "daily", "status_change", "recompute", …
+ScoreRow = tuple[int, int, int, float | None, str, float, str, object]
+PointRow = tuple[int, int, int, float | None, str, float, str, str]
+_record_id = itemgetter(0)
 
 
 @dataclass
@@ -65,15 +48,12 @@ def write_chunk(writes: ChunkWrites) -> None:
         write_alerts(writes.alerts)
 
 
-_SCORE_COLUMNS = ScoreRow._fields
-
-
 def _write_scores(new: list[ScoreRow], changed: list[ScoreRow], now: dt.datetime) -> None:
     """SQLite: insert the `new` rows and upsert the `changed` ones; a row inserted meanwhile by
     another recompute (a record recomputed from its page during a full run) turns the insert into
     an upsert."""
     table = HealthScore._meta.db_table
-    columns = (*_SCORE_COLUMNS, "computed_at")
+    columns = (*SCORE_COLUMNS, "computed_at")
     stamp = bulk.db_datetime(now)
     if new:
         try:
@@ -91,14 +71,13 @@ def _write_scores_and_history_staged(
     """PostgreSQL: the score rows and their history points go by one COPY into a staged table,
     from which the scores are inserted or updated in place and the points inserted (a point's
     values are sent once, with its score). A row deleted since it was read is inserted again."""
-    points = {row.record_id: row for row in history}
-    record_id = attrgetter("record_id")
-    unstaged = points.keys() - set(map(record_id, inserts)) - set(map(record_id, upserts))
+    points = {record_id: (changes, reason) for record_id, _p, _v, _s, _st, _c, changes, reason in history}
+    unstaged = points.keys() - set(map(_record_id, inserts)) - set(map(_record_id, upserts))
     if unstaged:  # not expected (a point is written with its score); kept rather than lost
-        _write_history([row for row in history if row.record_id in unstaged], now)
+        _write_history([point for point in history if _record_id(point) in unstaged], now)
     if not inserts and not upserts:
         return
-    columns = (*_SCORE_COLUMNS, "computed_at")
+    columns = (*SCORE_COLUMNS, "computed_at")
     rows = _staged_text(inserts, upserts, points, now)
     qn = connection.ops.quote_name
     table = qn(HealthScore._meta.db_table)
@@ -133,7 +112,7 @@ def copy_json(text: str) -> str:
 
 
 def _staged_text(
-    inserts: list[ScoreRow], upserts: list[ScoreRow], points: dict[int, PointRow], now: dt.datetime
+    inserts: list[ScoreRow], upserts: list[ScoreRow], points: dict[int, tuple[str, str]], now: dt.datetime
 ) -> str:
     """The staged rows of `_write_scores_and_history_staged` in COPY's text format: the score row,
     its `computed_at`, its point's changes and reason (NULL without a point), and whether it is
@@ -156,10 +135,11 @@ def _staged_text(
             if point is None:
                 point_text = no_point
             else:
-                reason = words.get(point.reason)
+                changes, why = point
+                reason = words.get(why)
                 if reason is None:
-                    reason = words[point.reason] = bulk.copy_text(point.reason)
-                point_text = f"{copy_json(point.changes)}\t{reason}"
+                    reason = words[why] = bulk.copy_text(why)
+                point_text = f"{copy_json(changes)}\t{reason}"
             lines.append(
                 f"{record_id}\t{profile_id}\t{version_id}\t{null if score is None else repr(score)}\t{status_text}\t"
                 f"{coverage!r}\t{copy_json(breakdown)}\t{day_text}\t{stamp}\t{point_text}\t{new}"
@@ -170,7 +150,7 @@ def _staged_text(
 
 def _write_history(rows: list[PointRow], now: dt.datetime) -> None:
     stamp = bulk.db_datetime(now)
-    bulk.copy_rows(HealthScoreHistory._meta.db_table, (*PointRow._fields, "at"), [(*row, stamp) for row in rows])
+    bulk.copy_rows(HealthScoreHistory._meta.db_table, (*POINT_COLUMNS, "at"), [(*row, stamp) for row in rows])
 
 
 _ALERT_COLUMNS = (
