@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "tend.core",
     "tend.directory",
     "tend.crm",
+    "tend.cs_settings",
     "tend.engagement",
     "tend.workspace",
     "tend.boards",

@@ -33,7 +33,6 @@ urlpatterns = [
     path("", include("tend.boards.urls")),
     path("", include("tend.tasks.urls")),
     path("", include("tend.schedule.urls")),
-    path("", include("tend.signals.urls")),
     path("", include("tend.health.urls")),
     path("settings/", include("tend.workspace.settings_urls")),
     path("", include("tend.crm.urls")),

@@ -14,8 +14,8 @@ from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Pipeline, PropertyKey, Record, Stage
 from tend.crm.queries import records_for
 from tend.crm.registry import Registry, registry_for
+from tend.cs_settings.models import WorkspaceSettings
 from tend.directory.models import User
-from tend.workspace.models import WorkspaceSettings
 from tend.workspace.queries import with_extra_filters
 
 CARDS_PER_PAGE = 20

@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from tend.core.errors import NotFound
-from tend.workspace.models import WorkspaceSettings
+from tend.cs_settings.models import WorkspaceSettings
 from tend.workspace.tabs import TabTarget
 
 from .queries import board_for_tab

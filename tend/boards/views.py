@@ -17,9 +17,9 @@ from tend.crm.models import ChangeSource, PropertyType, Stage
 from tend.crm.queries import records_for
 from tend.crm.registry import Registry, registry_for
 from tend.crm.services import record_update
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
 from tend.workspace import listing
-from tend.workspace import services as ws_services
 
 from . import queries
 from .queries import BoardConfig
@@ -112,7 +112,7 @@ def default_columns(board: BoardConfig, registry: Registry) -> list[str]:
 
 def _resolve(request, tab: str, params: QueryDict, board: BoardConfig | None = None):
     if board is None:
-        board = queries.board_for_tab(ws_services.workspace_settings(), tab)
+        board = queries.board_for_tab(workspace_settings(), tab)
     registry = registry_for(board.object_type)
     return board, registry, BoardState.parse(params, viewing(request), board, registry)
 
@@ -209,7 +209,7 @@ def _columns_context(request, board, registry, state: BoardState, stage_ids=None
 @workspace_view
 @require_GET
 def services(request):
-    ws = ws_services.workspace_settings()
+    ws = workspace_settings()
     board = queries.services_board(ws)
     return _page(request, "services", board, [])
 
@@ -217,7 +217,7 @@ def services(request):
 @workspace_view
 @require_GET
 def revenue(request):
-    ws = ws_services.workspace_settings()
+    ws = workspace_settings()
     boards = queries.revenue_boards(ws)
     wanted = request.GET.get("object")
     board = next((b for b in boards if b.object_type.name == wanted), boards[0] if boards else None)

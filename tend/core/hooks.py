@@ -1,8 +1,8 @@
 """Announcements from a lower layer to the apps above it, without importing them.
 
-The record engine says "these records changed"; apps that care (health marks the accounts dirty)
-subscribe in their AppConfig.ready(). Receivers run in the caller's transaction, so whatever they
-write commits or rolls back with the change that caused it.
+The record engine says "these records changed", the settings say "this section changed"; apps that
+care (health marks the accounts dirty) subscribe in their AppConfig.ready(). Receivers run in the
+caller's transaction, so whatever they write commits or rolls back with the change that caused it.
 """
 
 from collections.abc import Callable, Iterable
@@ -26,3 +26,22 @@ def records_changed(record_ids: Iterable[int | None], *, reason: str) -> None:
         return
     for receiver in list(_records_changed):
         receiver(ids, reason=reason)
+
+
+SettingsChangedReceiver = Callable[..., None]
+
+_settings_changed: list[SettingsChangedReceiver] = []
+
+
+def on_settings_changed(receiver: SettingsChangedReceiver) -> SettingsChangedReceiver:
+    """Subscribe `receiver(section: str, *, before: object, after: object)`; twice is once."""
+    if receiver not in _settings_changed:
+        _settings_changed.append(receiver)
+    return receiver
+
+
+def settings_changed(section: str, *, before: object, after: object) -> None:
+    """Tell every subscriber that a section of the settings was saved with another value (the
+    workspace rebuilds its book indexes when the customers' CSM property changes)."""
+    for receiver in list(_settings_changed):
+        receiver(section, before=before, after=after)

@@ -8,7 +8,7 @@ from django.db import connection
 
 from tend.core import bulk, clock
 from tend.crm.models import Association, Record
-from tend.workspace.services import workspace_settings
+from tend.cs_settings.queries import workspace_settings
 
 from .models import DirtyAccount
 from .tasks import schedule_incremental

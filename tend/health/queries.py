@@ -17,8 +17,8 @@ from tend.core import clock, policy
 from tend.core.errors import NotFound
 from tend.core.policy import Actor
 from tend.crm.models import Record
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
-from tend.workspace.services import workspace_settings
 
 from .churn import install_rules
 from .definitions.statuses import STATUS_KEYS, status_schemes
@@ -35,7 +35,7 @@ from .models import (
 from .recompute.plan import expand
 
 if TYPE_CHECKING:
-    from tend.workspace.models import WorkspaceSettings
+    from tend.cs_settings.models import WorkspaceSettings
 
 HISTORY_DAYS = 90
 WHY_LIMIT = 10

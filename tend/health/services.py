@@ -15,8 +15,8 @@ from tend.core.policy import Actor
 from tend.crm.filters import compile_search
 from tend.crm.models import Record
 from tend.crm.registry import registry_for
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
-from tend.workspace.services import workspace_settings
 
 from . import churn, tasks
 from .definitions.churn_rules import validate_signal_params

@@ -11,7 +11,7 @@ from tend.core import clock, policy
 from tend.core.errors import NotFound, ValidationFailed
 from tend.core.policy import Actor
 from tend.crm.models import Record
-from tend.workspace.services import workspace_settings
+from tend.cs_settings.queries import workspace_settings
 
 from .models import DailyActiveUser, DailyUsage, SurveyResponse
 

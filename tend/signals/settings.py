@@ -5,14 +5,14 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tend.core import clock, policy
+from tend.core import policy
 from tend.core.errors import ValidationFailed
 from tend.core.policy import Actor
 from tend.crm.models import PropertyType
 from tend.crm.registry import registry_for
+from tend.cs_settings.queries import workspace_settings
+from tend.cs_settings.services import settings_change_log
 from tend.signals.models import SignalsSettings
-from tend.workspace.models import SettingsChange
-from tend.workspace.services import workspace_settings
 
 if TYPE_CHECKING:
     from tend.directory.models import User
@@ -52,12 +52,11 @@ def settings_update_usage(*, actor: Actor, account_key_property: str) -> Signals
         if before != name:
             current.account_key_property = name
             current.save()
-            SettingsChange.objects.create(
+            settings_change_log(
+                actor=actor,
                 section="usage",
                 old_value={"accountKeyProperty": before},
                 new_value={"accountKeyProperty": name},
-                changed_by=actor_user(actor),
-                changed_at=clock.now(),
             )
     return current
 

@@ -15,11 +15,11 @@ from tend.core.policy import Actor
 from tend.crm.models import Association, ChangeSource, ObjectType, Record
 from tend.crm.registry import registry_for
 from tend.crm.services import records_write
+from tend.cs_settings.queries import workspace_settings
 from tend.health.dirty import mark_accounts_dirty
 from tend.signals.ingest.parse import parse_timestamp
 from tend.signals.models import SurveyResponse
 from tend.signals.settings import actor_user
-from tend.workspace.services import workspace_settings
 
 from .queries import account_nps
 

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from tend.workspace.models import WorkspaceSettings
+from tend.cs_settings.models import WorkspaceSettings
 from tend.workspace.tabs import TabTarget
 
 from .queries import TAB

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from tend.core import hooks
+
 
 class WorkspaceConfig(AppConfig):
     name = "tend.workspace"
@@ -8,6 +10,7 @@ class WorkspaceConfig(AppConfig):
     verbose_name = _("Workspace")
 
     def ready(self) -> None:
-        from . import tabs  # models are ready only now
+        from . import tabs, tasks  # models are ready only now
 
         tabs.register(tabs.customers_tab)
+        hooks.on_settings_changed(tasks.sync_book_indexes_when_the_csm_changes)

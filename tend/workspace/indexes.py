@@ -16,8 +16,8 @@ from django.db.models import F, Index, Q
 
 from tend.crm.models import PropertyKey, Record
 from tend.crm.registry import COLUMN_NAMES, DERIVED_COLUMNS
+from tend.cs_settings.models import WorkspaceSettings
 
-from .models import WorkspaceSettings
 from .services import DEFAULT_COLUMNS
 
 PREFIX = "wsbook_"

@@ -14,9 +14,10 @@ from tend.crm.filters import compile_search
 from tend.crm.models import PropertyChange, Record
 from tend.crm.queries import records_for
 from tend.crm.registry import Registry, registry_for
+from tend.cs_settings.models import WorkspaceSettings
 from tend.directory.models import User
 
-from .models import SavedView, WorkspaceSettings
+from .models import SavedView
 from .services import DEFAULT_COLUMNS
 
 BUILTIN_VIEWS = {

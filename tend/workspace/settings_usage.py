@@ -1,6 +1,7 @@
-"""The usage and NPS settings page, /settings/usage/: which customer property the groupId of usage
-events names (audit-logged like the other settings), how to send events, and a CSV upload of
-survey responses with its row errors. Thin: parse, call the services, render."""
+"""The usage and NPS settings page, /settings/usage/, a section of the settings shell: which
+customer property the groupId of usage events names (audit-logged like the other settings), how to
+send events, and a CSV upload of survey responses with its row errors. Thin: parse, call the
+signals services, render (the template stays the signals app's: signals/settings.html)."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,18 +13,17 @@ from django.views.decorators.http import require_http_methods
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.web import viewing
 from tend.crm.models import PropertyDefinition
-from tend.workspace.models import SettingsChange
-from tend.workspace.services import workspace_settings
-from tend.workspace.settings_views import HISTORY_LIMIT, SECTIONS, HistoryEntry, settings_view
+from tend.cs_settings.queries import settings_changes, workspace_settings
+from tend.signals import csv_import
+from tend.signals.settings import key_property_choices, settings_update_usage, signals_settings
 
-from . import csv_import
-from .settings import key_property_choices, settings_update_usage, signals_settings
+from .settings_views import HISTORY_LIMIT, SECTIONS, HistoryEntry, settings_view
 
 MAX_UPLOAD = csv_import.MAX_BYTES
 
 
 def _history() -> list[HistoryEntry]:
-    changes = list(SettingsChange.objects.filter(section="usage").select_related("changed_by")[:HISTORY_LIMIT])
+    changes = settings_changes("usage", limit=HISTORY_LIMIT)
     names = set()
     for change in changes:
         for value in (change.old_value, change.new_value):

@@ -26,9 +26,8 @@ from tend.core.policy import Actor
 from tend.core.web import explain_forbidden, viewing
 from tend.crm.models import ObjectType, Pipeline, PropertyDefinition, PropertyType
 from tend.crm.registry import RECORD_COLUMN_SPECS, registry_for
-
-from . import services
-from .models import SettingsChange, WorkspaceSettings
+from tend.cs_settings import queries, services
+from tend.cs_settings.models import SettingsChange, WorkspaceSettings
 
 HISTORY_LIMIT = 20
 REVENUE_SLOTS = 2
@@ -271,7 +270,7 @@ class HistoryEntry:
 
 
 def _history(section: str) -> list[HistoryEntry]:
-    changes = list(SettingsChange.objects.filter(section=section).select_related("changed_by")[:HISTORY_LIMIT])
+    changes = queries.settings_changes(section, limit=HISTORY_LIMIT)
     labels = _Labels.for_changes(changes)
     return [HistoryEntry(change=c, lines=describe_change(c, labels)) for c in changes]
 
@@ -348,7 +347,7 @@ def _single_object_section(request: HttpRequest, *, section: str, saved: dict, e
 @require_http_methods(["GET", "POST"])
 def customers_settings(request: HttpRequest) -> HttpResponse:
     """Which object represents customer accounts, its CSM and renewal date properties."""
-    ws = services.workspace_settings()
+    ws = queries.workspace_settings()
     saved = {
         "objectType": ws.customer_object_type.name,
         "csmProperty": ws.customer_csm_property,
@@ -372,7 +371,7 @@ def customers_settings(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def services_settings(request: HttpRequest) -> HttpResponse:
     """Which object represents services, its CSM and renewal properties, the pipelines shown."""
-    ws = services.workspace_settings()
+    ws = queries.workspace_settings()
     saved = {
         "objectType": ws.services_object_type.name if ws.services_object_type else "",
         "csmProperty": ws.services_csm_property,
@@ -465,7 +464,7 @@ def revenue_settings(request: HttpRequest) -> HttpResponse:
             return _render(request, "revenue", forms, other_errors=other, status=422)
         messages.success(request, SAVED["revenue"])
         return redirect("settings-revenue")
-    slots = _saved_revenue(services.workspace_settings())
+    slots = _saved_revenue(queries.workspace_settings())
     adapt_slot = None
     for i in range(REVENUE_SLOTS):
         changed = _changed_object(request, f"rev-{i}-")

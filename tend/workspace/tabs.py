@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from tend.core.errors import NotFound
 from tend.crm.models import ObjectType
-
-from .models import WorkspaceSettings
+from tend.cs_settings.models import WorkspaceSettings
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from tend.core.errors import NotFound, ValidationFailed
 from tend.core.listkit import ListScreen, list_template, page_of, parse_json_list, parse_json_object
 from tend.core.web import viewing, workspace_view
 from tend.crm.registry import registry_for
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
 
 from . import listing, queries, services
@@ -50,7 +51,7 @@ def _empty_text(view_key: str, object_type) -> str:
 def customers(request):
     view = viewing(request)
     policy.require(view.actor, policy.Action.USE_WORK_TABS)
-    ws = services.workspace_settings()
+    ws = workspace_settings()
     object_type = ws.customer_object_type
     registry = registry_for(object_type)
     try:
@@ -145,7 +146,7 @@ def _redirect(request, url: str):
 
 def _target(tab: str) -> TabTarget:
     try:
-        return tab_target(services.workspace_settings(), tab)
+        return tab_target(workspace_settings(), tab)
     except NotFound as exc:
         raise Http404 from exc
 

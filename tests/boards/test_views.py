@@ -11,9 +11,9 @@ from tend.core.policy import SYSTEM
 from tend.core.web import VIEW_AS_SESSION_KEY
 from tend.crm.models import ObjectType, Pipeline, PropertyChange, Record
 from tend.crm.services import record_create
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.services import user_create
 from tend.workspace.models import SavedView
-from tend.workspace.services import workspace_settings
 
 pytestmark = pytest.mark.django_db
 

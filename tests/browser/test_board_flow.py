@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from tend.core.policy import SYSTEM
 from tend.crm.models import ObjectType, Pipeline, Record
 from tend.crm.services import record_create
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.services import user_create
-from tend.workspace.services import workspace_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

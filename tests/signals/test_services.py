@@ -8,6 +8,7 @@ import time_machine
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.policy import SYSTEM, Actor, Scope
 from tend.crm.models import PropertyChange, Record
+from tend.cs_settings.models import SettingsChange
 from tend.health.models import DirtyAccount
 from tend.signals import queries
 from tend.signals.ingest.rollups import rollups_recompute
@@ -15,7 +16,6 @@ from tend.signals.ingest.store import events_ingest
 from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
 from tend.signals.settings import settings_update_usage
 from tend.signals.surveys import survey_responses_record
-from tend.workspace.models import SettingsChange
 
 from .conftest import track
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from tend.cs_settings.models import SettingsChange
 from tend.signals.models import SignalsSettings, SurveyResponse
-from tend.workspace.models import SettingsChange
 
 pytestmark = pytest.mark.django_db
 CSV = b"email,score,comment\njane@acme.example,9,great\n"

@@ -9,7 +9,9 @@ from tend.core.policy import Actor
 from tend.crm import services as crm
 from tend.crm.filters import compile_search
 from tend.crm.models import Record
-from tend.workspace import indexes, queries, services
+from tend.cs_settings import services as settings_services
+from tend.cs_settings.queries import workspace_settings
+from tend.workspace import indexes, queries
 
 
 def book_index_names() -> set[str]:
@@ -47,7 +49,7 @@ def test_choosing_another_csm_property_queues_the_sync_which_moves_the_indexes_t
 ):
     before = book_index_names()
     with django_capture_on_commit_callbacks(execute=True):
-        services.settings_update_customers(
+        settings_services.settings_update_customers(
             actor=Actor(admin), object_type="companies", csm_property="account_manager", renewal_property="renewal_date"
         )
     assert DBTaskResult.objects.filter(task_path="tend.workspace.tasks.sync_book_indexes_task").count() == 1
@@ -62,7 +64,7 @@ def test_choosing_another_csm_property_queues_the_sync_which_moves_the_indexes_t
 @pytest.mark.django_db
 def test_saving_the_same_csm_property_queues_nothing(admin, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.settings_update_customers(
+        settings_services.settings_update_customers(
             actor=Actor(admin), object_type="companies", csm_property="csm", renewal_property="renewal_date"
         )
     assert not DBTaskResult.objects.exists()
@@ -84,7 +86,7 @@ def plan(queryset) -> str:
 @pytest.mark.parametrize("column", ["name", "csm", "cs_stage", "mrr", "renewal_date", "last_activity_at"])
 @pytest.mark.parametrize("direction", ["ASCENDING", "DESCENDING"])
 def test_owned_by_me_sorted_by_a_default_column_reads_a_book_index_in_order(csm, column, direction):
-    ws = services.workspace_settings()
+    ws = workspace_settings()
     table = queries.TableSpec(sorts=[{"propertyName": column, "direction": direction}], builtin="owned")
     _registry, records = queries.customer_records(
         actor=Actor(csm), viewed_user=csm, ws=ws, table=table, extra_filters=[]

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from tend.core.policy import SYSTEM, Actor
 from tend.crm.models import ObjectType, PropertyChange, Record
 from tend.crm.services import record_create, record_update
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.services import user_create
 from tend.workspace import services
 
@@ -197,7 +198,7 @@ class TestSavedViewsThroughTheTab:
         view = services.view_create(
             actor=Actor(manager),
             tab="customers",
-            object_type=services.workspace_settings().customer_object_type,
+            object_type=workspace_settings().customer_object_type,
             name="Renewing soon",
             visibility="everyone",
         )

@@ -13,9 +13,10 @@ from tend.core.policy import Actor
 from tend.core.web import VIEW_AS_SESSION_KEY
 from tend.crm import services as crm
 from tend.crm.models import ObjectType, Pipeline
+from tend.cs_settings import services
+from tend.cs_settings.models import SettingsChange, WorkspaceSettings
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.services import user_create
-from tend.workspace import services
-from tend.workspace.models import SettingsChange, WorkspaceSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +83,7 @@ def pipeline(label: str) -> Pipeline:
 
 def state() -> tuple[dict, int]:
     """Everything a settings write could change: the settings row and the size of the audit log."""
-    services.workspace_settings()
+    workspace_settings()
     return WorkspaceSettings.objects.values().get(), SettingsChange.objects.count()
 
 
@@ -197,14 +198,14 @@ class TestCustomers:
         assert page.options["settings-objectType"] == ["companies", "contacts"]
 
     def test_saving_writes_the_settings_and_an_audit_row(self, client, manager):
-        services.workspace_settings()
+        workspace_settings()
         response = client.post(
             URLS["customers"],
             {"objectType": "companies", "csmProperty": "owner", "renewalProperty": "contract_start_date"},
         )
         assert response.status_code == 302
         assert response["Location"] == URLS["customers"]
-        ws = services.workspace_settings()
+        ws = workspace_settings()
         assert (ws.customer_object_type.name, ws.customer_csm_property, ws.customer_renewal_property) == (
             "companies",
             "owner",
@@ -235,10 +236,10 @@ class TestCustomers:
             {"objectType": "subscriptions", "csmProperty": "account_manager", "renewalProperty": "end_date"},
         )
         assert response.status_code == 302
-        assert services.workspace_settings().customer_object_type == subscriptions
+        assert workspace_settings().customer_object_type == subscriptions
 
     def test_saving_the_same_values_writes_no_audit_row(self, client):
-        services.workspace_settings()
+        workspace_settings()
         response = client.post(
             URLS["customers"], {"objectType": "companies", "csmProperty": "csm", "renewalProperty": "renewal_date"}
         )
@@ -248,7 +249,7 @@ class TestCustomers:
 
 class TestServices:
     def test_saving_writes_the_settings_and_an_audit_row(self, client, manager):
-        services.workspace_settings()
+        workspace_settings()
         maintenance, onboarding = pipeline("Maintenance"), pipeline("Onboarding")
         response = client.post(
             URLS["services"],
@@ -261,7 +262,7 @@ class TestServices:
             },
         )
         assert response.status_code == 302
-        ws = services.workspace_settings()
+        ws = workspace_settings()
         assert (ws.services_renewal_property, ws.services_pipelines, ws.services_default_pipeline) == (
             "renewal_date",
             [maintenance.pk, onboarding.pk],
@@ -297,7 +298,7 @@ class TestServices:
 
 class TestRevenue:
     def test_saving_two_objects_with_the_second_shown_first(self, client, manager, subscriptions):
-        services.workspace_settings()
+        workspace_settings()
         sales = pipeline("Sales pipeline")
         lifecycle = pipeline("Subscription lifecycle")
         response = client.post(
@@ -332,7 +333,7 @@ class TestRevenue:
                 "defaultPipeline": sales.pk,
             },
         ]
-        assert services.workspace_settings().revenue_objects == expected
+        assert workspace_settings().revenue_objects == expected
         change = SettingsChange.objects.get()
         assert (change.section, change.changed_by, change.new_value) == ("revenue", manager, expected)
         assert change.old_value == [
@@ -359,12 +360,12 @@ class TestRevenue:
         assert page.options["settings-rev-1-objectType"] == ["", "deals", "subscriptions"]
 
     def test_leaving_the_second_object_empty_keeps_one(self, client):
-        services.workspace_settings()
+        workspace_settings()
         response = client.post(
             URLS["revenue"], {"rev-0-objectType": "deals", "rev-0-csmProperty": "", "rev-1-objectType": ""}
         )
         assert response.status_code == 302
-        assert [o["objectType"] for o in services.workspace_settings().revenue_objects] == ["deals"]
+        assert [o["objectType"] for o in workspace_settings().revenue_objects] == ["deals"]
 
 
 # --------------------------------------------------------------------------- invalid input

@@ -4,6 +4,7 @@ import pytest
 
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.policy import SYSTEM, Actor
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.services import user_create
 from tend.workspace import queries, services
 from tend.workspace.models import SavedView
@@ -26,7 +27,7 @@ def make_view(actor, name="Mine", visibility="private", **kw):
     return services.view_create(
         actor=actor,
         tab="customers",
-        object_type=services.workspace_settings().customer_object_type,
+        object_type=workspace_settings().customer_object_type,
         name=name,
         visibility=visibility,
         **kw,
@@ -87,7 +88,7 @@ class TestVisibilityAndEditing:
             queries.get_view_for_user(Actor(csm), "customers", SavedView.objects.get(name="Manager private").pk)
 
     def test_only_owner_edits_private_and_only_managers_edit_shared(self, csm, viewer, manager):
-        object_type = services.workspace_settings().customer_object_type
+        object_type = workspace_settings().customer_object_type
         mine = make_view(Actor(csm))
         with pytest.raises(Forbidden):
             services.view_update(actor=Actor(viewer), view=mine, object_type=object_type, name="Hijack")
@@ -159,4 +160,4 @@ class TestDefaults:
 
 
 def view_object_type():
-    return services.workspace_settings().customer_object_type
+    return workspace_settings().customer_object_type

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_noop
 
 from tend.crm.models import ObjectType, PropertyType
 from tend.crm.registry import registry_for
-from tend.workspace.services import workspace_settings
+from tend.cs_settings.queries import workspace_settings
 
 from .params import EVENTS, Param, window
 

@@ -11,9 +11,9 @@ from tend.core import bulk, clock
 from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Record
 from tend.crm.registry import registry_for
+from tend.cs_settings.queries import workspace_settings
 from tend.health import churn
 from tend.health.models import BookScoreDay, RecomputeRun, ScoreProfile
-from tend.workspace.services import workspace_settings
 
 from .compute import Active
 from .pool import processes_for, run_chunks

@@ -9,8 +9,8 @@ from tend.core import clock
 from tend.core.errors import NotFound
 from tend.core.web import Viewing, viewing, workspace_view
 from tend.crm import queries as crm_queries
+from tend.cs_settings.queries import workspace_settings
 from tend.health import queries, services
-from tend.workspace.services import workspace_settings
 
 from .shared import manage_refusal
 

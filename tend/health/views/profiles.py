@@ -18,11 +18,11 @@ from tend.crm.filter_builder import builder_schema, operator_labels
 from tend.crm.filters import compile_search
 from tend.crm.models import PropertyType
 from tend.crm.registry import registry_for
+from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
 from tend.health import queries, services
 from tend.health.definitions.catalogue import measures_schema
 from tend.health.definitions.statuses import STATUS_KEYS, status_schemes
-from tend.workspace.services import workspace_settings
 
 from .shared import INVALID_STATUS, histogram_chart, manage_refusal, profile_view, settings_refusal
 

@@ -11,9 +11,9 @@ from django.db import connection
 
 from tend.core import bulk
 from tend.crm.models import _SAFE_KEY, Record
+from tend.cs_settings.queries import workspace_settings
 from tend.signals.models import UsageIdentity
 from tend.signals.settings import signals_settings
-from tend.workspace.services import workspace_settings
 
 from .parse import Message, to_json
 
