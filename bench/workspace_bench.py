@@ -200,14 +200,14 @@ def tasks_sql(ctx: Ctx, *, view: str, sort: str = "due_at", desc: bool = False) 
     else:
         order = f"engagement_task.{TASK_SORTS[sort]} {'DESC' if desc else 'ASC'} NULLS LAST, engagement_task.id"
     page_sql = f"SELECT engagement_task.* FROM engagement_task WHERE {where} ORDER BY {order} LIMIT {PAGE_SIZE}"
-    counts = ", ".join(f"COUNT(*) FILTER (WHERE {c})" for c, _p in conditions.values())
-    counts_params = [p for _c, ps in conditions.values() for p in ps]
-    counts_sql = f"SELECT {counts} FROM engagement_task WHERE {base}"
+    # the views' counts: one scalar subquery a view, each over its own index range
+    counts = ", ".join(f"(SELECT COUNT(*) FROM engagement_task WHERE {base} AND {c})" for c, _p in conditions.values())
+    counts_params = [p for _c, ps in conditions.values() for p in (ctx.user_id, *ps)]
     return Sql(
         [
             (page_sql, params),
             (capped(f"engagement_task WHERE {where}"), params),
-            (counts_sql, [*counts_params, ctx.user_id]),
+            (f"SELECT {counts}", counts_params),
         ]
     )
 
