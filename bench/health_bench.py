@@ -93,7 +93,7 @@ def generate(args) -> None:
 
     from tend.crm.models import ObjectType, Record
     from tend.health.models import DirtyAccount, HealthAlert, HealthScore, HealthScoreHistory, RecomputeRun
-    from tend.signals.models import DailyUsage, SurveyResponse
+    from tend.usage.models import DailyUsage, SurveyResponse
 
     call_command("migrate", verbosity=0)
     ctype = ObjectType.objects.get(name="companies")
@@ -338,7 +338,7 @@ def freshness(args) -> float:
 
     from tend.health.dirty import mark_accounts_dirty
     from tend.health.models import HealthScore
-    from tend.signals.models import DailyUsage
+    from tend.usage.models import DailyUsage
 
     # The full recompute queued by the activation was already run above by the bench itself; left
     # queued, the worker would run it (~N / rate seconds) before the incremental task.

@@ -12,7 +12,7 @@ context.groupId = the company domain (2,000 accounts with 20 product users each)
 
 Paths, for each shape:
 
-* service — `tend.signals.ingest.store.events_ingest`, one batch after the other;
+* service — `tend.usage.ingest.store.events_ingest`, one batch after the other;
 * http — `POST /api/v1/ingest/v1/batch` through Django's test client (Segment's Basic auth);
 * server — the same POST over real HTTP to gunicorn (`--server-workers`, 2 as `tend serve`) from
   `--senders` concurrent connections: what a Segment or RudderStack destination sending in
@@ -259,7 +259,7 @@ def run_shape(args, shape: str, actor, key: str, seed: int) -> dict:
     from django.db import close_old_connections
     from django.test import Client
 
-    from tend.signals.ingest.store import events_ingest
+    from tend.usage.ingest.store import events_ingest
 
     make = live_batches if shape == "live" else spread_batches
     day = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=1 + seed % 20)
@@ -311,7 +311,7 @@ def run_shape(args, shape: str, actor, key: str, seed: int) -> dict:
 def check_rollups() -> tuple[bool, str]:
     from django.db import connection
 
-    from tend.signals.models import UsageEvent
+    from tend.usage.models import UsageEvent
 
     day = "(e.timestamp AT TIME ZONE 'UTC')::date" if connection.vendor == "postgresql" else "date(e.timestamp)"
     with connection.cursor() as cursor:
@@ -338,7 +338,7 @@ def main(argv=None) -> int:
     from django.db import connection
 
     from tend.core.policy import Actor, Scope
-    from tend.signals.models import UsageEvent
+    from tend.usage.models import UsageEvent
 
     user, key = ensure_data(args.accounts)
     actor = Actor(user, Scope.WRITE)

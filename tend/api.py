@@ -10,8 +10,8 @@ from tend.directory.auth import TokenAuth
 from tend.engagement.api import router as engagement_router
 from tend.health.api import router as health_router
 from tend.schedule.api import router as schedule_router
-from tend.signals.api import router as signals_router
 from tend.tasks.api import router as tasks_router
+from tend.usage.api import router as usage_router
 
 api = NinjaAPI(
     title="Tend API",
@@ -33,5 +33,5 @@ api.add_router("", engagement_router)
 api.add_router("", directory_router)
 api.add_router("", tasks_router)
 api.add_router("", schedule_router)
-api.add_router("", signals_router)
+api.add_router("", usage_router)
 api.add_router("", health_router)

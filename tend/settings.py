@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "tend.boards",
     "tend.tasks",
     "tend.schedule",
-    "tend.signals",
+    "tend.usage",
     "tend.health",
     "tend.demo",
 ]

@@ -31,7 +31,7 @@ from tend.directory.models import User
 from tend.directory.services import team_create, user_create
 from tend.engagement.models import Call, Email, Meeting, Note, Task
 from tend.health import demo as health_demo
-from tend.signals import demo as signals_demo
+from tend.usage import demo as usage_demo
 
 from .details import plan_details
 from .rows import Company, Rec
@@ -233,7 +233,7 @@ class Generator:
                 self.on_progress(stop - start)
         with transaction.atomic():
             write_schedules(self)
-        self.summary.counts.update(signals_demo.generate(seed=self.rng.random(), now=self.now, companies=self.n))
+        self.summary.counts.update(usage_demo.generate(seed=self.rng.random(), now=self.now, companies=self.n))
         # Health last: the template profile, active, scored over everything written above.
         health_demo.install(actor_user=self.csms[0][0])
         self.summary.seconds = time.perf_counter() - started

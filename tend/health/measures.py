@@ -24,7 +24,7 @@ from django.db.models.functions import Cast
 from tend.core import bulk
 from tend.crm.models import Association, ObjectType, Record
 from tend.engagement.models import Meeting
-from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse
+from tend.usage.models import DailyActiveUser, DailyUsage, SurveyResponse
 
 from .definitions.catalogue import measure_value_kind
 from .scoring import NO_DATA

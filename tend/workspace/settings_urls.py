@@ -8,5 +8,5 @@ urlpatterns = [
     path("", settings_views.customers_settings, name="settings"),
     path("services/", settings_views.services_settings, name="settings-services"),
     path("revenue/", settings_views.revenue_settings, name="settings-revenue"),
-    path("usage/", settings_usage.usage_settings, name="settings-usage"),
+    path("usage/", settings_usage.settings_page, name="settings-usage"),
 ]

@@ -1,7 +1,7 @@
 """The usage and NPS settings page, /settings/usage/, a section of the settings shell: which
 customer property the groupId of usage events names (audit-logged like the other settings), how to
 send events, and a CSV upload of survey responses with its row errors. Thin: parse, call the
-signals services, render (the template stays the signals app's: signals/settings.html)."""
+usage services, render."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -14,8 +14,8 @@ from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.web import viewing
 from tend.crm.models import PropertyDefinition
 from tend.cs_settings.queries import settings_changes, workspace_settings
-from tend.signals import csv_import
-from tend.signals.settings import key_property_choices, settings_update_usage, signals_settings
+from tend.usage import csv_import
+from tend.usage.settings import key_property_choices, settings_update_usage, usage_settings
 
 from .settings_views import HISTORY_LIMIT, SECTIONS, HistoryEntry, settings_view
 
@@ -48,7 +48,7 @@ def _history() -> list[HistoryEntry]:
 
 
 def _render(request: HttpRequest, *, errors=None, import_outcome=None, status: int = 200) -> HttpResponse:
-    current = signals_settings()
+    current = usage_settings()
     context = {
         "section": "usage",
         "tabs": [(key, label, reverse(url)) for key, (label, url) in SECTIONS.items()],
@@ -60,12 +60,12 @@ def _render(request: HttpRequest, *, errors=None, import_outcome=None, status: i
         "history": _history(),
         "ingest_url": request.build_absolute_uri("/api/v1/ingest"),
     }
-    return render(request, "signals/settings.html", context, status=status)
+    return render(request, "usage/settings.html", context, status=status)
 
 
 @settings_view
 @require_http_methods(["GET", "POST"])
-def usage_settings(request: HttpRequest) -> HttpResponse:
+def settings_page(request: HttpRequest) -> HttpResponse:
     view = viewing(request)
     if request.method == "GET":
         return _render(request)

@@ -14,7 +14,7 @@ from tend.crm.models import ObjectType
 from tend.crm.services import record_create
 from tend.directory.services import user_create
 from tend.health.models import HealthScore, ProfileVersion, ScoreProfile
-from tend.signals.models import DailyUsage
+from tend.usage.models import DailyUsage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,7 +30,7 @@ def test_after_its_turn_a_writer_checkpoints_the_wal_with_the_lock_released():
 
     from django.db import transaction
 
-    from tend.signals.models import DailyActiveUser
+    from tend.usage.models import DailyActiveUser
 
     database = Path(connection.settings_dict["NAME"])
     with connection.cursor() as cursor:
@@ -65,7 +65,7 @@ def test_write_turn_is_a_no_op_inside_a_transaction(tmp_path, monkeypatch):
 
 @pytest.mark.django_db
 def test_upsert_rows_inserts_new_rows_and_updates_the_others_by_key():
-    from tend.signals.models import DailyUsage
+    from tend.usage.models import DailyUsage
 
     day = dt.date(2026, 1, 1)
     DailyUsage.objects.create(account_id=1, day=day, event="Logged In", count=1, users=1)
@@ -86,7 +86,7 @@ def test_upsert_rows_inserts_new_rows_and_updates_the_others_by_key():
 def test_staged_rows_are_readable_in_the_block_and_gone_after():
     if not bulk.is_postgres():
         pytest.skip("staging is PostgreSQL's COPY path")
-    from tend.signals.models import DailyUsage
+    from tend.usage.models import DailyUsage
 
     rows = [("Exported", 2), ("Logged In", None)]
     with bulk.staged(DailyUsage._meta.db_table, ("event",), rows, extra=[("n", "int")]) as (cur, name):

@@ -10,7 +10,7 @@ TEND = Path(__file__).resolve().parents[2] / "tend"
 
 # The apps between the record engine and the tabs: they may use each other and anything below,
 # never the tabs (workspace, boards, tasks, schedule) nor the demo generator.
-BELOW_THE_TABS = {"core", "directory", "crm", "engagement", "cs_settings", "signals", "health"}
+BELOW_THE_TABS = {"core", "directory", "crm", "engagement", "cs_settings", "usage", "health"}
 
 # app → the apps it may import (besides itself)
 ALLOWED = {
@@ -19,7 +19,7 @@ ALLOWED = {
     "crm": {"core", "directory"},
     "cs_settings": {"core", "directory", "crm"},
     "engagement": {"core", "directory", "crm"},
-    "signals": BELOW_THE_TABS,
+    "usage": BELOW_THE_TABS,
     "health": BELOW_THE_TABS,
 }
 

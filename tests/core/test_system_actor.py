@@ -14,9 +14,9 @@ from tend.crm.services import association_create, follow_set, record_create, rec
 from tend.engagement.kinds import KINDS
 from tend.engagement.models import Task
 from tend.engagement.services import engagement_create
-from tend.signals.ingest.store import events_ingest
-from tend.signals.models import SurveyResponse, UsageEvent
-from tend.signals.surveys import survey_responses_record
+from tend.usage.ingest.store import events_ingest
+from tend.usage.models import SurveyResponse, UsageEvent
+from tend.usage.surveys import survey_responses_record
 from tend.workspace.models import SavedView
 from tend.workspace.services import view_create
 

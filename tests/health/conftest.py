@@ -5,7 +5,7 @@ import time_machine
 
 from tend.crm.models import Association, ObjectType, Record
 from tend.health import services
-from tend.signals.models import DailyUsage, SurveyResponse
+from tend.usage.models import DailyUsage, SurveyResponse
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()

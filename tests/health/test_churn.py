@@ -7,7 +7,7 @@ import pytest
 from tend.engagement.models import Meeting
 from tend.health.models import ChurnSignalRule, HealthAlert
 from tend.health.recompute.run import recompute
-from tend.signals.models import SurveyResponse
+from tend.usage.models import SurveyResponse
 
 from .conftest import NOW, TODAY, activate, make_company, make_record, nps, usage
 

@@ -10,12 +10,12 @@ from tend.core.policy import SYSTEM, Actor, Scope
 from tend.crm.models import PropertyChange, Record
 from tend.cs_settings.models import SettingsChange
 from tend.health.models import DirtyAccount
-from tend.signals import queries
-from tend.signals.ingest.rollups import rollups_recompute
-from tend.signals.ingest.store import events_ingest
-from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
-from tend.signals.settings import settings_update_usage
-from tend.signals.surveys import survey_responses_record
+from tend.usage import queries
+from tend.usage.ingest.rollups import rollups_recompute
+from tend.usage.ingest.store import events_ingest
+from tend.usage.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent, UsageIdentity
+from tend.usage.settings import settings_update_usage
+from tend.usage.surveys import survey_responses_record
 
 from .conftest import track
 

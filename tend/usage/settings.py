@@ -1,4 +1,4 @@
-"""The signals settings: which customer property the groupId of usage events names."""
+"""The usage settings: which customer property the groupId of usage events names."""
 
 from typing import TYPE_CHECKING
 
@@ -12,17 +12,17 @@ from tend.crm.models import PropertyType
 from tend.crm.registry import registry_for
 from tend.cs_settings.queries import workspace_settings
 from tend.cs_settings.services import settings_change_log
-from tend.signals.models import SignalsSettings
+from tend.usage.models import UsageSettings
 
 if TYPE_CHECKING:
     from tend.directory.models import User
 
 
-def signals_settings() -> SignalsSettings:
+def usage_settings() -> UsageSettings:
     """The settings row, created with the defaults on first use."""
-    current = SignalsSettings.objects.first()
+    current = UsageSettings.objects.first()
     if current is None:
-        current = SignalsSettings.objects.create()
+        current = UsageSettings.objects.create()
     return current
 
 
@@ -37,7 +37,7 @@ def key_property_choices() -> list[tuple[str, str]]:
     ]
 
 
-def settings_update_usage(*, actor: Actor, account_key_property: str) -> SignalsSettings:
+def settings_update_usage(*, actor: Actor, account_key_property: str) -> UsageSettings:
     """Which customer property the groupId of usage events names (e.g. the company domain)."""
     policy.require(actor, policy.Action.MANAGE_CS_SETTINGS)
     name = (account_key_property or "").strip() if isinstance(account_key_property, str) else ""
@@ -47,7 +47,7 @@ def settings_update_usage(*, actor: Actor, account_key_property: str) -> Signals
             _("Choose a unique single-line text property of the customer object."),
         )
     with transaction.atomic():
-        current = SignalsSettings.objects.select_for_update().filter(pk=signals_settings().pk).get()
+        current = UsageSettings.objects.select_for_update().filter(pk=usage_settings().pk).get()
         before = current.account_key_property
         if before != name:
             current.account_key_property = name

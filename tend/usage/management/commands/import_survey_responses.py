@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tend.core.errors import Forbidden
 from tend.core.policy import SYSTEM, Actor
 from tend.directory.models import User
-from tend.signals import csv_import
+from tend.usage import csv_import
 
 
 class Command(BaseCommand):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from tend.core import bulk
-from tend.signals.models import DailyActiveUser, DailyEventUser, DailyUsage, UsageEvent
+from tend.usage.models import DailyActiveUser, DailyEventUser, DailyUsage, UsageEvent
 
 from .parse import USAGE_KINDS, Message
 

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from tend.cs_settings.models import SettingsChange
-from tend.signals.models import SignalsSettings, SurveyResponse
+from tend.usage.models import SurveyResponse, UsageSettings
 
 pytestmark = pytest.mark.django_db
 CSV = b"email,score,comment\njane@acme.example,9,great\n"
@@ -21,7 +21,7 @@ def test_settings_page_saves_and_audits(client, admin, django_assert_max_num_que
     assert b'value="domain" selected' in response.content
     response = client.post("/settings/usage/", {"action": "settings", "accountKeyProperty": "external_id"})
     assert response.status_code == 302
-    assert SignalsSettings.objects.get().account_key_property == "external_id"
+    assert UsageSettings.objects.get().account_key_property == "external_id"
     assert SettingsChange.objects.filter(section="usage").count() == 1
     assert "external_id" in client.get("/settings/usage/").content.decode()
 

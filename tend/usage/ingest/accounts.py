@@ -12,8 +12,8 @@ from django.db import connection
 from tend.core import bulk
 from tend.crm.models import _SAFE_KEY, Record
 from tend.cs_settings.queries import workspace_settings
-from tend.signals.models import UsageIdentity
-from tend.signals.settings import signals_settings
+from tend.usage.models import UsageIdentity
+from tend.usage.settings import usage_settings
 
 from .parse import Message, to_json
 
@@ -40,7 +40,7 @@ def accounts_by_key(keys: Iterable[str]) -> dict[str, int]:
     keys = {k for k in keys if k}
     if not keys:
         return {}
-    key_property = signals_settings().account_key_property
+    key_property = usage_settings().account_key_property
     customer_type_id = workspace_settings().customer_object_type_id
     cache = _account_keys.setdefault((key_property, customer_type_id), {})
     key_sql = _key_sql(key_property)

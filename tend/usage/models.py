@@ -1,5 +1,5 @@
 """Signals in: product-usage events (Segment spec) with their daily rollups, the identities that map
-users to accounts, NPS / survey responses, and the signals settings.
+users to accounts, NPS / survey responses, and the usage settings.
 
 The health engine reads `DailyUsage` and `DailyActiveUser` (never the raw events) and `SurveyResponse`.
 """
@@ -169,15 +169,16 @@ class SurveyResponse(models.Model):
         return f"{self.survey} {self.score} ({self.account_id})"
 
 
-class SignalsSettings(models.Model):
-    """The one signals settings row (see `settings.signals_settings`)."""
+class UsageSettings(models.Model):
+    """The one usage settings row (see `settings.usage_settings`)."""
 
     account_key_property = models.CharField(_("account key property"), max_length=64, default="domain")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = _("signals settings")
-        verbose_name_plural = _("signals settings")
+        db_table = "signals_signalssettings"  # the table of the app's first name
+        verbose_name = _("usage settings")
+        verbose_name_plural = _("usage settings")
 
     def __str__(self) -> str:
         return str(_("Signals settings"))

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from tend.crm.models import Record
-from tend.signals.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent
-from tend.signals.queries import account_nps
+from tend.usage.models import DailyActiveUser, DailyUsage, SurveyResponse, UsageEvent
+from tend.usage.queries import account_nps
 
 NOW = dt.datetime(2026, 3, 11, 23, 30, tzinfo=dt.UTC)
 pytestmark = pytest.mark.django_db

@@ -17,9 +17,9 @@ from tend.crm.registry import registry_for
 from tend.crm.services import records_write
 from tend.cs_settings.queries import workspace_settings
 from tend.health.dirty import mark_accounts_dirty
-from tend.signals.ingest.parse import parse_timestamp
-from tend.signals.models import SurveyResponse
-from tend.signals.settings import actor_user
+from tend.usage.ingest.parse import parse_timestamp
+from tend.usage.models import SurveyResponse
+from tend.usage.settings import actor_user
 
 from .queries import account_nps
 

@@ -1,4 +1,4 @@
-"""Reads of the signals app: usage of an account over a window, the latest NPS of accounts,
+"""Reads of the usage app: usage of an account over a window, the latest NPS of accounts,
 survey responses. The health engine reads the rollup tables the same way."""
 
 import datetime as dt

@@ -11,8 +11,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from tend.core import bulk
-from tend.signals.ingest.store import IngestResult, events_ingest
-from tend.signals.models import DailyActiveUser, DailyEventUser, DailyUsage, UsageEvent
+from tend.usage.ingest.store import IngestResult, events_ingest
+from tend.usage.models import DailyActiveUser, DailyEventUser, DailyUsage, UsageEvent
 
 from .conftest import track
 

@@ -1,4 +1,4 @@
-"""/api/v1 endpoints of the signals app.
+"""/api/v1 endpoints of the usage app.
 
 Ingestion speaks the Segment HTTP tracking API: `/ingest/track`, `/identify`, `/group`, `/page`,
 `/screen`, `/batch` — and the same under `/ingest/v1/…`, the paths Segment's client libraries call
@@ -27,7 +27,7 @@ from .ingest.parse import MAX_BATCH_BYTES, PayloadTooLarge, decode_body
 from .ingest.store import events_ingest
 from .surveys import survey_responses_record
 
-router = Router(tags=["signals"])
+router = Router(tags=["usage"])
 
 
 class WriteKeyAuth(HttpBasicAuth):

@@ -116,9 +116,7 @@ def generate(*, seed, now: dt.datetime, companies: int, on_progress=None) -> Cou
                         if at > now:
                             continue
                         seq += 1
-                        events.append(
-                            (f"demo-{key}-{seq}", "track", name, pk, user, "{}", db_datetime(at), received)
-                        )
+                        events.append((f"demo-{key}-{seq}", "track", name, pk, user, "{}", db_datetime(at), received))
                         per_event.setdefault(name, set()).add(user)
                         per_count[name] += 1
                 day_text = day.isoformat()

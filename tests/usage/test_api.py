@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from tend.signals.models import DailyUsage, SurveyResponse, UsageEvent
+from tend.usage.models import DailyUsage, SurveyResponse, UsageEvent
 
 from .conftest import track
 
