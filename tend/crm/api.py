@@ -12,7 +12,7 @@ from ninja.responses import Status
 from tend.core.api import parse_after, parse_limit
 from tend.core.errors import FieldError, NotFound, ValidationFailed
 
-from . import queries, services
+from . import queries, schema, services
 from .filters import compile_search
 from .models import ChangeSource, Pipeline, PropertyDefinition, Record, Stage
 from .registry import Registry, derived_value, registry_for
@@ -225,7 +225,7 @@ def list_object_types(request):
 
 @schema_router.post("/object-types", response={201: dict}, summary="Create a custom object type")
 def create_object_type(request, payload: ObjectTypeIn):
-    ot = services.object_type_create(
+    ot = schema.object_type_create(
         actor=request.auth,
         name=payload.name,
         label_singular=payload.labelSingular,
@@ -243,7 +243,7 @@ def get_object_type(request, object_type: str):
 @schema_router.patch("/object-types/{object_type}", summary="Change labels or the primary display property")
 def update_object_type(request, object_type: str, payload: Body[dict[str, Any]]):
     ot = queries.get_object_type_for_user(request.auth, object_type)
-    return object_type_out(services.object_type_update(actor=request.auth, object_type=ot, changes=payload))
+    return object_type_out(schema.object_type_update(actor=request.auth, object_type=ot, changes=payload))
 
 
 @schema_router.get("/properties/{object_type}", summary="List the properties of an object type")
@@ -255,7 +255,7 @@ def list_properties(request, object_type: str):
 @schema_router.post("/properties/{object_type}", response={201: dict}, summary="Create a property")
 def create_property(request, object_type: str, payload: PropertyIn):
     ot = queries.get_object_type_for_user(request.auth, object_type)
-    definition = services.property_create(
+    definition = schema.property_create(
         actor=request.auth,
         object_type=ot,
         name=payload.name,
@@ -288,13 +288,13 @@ def get_property(request, object_type: str, name: str):
 @schema_router.patch("/properties/{object_type}/{name}", summary="Change a property")
 def update_property(request, object_type: str, name: str, payload: Body[dict[str, Any]]):
     definition = _definition(request, object_type, name)
-    definition = services.property_update(actor=request.auth, definition=definition, changes=payload)
+    definition = schema.property_update(actor=request.auth, definition=definition, changes=payload)
     return registry_for(definition.object_type).get(definition.name).as_api()
 
 
 @schema_router.delete("/properties/{object_type}/{name}", response={204: None}, summary="Archive a property")
 def archive_property(request, object_type: str, name: str):
-    services.property_archive(actor=request.auth, definition=_definition(request, object_type, name))
+    schema.property_archive(actor=request.auth, definition=_definition(request, object_type, name))
     return Status(204, None)
 
 
@@ -572,7 +572,7 @@ def list_pipelines(request, object_type: str):
 def create_pipeline(request, object_type: str, payload: PipelineIn):
     ot = queries.get_object_type_for_user(request.auth, object_type)
     stages = [_stage_data(s.dict()) for s in payload.stages]
-    pipeline = services.pipeline_create(
+    pipeline = schema.pipeline_create(
         actor=request.auth, object_type=ot, label=payload.label, stages=stages, display_order=payload.displayOrder
     )
     return Status(201, pipeline_out(queries.get_pipeline_for_user(request.auth, ot, pipeline.pk)))
@@ -587,7 +587,7 @@ def get_pipeline(request, object_type: str, pipeline_id: str):
 @pipeline_router.patch("/pipelines/{object_type}/{pipeline_id}", summary="Rename, reorder or archive a pipeline")
 def update_pipeline(request, object_type: str, pipeline_id: str, payload: Body[dict[str, Any]]):
     ot = queries.get_object_type_for_user(request.auth, object_type)
-    pipeline = services.pipeline_update(
+    pipeline = schema.pipeline_update(
         actor=request.auth, pipeline=queries.get_pipeline_for_user(request.auth, ot, pipeline_id), changes=payload
     )
     return pipeline_out(queries.get_pipeline_for_user(request.auth, ot, pipeline.pk))
@@ -606,19 +606,19 @@ def _stage(request, object_type: str, pipeline_id: str, stage_id: str) -> Stage:
 def create_stage(request, object_type: str, pipeline_id: str, payload: StageIn):
     ot = queries.get_object_type_for_user(request.auth, object_type)
     pipeline = queries.get_pipeline_for_user(request.auth, ot, pipeline_id)
-    stage = services.stage_create(actor=request.auth, pipeline=pipeline, data=_stage_data(payload.dict()))
+    stage = schema.stage_create(actor=request.auth, pipeline=pipeline, data=_stage_data(payload.dict()))
     return Status(201, stage_out(stage))
 
 
 @pipeline_router.patch("/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}", summary="Change a stage")
 def update_stage(request, object_type: str, pipeline_id: str, stage_id: str, payload: Body[dict[str, Any]]):
     stage = _stage(request, object_type, pipeline_id, stage_id)
-    return stage_out(services.stage_update(actor=request.auth, stage=stage, data=_stage_data(dict(payload))))
+    return stage_out(schema.stage_update(actor=request.auth, stage=stage, data=_stage_data(dict(payload))))
 
 
 @pipeline_router.delete(
     "/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}", response={204: None}, summary="Delete an empty stage"
 )
 def delete_stage(request, object_type: str, pipeline_id: str, stage_id: str):
-    services.stage_delete(actor=request.auth, stage=_stage(request, object_type, pipeline_id, stage_id))
+    schema.stage_delete(actor=request.auth, stage=_stage(request, object_type, pipeline_id, stage_id))
     return HttpResponse(status=204)

@@ -30,7 +30,8 @@ from tend.crm import filters
 from tend.crm.filters import compile_search
 from tend.crm.models import ObjectType, Record
 from tend.crm.registry import registry_for
-from tend.crm.services import property_create, record_create, record_touch_activity
+from tend.crm.schema import property_create
+from tend.crm.services import record_create, record_touch_activity
 from tend.directory.services import user_create
 
 UTC = dt.UTC

@@ -16,9 +16,9 @@ from django.urls import reverse
 
 from tend.core.policy import SYSTEM, Actor
 from tend.core.web import VIEW_AS_SESSION_KEY
-from tend.crm import services
+from tend.crm import schema, services
 from tend.crm.models import Association, ChangeSource, Follow, ObjectType, Pipeline, PropertyChange, Record
-from tend.crm.views import TIMELINE_PAGE
+from tend.crm.views.timeline import TIMELINE_PAGE
 from tend.engagement.kinds import KINDS
 from tend.engagement.services import engagement_create
 
@@ -275,7 +275,7 @@ def test_datetime_input_is_read_in_the_users_time_zone(csm, csm_client):
 
 def test_boolean_multi_enumeration_and_user_edits(csm, csm_client, contacts, companies, acme):
     contact = _create(contacts, "Sam")
-    services.property_create(
+    schema.property_create(
         actor=SYSTEM,
         object_type=companies,
         name="modules",
@@ -577,10 +577,10 @@ def test_record_page_shows_properties_timeline_and_association_management(csm, c
 
 
 def test_record_page_works_for_a_custom_object_type(csm_client):
-    projects = services.object_type_create(
+    projects = schema.object_type_create(
         actor=SYSTEM, name="projects", label_singular="Project", label_plural="Projects"
     )
-    services.property_create(actor=SYSTEM, object_type=projects, name="budget", label="Budget", type="currency")
+    schema.property_create(actor=SYSTEM, object_type=projects, name="budget", label="Budget", type="currency")
     project = _create(projects, "Rollout", budget=1200)
 
     page = csm_client.get(url("record-detail", project))
@@ -636,9 +636,7 @@ def _grow(csm, record, companies, contacts, n: int) -> None:
     """Give `record` n more custom properties, associations and engagements of every kind."""
     start = companies.property_definitions.count()
     for i in range(start, start + n):
-        services.property_create(
-            actor=SYSTEM, object_type=companies, name=f"extra_{i}", label=f"Extra {i}", type="text"
-        )
+        schema.property_create(actor=SYSTEM, object_type=companies, name=f"extra_{i}", label=f"Extra {i}", type="text")
         contact = _create(contacts, f"Contact {i}")
         services.association_create(actor=SYSTEM, from_record=record, to_record=contact)
         for kind, props in (

@@ -6,6 +6,7 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from tend.core.policy import Actor
+from tend.crm import schema
 from tend.crm import services as crm
 from tend.crm.filters import compile_search
 from tend.crm.models import Record
@@ -24,7 +25,7 @@ def wanted_names(csm_property: str) -> set[str]:
 
 @pytest.fixture
 def account_manager(admin, companies):
-    crm.property_create(actor=Actor(admin), object_type=companies, name="account_manager", label="AM", type="user")
+    schema.property_create(actor=Actor(admin), object_type=companies, name="account_manager", label="AM", type="user")
 
 
 @pytest.mark.django_db

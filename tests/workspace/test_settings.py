@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tend.core.policy import Actor
 from tend.core.web import VIEW_AS_SESSION_KEY
-from tend.crm import services as crm
+from tend.crm import schema
 from tend.crm.models import ObjectType, Pipeline
 from tend.cs_settings import services
 from tend.cs_settings.models import SettingsChange, WorkspaceSettings
@@ -53,11 +53,11 @@ def client(manager):
 
 def custom_object(admin, name: str, label: str, *, props=(), pipeline: str | None = None) -> ObjectType:
     actor = Actor(admin)
-    object_type = crm.object_type_create(actor=actor, name=name, label_singular=label, label_plural=f"{label}s")
+    object_type = schema.object_type_create(actor=actor, name=name, label_singular=label, label_plural=f"{label}s")
     for prop_name, prop_label, prop_type in props:
-        crm.property_create(actor=actor, object_type=object_type, name=prop_name, label=prop_label, type=prop_type)
+        schema.property_create(actor=actor, object_type=object_type, name=prop_name, label=prop_label, type=prop_type)
     if pipeline:
-        crm.pipeline_create(actor=actor, object_type=object_type, label=pipeline, stages=[{"label": "Open"}])
+        schema.pipeline_create(actor=actor, object_type=object_type, label=pipeline, stages=[{"label": "Open"}])
     return object_type
 
 
