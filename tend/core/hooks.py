@@ -45,3 +45,23 @@ def settings_changed(section: str, *, before: object, after: object) -> None:
     workspace rebuilds its book indexes when the customers' CSM property changes)."""
     for receiver in list(_settings_changed):
         receiver(section, before=before, after=after)
+
+
+AccountsChangedReceiver = Callable[..., None]
+_accounts_changed: list[AccountsChangedReceiver] = []
+
+
+def on_accounts_changed(receiver: AccountsChangedReceiver) -> AccountsChangedReceiver:
+    """Subscribe `receiver(account_ids: list[int], *, reason: str)`; subscribing twice is once."""
+    if receiver not in _accounts_changed:
+        _accounts_changed.append(receiver)
+    return receiver
+
+
+def accounts_changed(account_ids: Iterable[int | None], *, reason: str) -> None:
+    """Tell every subscriber that these customer accounts have new usage or survey answers."""
+    ids = sorted({int(i) for i in account_ids if i is not None})
+    if not ids:
+        return
+    for receiver in list(_accounts_changed):
+        receiver(ids, reason=reason)

@@ -9,6 +9,7 @@ class HealthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .dirty import mark_related_accounts  # models are ready only now
+        from .dirty import mark_accounts_dirty, mark_related_accounts  # models are ready only now
 
         hooks.on_records_changed(mark_related_accounts)
+        hooks.on_accounts_changed(mark_accounts_dirty)

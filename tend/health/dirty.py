@@ -1,6 +1,7 @@
 """Dirty accounts: the customers an incremental health recompute must score again. Usage events
-and NPS responses call `mark_accounts_dirty`; record, association and engagement changes reach
-`mark_related_accounts` through the core `records_changed` hook (subscribed in apps.py)."""
+and NPS responses reach `mark_accounts_dirty` through the core `accounts_changed` hook; record,
+association and engagement changes reach `mark_related_accounts` through `records_changed` (both
+subscribed in apps.py)."""
 
 from collections.abc import Iterable
 

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tend.core import clock, policy
+from tend.core import clock, hooks, policy
 from tend.core.errors import FieldError
 from tend.core.policy import Actor
 from tend.crm.models import Association, ChangeSource, ObjectType, Record
 from tend.crm.registry import registry_for
 from tend.crm.services import records_write
 from tend.cs_settings.queries import workspace_settings
-from tend.health.dirty import mark_accounts_dirty
 from tend.usage.ingest.parse import parse_timestamp
 from tend.usage.models import SurveyResponse
 from tend.usage.settings import actor_user
@@ -271,7 +270,7 @@ def survey_responses_record(
         if nps_accounts:
             account_nps_sync(account_ids=nps_accounts)
         if result.account_ids:
-            mark_accounts_dirty(result.account_ids, reason="nps")
+            hooks.accounts_changed(result.account_ids, reason="nps")
     return result
 
 

@@ -80,3 +80,19 @@ def test_the_marks_roll_back_with_the_change():
     acme.refresh_from_db()
     assert "city" not in acme.properties
     assert not DirtyAccount.objects.exists()
+
+
+def test_news_of_accounts_marks_them_dirty_and_rolls_back_with_the_change():
+    acme = record_create(
+        actor=SYSTEM, object_type=ObjectType.objects.get(name="companies"), properties={"name": "Acme"}, source="system"
+    )
+    DirtyAccount.objects.all().delete()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        hooks.accounts_changed([acme.pk], reason="usage")
+        assert list(DirtyAccount.objects.values_list("record_id", "reason")) == [(acme.pk, "usage")]
+        raise RuntimeError("the ingestion failed")
+    assert not DirtyAccount.objects.exists()
+
+    hooks.accounts_changed([acme.pk, None, acme.pk], reason="nps")
+
+    assert list(DirtyAccount.objects.values_list("record_id", "reason")) == [(acme.pk, "nps")]

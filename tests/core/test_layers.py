@@ -19,7 +19,8 @@ ALLOWED = {
     "crm": {"core", "directory"},
     "cs_settings": {"core", "directory", "crm"},
     "engagement": {"core", "directory", "crm"},
-    "usage": BELOW_THE_TABS,
+    # usage announces news of accounts through tend.core.hooks; health reads usage
+    "usage": {"core", "directory", "crm", "engagement", "cs_settings"},
     "health": BELOW_THE_TABS,
 }
 

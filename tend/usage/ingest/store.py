@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tend.core import bulk, clock, policy
+from tend.core import bulk, clock, hooks, policy
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.policy import Actor
-from tend.health.dirty import mark_accounts_dirty
 
 from .accounts import IdentityChanges, map_accounts
 from .parse import MAX_BATCH_MESSAGES, USAGE_KINDS, Message, parse_message
@@ -138,4 +137,4 @@ def _store(
     if counted:
         rollups_add(counted)
     if result.account_ids:
-        mark_accounts_dirty(result.account_ids, reason="usage")
+        hooks.accounts_changed(result.account_ids, reason="usage")
