@@ -81,7 +81,7 @@ def view_counts(actor: Actor, user: User) -> dict[str, int]:
         )
         for key in DEFAULT_VIEWS
     }
-    row = User.objects.filter(pk=user.pk).values(**counts).first() or {}
+    row: dict[str, int | None] = User.objects.filter(pk=user.pk).values(**counts).first() or {}  # type: ignore[assignment]  # values() of subqueries: typed as object
     return {key: row.get(key) or 0 for key in DEFAULT_VIEWS}
 
 
@@ -96,9 +96,7 @@ class TaskTable:
     columns: list = field(default_factory=list)
 
 
-def table_tasks(
-    *, actor: Actor, viewed_user: User, table: TaskTable, reg: Registry | None = None
-) -> QuerySet[Task]:
+def table_tasks(*, actor: Actor, viewed_user: User, table: TaskTable, reg: Registry | None = None) -> QuerySet[Task]:
     """The table's queryset: `viewed_user`'s tasks in the chosen view, filtered and sorted with
     the one filter language (ValidationFailed names a bad filter)."""
     reg = reg or registry()
@@ -125,7 +123,7 @@ def _indexed_order(order_by: list) -> list:
     first = order_by[0] if len(order_by) == 2 and order_by[1] == "id" else None
     if not isinstance(first, OrderBy) or not isinstance(first.expression, F):
         return order_by
-    name = first.expression.name
+    name = first.expression.name  # type: ignore[attr-defined]  # F.name exists; django-stubs omit it
     if name == "assignee_id":
         return ["id"]
     if name in _NOT_NULL_SORTS and first.descending:
