@@ -1,67 +1,69 @@
 """Announcements from a lower layer to the apps above it, without importing them.
 
-The record engine says "these records changed", the settings say "this section changed"; apps that
-care (health marks the accounts dirty) subscribe in their AppConfig.ready(). Receivers run in the
-caller's transaction, so whatever they write commits or rolls back with the change that caused it.
+The record engine says "these records changed", usage ingestion "these customer accounts had news",
+the settings "this section changed"; apps that care (health marks the accounts dirty, the workspace
+rebuilds its book indexes) subscribe in their AppConfig.ready(). Receivers run in the caller's
+transaction, so whatever they write commits or rolls back with the change that caused it.
 """
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-RecordsChangedReceiver = Callable[..., None]
-
-_records_changed: list[RecordsChangedReceiver] = []
+Receiver = TypeVar("Receiver", bound=Callable[..., object])
 
 
-def on_records_changed(receiver: RecordsChangedReceiver) -> RecordsChangedReceiver:
-    """Subscribe `receiver(record_ids: list[int], *, reason: str)`; subscribing twice is once."""
-    if receiver not in _records_changed:
-        _records_changed.append(receiver)
-    return receiver
+class Announcement:
+    """The receivers of one kind of news, called in the order they subscribed."""
+
+    def __init__(self) -> None:
+        self.receivers: list[Callable[..., object]] = []
+
+    def subscribe(self, receiver: Receiver) -> Receiver:
+        if receiver not in self.receivers:  # subscribing twice is subscribing once
+            self.receivers.append(receiver)
+        return receiver
+
+    def announce(self, *args: object, **kwargs: object) -> None:
+        for receiver in list(self.receivers):
+            receiver(*args, **kwargs)
+
+    def announce_ids(self, ids: Iterable[int | None], *, reason: str) -> None:
+        """Each id once, in order; nothing at all when there is none."""
+        unique = sorted({int(i) for i in ids if i is not None})
+        if unique:
+            self.announce(unique, reason=reason)
+
+
+_records = Announcement()
+_accounts = Announcement()
+_settings = Announcement()
+
+
+def on_records_changed(receiver: Receiver) -> Receiver:
+    """Subscribe `receiver(record_ids: list[int], *, reason: str)`."""
+    return _records.subscribe(receiver)
 
 
 def records_changed(record_ids: Iterable[int | None], *, reason: str) -> None:
-    """Tell every subscriber that these records (properties, associations, engagements) changed."""
-    ids = sorted({int(i) for i in record_ids if i is not None})
-    if not ids:
-        return
-    for receiver in list(_records_changed):
-        receiver(ids, reason=reason)
+    """These records (properties, associations, engagements) changed."""
+    _records.announce_ids(record_ids, reason=reason)
 
 
-SettingsChangedReceiver = Callable[..., None]
-
-_settings_changed: list[SettingsChangedReceiver] = []
-
-
-def on_settings_changed(receiver: SettingsChangedReceiver) -> SettingsChangedReceiver:
-    """Subscribe `receiver(section: str, *, before: object, after: object)`; twice is once."""
-    if receiver not in _settings_changed:
-        _settings_changed.append(receiver)
-    return receiver
-
-
-def settings_changed(section: str, *, before: object, after: object) -> None:
-    """Tell every subscriber that a section of the settings was saved with another value (the
-    workspace rebuilds its book indexes when the customers' CSM property changes)."""
-    for receiver in list(_settings_changed):
-        receiver(section, before=before, after=after)
-
-
-AccountsChangedReceiver = Callable[..., None]
-_accounts_changed: list[AccountsChangedReceiver] = []
-
-
-def on_accounts_changed(receiver: AccountsChangedReceiver) -> AccountsChangedReceiver:
-    """Subscribe `receiver(account_ids: list[int], *, reason: str)`; subscribing twice is once."""
-    if receiver not in _accounts_changed:
-        _accounts_changed.append(receiver)
-    return receiver
+def on_accounts_changed(receiver: Receiver) -> Receiver:
+    """Subscribe `receiver(account_ids: list[int], *, reason: str)`."""
+    return _accounts.subscribe(receiver)
 
 
 def accounts_changed(account_ids: Iterable[int | None], *, reason: str) -> None:
-    """Tell every subscriber that these customer accounts have new usage or survey answers."""
-    ids = sorted({int(i) for i in account_ids if i is not None})
-    if not ids:
-        return
-    for receiver in list(_accounts_changed):
-        receiver(ids, reason=reason)
+    """These customer accounts have new usage events or survey answers."""
+    _accounts.announce_ids(account_ids, reason=reason)
+
+
+def on_settings_changed(receiver: Receiver) -> Receiver:
+    """Subscribe `receiver(section: str, *, before: object, after: object)`."""
+    return _settings.subscribe(receiver)
+
+
+def settings_changed(section: str, *, before: object, after: object) -> None:
+    """A section of the Customer Success settings was saved with another value."""
+    _settings.announce(section, before=before, after=after)

@@ -23,7 +23,7 @@ def heard():
 
     hooks.on_records_changed(receiver)
     yield calls
-    hooks._records_changed.remove(receiver)
+    hooks._records.receivers.remove(receiver)
 
 
 def test_receivers_hear_each_record_once_in_order(heard):
@@ -35,7 +35,7 @@ def test_receivers_hear_each_record_once_in_order(heard):
 
 
 def test_subscribing_twice_is_subscribing_once(heard):
-    receiver = hooks._records_changed[-1]
+    receiver = hooks._records.receivers[-1]
     hooks.on_records_changed(receiver)
 
     hooks.records_changed([1], reason="x")
@@ -44,7 +44,7 @@ def test_subscribing_twice_is_subscribing_once(heard):
 
 
 def test_health_is_subscribed_by_its_app_config():
-    assert mark_related_accounts in hooks._records_changed
+    assert mark_related_accounts in hooks._records.receivers
 
 
 def test_a_record_change_marks_its_account_dirty():

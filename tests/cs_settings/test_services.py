@@ -21,7 +21,7 @@ NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 def announced(monkeypatch):
     """What the settings announce, heard by a subscriber of this test only."""
     heard: list[tuple[str, object, object]] = []
-    monkeypatch.setattr(hooks, "_settings_changed", [])
+    monkeypatch.setattr(hooks, "_settings", hooks.Announcement())
     hooks.on_settings_changed(lambda section, *, before, after: heard.append((section, before, after)))
     return heard
 
