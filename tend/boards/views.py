@@ -120,39 +120,48 @@ def _resolve(request, tab: str, params: QueryDict, board: BoardConfig | None = N
 # ---- columns and cards ------------------------------------------------------------------------
 
 
-def _card(record, formatter: Formatter, board: BoardConfig, registry, stage: Stage, urls: tuple) -> dict:
-    days = None
-    if record.stage_entered_at is not None:
-        days = (clock.now() - record.stage_entered_at).days
-    details = []
-    for name in (board.csm_property, queries.AMOUNT, board.renewal_property):
-        spec = registry.get(name) if name else None
-        if spec is None or name == "owner":
-            continue
-        text = formatter.text(record, name)
-        if text:
-            details.append(f"{_(str(spec.label))}: {text}")
-    return {
-        "record": record,
-        "detail_url": f"{urls[0]}{record.pk}/",
-        "preview_url": f"{urls[0]}{record.pk}/preview/",
-        "owner": formatter.text(record, "owner"),
-        "details": details,
-        "days": days,
-        "days_text": ngettext("%(days)d day in stage", "%(days)d days in stage", days) % {"days": days}
-        if days is not None
-        else "",
-        "late": stage.target_days is not None and days is not None and days > stage.target_days,
-    }
+class Cards:
+    """Cards of a board's columns: what is the same for every card (URL prefix, the detail
+    properties and their labels, now, the "N days in stage" phrases) is worked out once."""
+
+    def __init__(self, formatter: Formatter, board: BoardConfig, registry: Registry):
+        self.formatter = formatter
+        self.prefix = reverse("record-detail", args=[board.object_type.name, 1]).removesuffix("1/")
+        names = (board.csm_property, queries.AMOUNT, board.renewal_property)
+        self.details = [
+            (name, str(_(str(spec.label))))
+            for name in names
+            if name and name != "owner" and (spec := registry.get(name)) is not None
+        ]
+        self.now = clock.now()
+        self._days_texts: dict[int, str] = {}
+
+    def days_text(self, days: int) -> str:
+        if days not in self._days_texts:
+            self._days_texts[days] = ngettext("%(days)d day in stage", "%(days)d days in stage", days) % {"days": days}
+        return self._days_texts[days]
+
+    def card(self, record, stage: Stage) -> dict:
+        days = (self.now - record.stage_entered_at).days if record.stage_entered_at is not None else None
+        details = []
+        for name, label in self.details:
+            text = self.formatter.text(record, name)
+            if text:
+                details.append(f"{label}: {text}")
+        detail_url = f"{self.prefix}{record.pk}/"
+        return {
+            "record": record,
+            "detail_url": detail_url,
+            "preview_url": f"{detail_url}preview/",
+            "owner": self.formatter.text(record, "owner"),
+            "details": details,
+            "days": days,
+            "days_text": self.days_text(days) if days is not None else "",
+            "late": stage.target_days is not None and days is not None and days > stage.target_days,
+        }
 
 
-def _record_urls(board: BoardConfig) -> tuple:
-    """The record URLs' common prefix, reversed once (a reverse per card costs more than the SQL)."""
-    detail = reverse("record-detail", args=[board.object_type.name, 1])
-    return (detail.removesuffix("1/"),)
-
-
-def _column(stage: Stage, records, totals: dict, formatter, board, registry, *, offset: int = 0, first=None) -> dict:
+def _column(stage: Stage, records, totals: dict, cards: Cards, *, offset: int = 0, first=None) -> dict:
     page, more = first if first is not None else queries.stage_cards(records, stage, offset=offset)
     row = totals.get(stage.pk, {})
     total = row.get("total")
@@ -162,7 +171,7 @@ def _column(stage: Stage, records, totals: dict, formatter, board, registry, *, 
         "count": row.get("n", 0),
         "total": total,
         "weighted": weighted,
-        "cards": [_card(r, formatter, board, registry, stage, _record_urls(board)) for r in page],
+        "cards": [cards.card(r, stage) for r in page],
         "more": more,
         "next_offset": offset + len(page),
         "late_title": ngettext("Target: %(n)d day", "Target: %(n)d days", stage.target_days or 0)
@@ -189,14 +198,14 @@ def _columns_context(request, board, registry, state: BoardState, stage_ids=None
     registry, records = _records(request, board, state)
     stages = list(state.pipeline.stages.order_by("display_order", "id"))
     totals = queries.stage_totals(records, registry)
-    formatter = Formatter(registry)
+    cards = Cards(Formatter(registry), board, registry)
     chosen = [s for s in stages if stage_ids is None or s.pk in stage_ids]
     pages = queries.first_pages(records, chosen)
     return {
         "board": board,
         "object_type": board.object_type,
         "has_amount": queries.has_amount(registry),
-        "columns": [_column(s, records, totals, formatter, board, registry, first=pages[s.pk]) for s in chosen],
+        "columns": [_column(s, records, totals, cards, first=pages[s.pk]) for s in chosen],
         "total_count": sum(row["n"] for row in totals.values()),
         "query": state.query_string(),
         "can_move": view.can_act and policy.allows(view.actor, policy.Action.EDIT_RECORDS),
@@ -310,7 +319,7 @@ def column(request, tab: str, stage_id: int):
         offset = max(0, int(request.GET.get("offset", 0)))
     except ValueError:
         offset = 0
-    col = _column(stage, records, {}, Formatter(registry), board, registry, offset=offset)
+    col = _column(stage, records, {}, Cards(Formatter(registry), board, registry), offset=offset)
     context = {"col": col, "board": board, "object_type": board.object_type, "query": state.query_string()}
     return render(request, "boards/_cards.html", context)
 
