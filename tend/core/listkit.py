@@ -17,11 +17,12 @@ from django.http import HttpRequest, QueryDict
 from django.utils import formats
 from django.utils.functional import cached_property
 
+from .paging import COUNT_CAP, capped_count
+
 # What a filter parameter that is not JSON becomes: the filter compiler rejects it with a field
 # error, so the screen shows "these filters cannot be applied" instead of dropping them.
 INVALID_FILTERS: dict = {"filterGroups": "invalid"}
 PAGE_SIZE = 25
-COUNT_CAP = 10_000
 MAX_SEARCH = 200
 
 # The one fragment an htmx request from inside a list screen asks for.
@@ -199,9 +200,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        if isinstance(self.object_list, list):
-            return min(len(self.object_list), self.cap + 1)
-        return self.object_list.order_by()[: self.cap + 1].count()
+        n, capped = capped_count(self.object_list, self.cap)
+        return n + 1 if capped else n  # one past the cap: the paginator knows a next page follows
 
     @property
     def capped(self) -> bool:
