@@ -3,45 +3,25 @@
 Every failure path asserts that nothing changed: the schema, and records where a rule guards them.
 """
 
-import datetime as dt
-
 import pytest
 
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.policy import SYSTEM, Actor
 from tend.crm import queries, schema, services
 from tend.crm.models import (
-    Association,
-    ChangeSource,
     ObjectType,
     Pipeline,
     PropertyChange,
     PropertyDefinition,
-    Record,
     Stage,
 )
 from tend.crm.registry import registry_for
+from tests.crm.helpers import LATER, NOW, fields, make, state
 
 pytestmark = pytest.mark.django_db
 
 
-NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
-LATER = NOW + dt.timedelta(hours=2)
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def clock(time_machine):
-    """Time stands still at NOW until a test moves it."""
-    time_machine.move_to(NOW, tick=False)
-    return time_machine
-
-
-@pytest.fixture
-def deals(db):
-    return ObjectType.objects.get(name="deals")
 
 
 @pytest.fixture
@@ -50,26 +30,6 @@ def settings_admin(db):
     from tend.directory.services import user_create
 
     return Actor(user_create(email="settings@example.com", full_name="Sam Settings", manage_cs_settings=True))
-
-
-def make(object_type_name: str, name: str, **props) -> Record:
-    object_type = ObjectType.objects.get(name=object_type_name)
-    return services.record_create(
-        actor=SYSTEM, object_type=object_type, properties={"name": name, **props}, source=ChangeSource.SYSTEM
-    )
-
-
-def fields(excinfo) -> list[tuple[str, str]]:
-    return [(e.field, e.code) for e in excinfo.value.errors]
-
-
-def state() -> dict:
-    """Everything a record write may touch, to compare before and after a refused write."""
-    return {
-        "records": list(Record.objects.order_by("pk").values()),
-        "history": list(PropertyChange.objects.order_by("pk").values()),
-        "associations": list(Association.objects.order_by("pk").values("from_record", "to_record", "label")),
-    }
 
 
 def schema_state() -> dict:

@@ -21,43 +21,17 @@ from tend.crm.models import (
 )
 from tend.engagement.kinds import KINDS
 from tend.engagement.services import engagement_create
+from tests.crm.helpers import LATER, NOW, fields, make, state
 
 pytestmark = pytest.mark.django_db
-
-
-NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
-LATER = NOW + dt.timedelta(hours=2)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
 @pytest.fixture
-def clock(time_machine):
-    """Time stands still at NOW until a test moves it."""
-    time_machine.move_to(NOW, tick=False)
-    return time_machine
-
-
-@pytest.fixture
-def deals(db):
-    return ObjectType.objects.get(name="deals")
-
-
-@pytest.fixture
 def service_type(db):
     return ObjectType.objects.get(name="services")
-
-
-def make(object_type_name: str, name: str, **props) -> Record:
-    object_type = ObjectType.objects.get(name=object_type_name)
-    return services.record_create(
-        actor=SYSTEM, object_type=object_type, properties={"name": name, **props}, source=ChangeSource.SYSTEM
-    )
-
-
-def fields(excinfo) -> list[tuple[str, str]]:
-    return [(e.field, e.code) for e in excinfo.value.errors]
 
 
 def history(record: Record) -> list[tuple]:
@@ -66,15 +40,6 @@ def history(record: Record) -> list[tuple]:
         .order_by("property_name", "id")
         .values_list("property_name", "old_value", "new_value", "changed_by_id", "source")
     )
-
-
-def state() -> dict:
-    """Everything a record write may touch, to compare before and after a refused write."""
-    return {
-        "records": list(Record.objects.order_by("pk").values()),
-        "history": list(PropertyChange.objects.order_by("pk").values()),
-        "associations": list(Association.objects.order_by("pk").values("from_record", "to_record", "label")),
-    }
 
 
 def stage(pipeline_label: str, stage_label: str) -> Stage:
