@@ -148,9 +148,30 @@ class RecordCells:
 # ---- the views bar and the shared context ---------------------------------------------------
 
 
+@dataclass
+class MenuEntry:
+    """One view of the "All views" menu; `meta` says whose it is or whom it is shared with."""
+
+    key: str
+    label: str
+    link: str
+    active: bool = False
+    meta: str = ""
+    description: str = ""
+
+
+@dataclass
+class MenuGroup:
+    key: str  # "default" | "mine" | "shared"
+    label: str
+    entries: list[MenuEntry]
+
+
 def views_bar(viewing: Viewing, tab: str, state: TableState, builtins: Iterable[BuiltinView]) -> dict[str, object]:
     """The views bar: built-in views, the default views (in the admin's order), the current saved
-    view when it is not a default one, and every view the viewer sees (the "All views" menu)."""
+    view when it is not a default one, and the "All views" menu of every view the viewer may open:
+    the built-in and default ones, their own, and those others share with everyone."""
+    builtins = list(builtins)
     all_views = list(queries.views_for(viewing.actor, tab).select_related("owner"))
     defaults = sorted(
         (v for v in all_views if v.is_default and v.visibility == SavedView.Visibility.EVERYONE),
@@ -173,8 +194,44 @@ def views_bar(viewing: Viewing, tab: str, state: TableState, builtins: Iterable[
         )
     if saved is not None and not saved.is_default:
         choices.append(ViewChoice(str(saved.pk), saved.name, state.view_link(saved.pk), True))
-    menu = [{"view": v, "link": state.view_link(v.pk)} for v in all_views]
-    return {"view_choices": choices, "all_views": menu, "default_views": defaults}
+    return {
+        "view_choices": choices,
+        "view_menu": _view_menu(viewing, state, builtins, defaults, all_views),
+        "has_saved_views": bool(all_views),
+        "default_views": defaults,
+    }
+
+
+def _view_menu(
+    viewing: Viewing,
+    state: TableState,
+    builtins: list[BuiltinView],
+    defaults: list[SavedView],
+    all_views: list[SavedView],
+) -> list[MenuGroup]:
+    saved_pk = state.saved.pk if state.saved is not None else None
+
+    def entry(view: SavedView, meta: str) -> MenuEntry:
+        return MenuEntry(str(view.pk), view.name, state.view_link(view.pk), view.pk == saved_pk, meta, view.description)
+
+    default_ids = {v.pk for v in defaults}
+    standard = [MenuEntry(b.key, str(b.label), state.view_link(b.key), state.view_key == b.key) for b in builtins]
+    standard += [entry(v, "") for v in defaults]
+    mine, shared = [], []
+    for v in all_views:  # in name order
+        if v.pk in default_ids:
+            continue
+        if v.owner_id == viewing.actor.user.pk:
+            everyone = v.visibility == SavedView.Visibility.EVERYONE
+            mine.append(entry(v, _("shared with everyone") if everyone else _("private")))
+        else:
+            shared.append(entry(v, v.owner.display_name))
+    groups = [
+        MenuGroup("default", _("Default views"), standard),
+        MenuGroup("mine", _("My views"), mine),
+        MenuGroup("shared", _("Shared with everyone"), shared),
+    ]
+    return [g for g in groups if g.entries]
 
 
 def list_context(

@@ -151,3 +151,61 @@ class TestOneSavedViewEndpoint:
         response = signed_in.post(reverse("board-view-create", args=["revenue-nothing"]), {"name": "X"})
         assert response.status_code == 404
         assert not SavedView.objects.exists()
+
+
+def menu_groups(body: str) -> dict[str, list[str]]:
+    """The "All views" menu as rendered: each group's key → the labels of its views, in order."""
+    menu = body[body.index('data-testid="views-menu"') :]
+    menu = menu[: menu.index('data-testid="views-none"')]
+    groups = {}
+    for chunk in menu.split('data-testid="views-group-')[1:]:
+        key = chunk[: chunk.index('"')]
+        groups[key] = re.findall(r'data-testid="menu-view-[^"]+"><span class="views-menu-name">([^<]*)</span>', chunk)
+    return groups
+
+
+class TestAllViewsMenu:
+    @pytest.fixture
+    def others(self, db):
+        from tend.directory.services import user_create
+
+        return user_create(email="mia@example.com", password="pw-123456789", full_name="Mia Manager")
+
+    @pytest.mark.parametrize(
+        ("url", "tab"), [("/customers/", "customers"), ("/tasks/", "tasks"), ("/services/", "services")]
+    )
+    def test_every_view_the_user_may_open_is_in_the_menu_and_no_other(self, signed_in, csm, others, url, tab):
+        # Given: 25 views of the CSM's own, one shared by another user, one default, another's
+        # private view, and a view of another tab
+        for i in range(25):
+            baker.make(SavedView, tab=tab, owner=csm, name=f"Mine {i:02d}", visibility="private")
+        baker.make(SavedView, tab=tab, owner=csm, name="Mine shared", visibility="everyone")
+        baker.make(SavedView, tab=tab, owner=others, name="Team pipeline", visibility="everyone")
+        baker.make(SavedView, tab=tab, owner=others, name="Renewals", visibility="everyone", is_default=True)
+        baker.make(SavedView, tab=tab, owner=others, name="Mia's secret", visibility="private")
+        baker.make(SavedView, tab="other", owner=csm, name="Elsewhere", visibility="private")
+        # When
+        body = signed_in.get(url).content.decode()
+        # Then
+        groups = menu_groups(body)
+        # the built-in and default views are the bar's tabs, in the bar's order
+        tabs = re.findall(r'data-testid="view-[^"]+">([^<]+?)(?: <span|</a>)', body)
+        assert groups["default"] == tabs and tabs[-1] == "Renewals" and len(tabs) > 1
+        assert groups["mine"] == [*(f"Mine {i:02d}" for i in range(25)), "Mine shared"]
+        assert groups["shared"] == ["Team pipeline"]
+        assert "Mia&#x27;s secret" not in body and "Elsewhere" not in body
+
+    def test_each_entry_opens_its_view_and_says_whose_it_is(self, signed_in, csm, others):
+        mine = baker.make(SavedView, tab="customers", owner=csm, name="Mine", visibility="private")
+        theirs = baker.make(SavedView, tab="customers", owner=others, name="Theirs", visibility="everyone")
+        body = signed_in.get(f"/customers/?view={mine.pk}").content.decode()
+        assert (
+            f'<a class="dropdown-item active" href="?view={mine.pk}" '
+            f'data-search="Mine private" x-show="shows($el)" aria-current="page" data-testid="menu-view-{mine.pk}">'
+        ) in body
+        assert f'href="?view={theirs.pk}" data-search="Theirs Mia Manager"' in body
+
+    def test_with_no_saved_view_the_menu_says_how_to_make_one(self, signed_in):
+        body = signed_in.get("/customers/").content.decode()
+        assert list(menu_groups(body)) == ["default"]
+        assert "No saved views yet." in body
