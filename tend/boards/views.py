@@ -19,6 +19,7 @@ from tend.crm.registry import Registry, registry_for
 from tend.crm.services import record_update
 from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
+from tend.directory.queries import TeamScope, team_scope
 from tend.workspace import listing
 
 from . import queries
@@ -26,13 +27,16 @@ from .queries import BoardConfig
 
 QUICK_DAYS = ("7", "30", "90")
 RENEWAL_DAYS = ("30", "60", "90")
-BUILTIN_VIEWS = ("all", "mine")
+BUILTIN_VIEWS = ("all", "mine", "team")
 STICKY = ("object", "pipeline", "layout")
-QUICK = ("owner", "created", "activity", "renew")
+QUICK = ("owner", "created", "activity", "renew", "person")
 
 
-def _builtin_views() -> list[listing.BuiltinView]:
-    return [listing.BuiltinView("all", _("All")), listing.BuiltinView("mine", _("Assigned to me"))]
+def _builtin_views(team: TeamScope | None) -> list[listing.BuiltinView]:
+    views = [listing.BuiltinView("all", _("All")), listing.BuiltinView("mine", _("Assigned to me"))]
+    if team is not None:
+        views.append(listing.BuiltinView("team", _("Assigned to my team")))
+    return views
 
 
 # ---- the state of a board: everything in the URL ----------------------------------------------
@@ -42,11 +46,12 @@ class BoardState:
     """The board or table asked for by a query string: pipeline and layout on top of the kit's
     table state (view, filters, sort, columns, search, quick filters)."""
 
-    def __init__(self, table: TableState, board: BoardConfig, pipelines: list, pipeline):
+    def __init__(self, table: TableState, board: BoardConfig, pipelines: list, pipeline, team: TeamScope | None):
         self.table = table
         self.board = board
         self.pipelines = pipelines
         self.pipeline = pipeline
+        self.team = team  # the viewed user's team, when they manage anyone
         self.layout = "table" if table.params.get("layout") == "table" else "board"
 
     @classmethod
@@ -67,7 +72,10 @@ class BoardState:
             sticky=STICKY,
             quick=QUICK,
         )
-        return cls(table, board, pipelines, pipeline)
+        team = team_scope(view.user, params.get("person"))
+        if team is None and table.view_key == "team":
+            raise NotFound("No team.")
+        return cls(table, board, pipelines, pipeline, team)
 
     @property
     def params(self) -> QueryDict:
@@ -78,6 +86,11 @@ class BoardState:
         p = self.params
         if self.table.view_key == "mine" and self.board.csm_property:
             extra.append({"propertyName": self.board.csm_property, "operator": "IS_ME"})
+        if self.table.view_key == "team" and self.team is not None:
+            assignee = self.board.csm_property or "owner"
+            extra.append({"propertyName": assignee, "operator": "IN_MY_TEAM"})
+            if self.team.person is not None:
+                extra.append({"propertyName": assignee, "operator": "EQ", "value": self.team.person.pk})
         owner = p.get("owner", "")
         if owner == "me":
             extra.append({"propertyName": "owner", "operator": "IS_ME"})
@@ -248,6 +261,7 @@ def _page(request, tab_name: str, board: BoardConfig | None, boards: list[BoardC
     context.update(
         {
             "board_state": state,
+            "team": state.team if state.table.view_key == "team" else None,
             "pipelines": state.pipelines,
             "object_type": board.object_type,
             "quick_days": QUICK_DAYS,
@@ -265,7 +279,7 @@ def _page(request, tab_name: str, board: BoardConfig | None, boards: list[BoardC
                 state=state.table,
                 registry=registry,
                 users=users,
-                builtins=_builtin_views(),
+                builtins=_builtin_views(state.team),
                 create_url=reverse("board-view-create", args=[board.tab]),
             ),
         }

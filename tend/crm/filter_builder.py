@@ -29,6 +29,7 @@ def operator_labels() -> dict[str, str]:
         "IN_LAST_DAYS": _("is in the last N days"),
         "IN_NEXT_DAYS": _("is in the next N days"),
         "IS_ME": _("is me"),
+        "IN_MY_TEAM": _("is me or someone who reports to me"),
     }
 
 

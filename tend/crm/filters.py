@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from tend.core import clock
 from tend.core.errors import FieldError, ValidationFailed
+from tend.directory.queries import team_ids
 
 from . import values
 from .models import PropertyKey, PropertyType
@@ -53,7 +54,7 @@ OPERATORS_BY_TYPE: dict[str, frozenset[str]] = {
     PropertyType.BOOLEAN: frozenset(_BASIC),
     PropertyType.ENUMERATION: frozenset(_BASIC | _SETS),
     PropertyType.MULTI_ENUMERATION: frozenset(_BASIC | _SETS),
-    PropertyType.USER: frozenset(_BASIC | _SETS | {"IS_ME"}),
+    PropertyType.USER: frozenset(_BASIC | _SETS | {"IS_ME", "IN_MY_TEAM"}),
     PIPELINE: frozenset(_BASIC | _SETS),
     STAGE: frozenset(_BASIC | _SETS),
 }
@@ -267,6 +268,10 @@ def _compile_filter(raw_filter, registry: Registry, *, user, tz) -> Q:
         if user is None or not getattr(user, "pk", None):
             raise _Reject(".operator", _("IS_ME needs a signed-in user."))
         return Q(**{_lookup(spec, "exact"): user.pk})
+    if op == "IN_MY_TEAM":
+        if user is None or not getattr(user, "pk", None):
+            raise _Reject(".operator", _("IN_MY_TEAM needs a signed-in user."))
+        return Q(**{_lookup(spec, "in"): team_ids(user)})
 
     if op in _SETS:
         raw_values = raw_filter.get("values")

@@ -27,6 +27,11 @@ DEFAULT_VIEWS = {
     "completed": _("All completed"),
 }
 DEFAULT_VIEW = "today"
+# A manager's built-in view: the open tasks of their team (themselves and their reports), which
+# the `due` parameter narrows to one of the due views (the Summary's "See more" links).
+TEAM_VIEW = "team"
+TEAM_VIEW_LABEL = _("Team's tasks")
+TEAM_DUE_VIEWS = ("today", "overdue", "tomorrow")
 # The order a default view lists its tasks in unless the user sorts by a column.
 DEFAULT_SORTS = {
     "completed": [{"propertyName": "completed_at", "direction": "DESCENDING"}],
@@ -67,22 +72,31 @@ def visible_tasks(actor: Actor) -> TaskQuerySet:
     return Task.objects.active()
 
 
-def view_counts(actor: Actor, user: User) -> dict[str, int]:
-    """How many of `user`'s tasks each default view holds, in one query: a count a view, each
-    over its own range of the task indexes (one pass with every view's condition on every task
-    cost three times as much for a user with 25k tasks)."""
+def assigned(actor: Actor, user: User, assignee_ids: list[int] | None = None) -> TaskQuerySet:
+    """`user`'s tasks, or those of the users `assignee_ids` (a manager's team)."""
+    tasks = visible_tasks(actor)
+    return tasks.assigned_to(user) if assignee_ids is None else tasks.filter(assignee_id__in=assignee_ids)
+
+
+def view_counts(
+    actor: Actor, user: User, *, assignee_ids: list[int] | None = None, keys: tuple[str, ...] = tuple(DEFAULT_VIEWS)
+) -> dict[str, int]:
+    """How many of `user`'s tasks (or the team's: `assignee_ids`) each default view in `keys`
+    holds, days in `user`'s zone, in one query: a count a view, each over its own range of the
+    task indexes (one pass with every view's condition on every task cost three times as much for
+    a user with 25k tasks)."""
     tz, now = clock.user_zone(user), clock.now()
-    tasks = visible_tasks(actor).assigned_to(user).order_by()
+    tasks = assigned(actor, user, assignee_ids).order_by()
     counts = {
         key: Subquery(
             tasks.filter(view_condition(key, tz=tz, now=now))
             .annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
             .values("n")
         )
-        for key in DEFAULT_VIEWS
+        for key in keys
     }
     row: dict[str, int | None] = User.objects.filter(pk=user.pk).values(**counts).first() or {}  # type: ignore[assignment]  # values() of subqueries: typed as object
-    return {key: row.get(key) or 0 for key in DEFAULT_VIEWS}
+    return {key: row.get(key) or 0 for key in keys}
 
 
 @dataclass
@@ -94,6 +108,7 @@ class TaskTable:
     filters: dict = field(default_factory=dict)
     sorts: list = field(default_factory=list)
     columns: list = field(default_factory=list)
+    assignee_ids: list[int] | None = None  # the team view: these users' tasks, not the viewed user's
 
 
 def table_tasks(*, actor: Actor, viewed_user: User, table: TaskTable, reg: Registry | None = None) -> QuerySet[Task]:
@@ -105,7 +120,7 @@ def table_tasks(*, actor: Actor, viewed_user: User, table: TaskTable, reg: Regis
     body = {**(table.filters or {}), "sorts": sorts}
     compiled = compile_search(body, reg, user=viewed_user, tz=tz)
     compiled.order_by = _indexed_order(compiled.order_by)
-    tasks = visible_tasks(actor).assigned_to(viewed_user)
+    tasks = assigned(actor, viewed_user, table.assignee_ids)
     if table.builtin:
         tasks = in_view(tasks, table.builtin, tz=tz, now=clock.now())
     return compiled.apply(tasks)

@@ -40,6 +40,7 @@ class Selection:
     filters: dict[str, Any] | None = None
     view: str | None = None
     user: User | None = None
+    assignee_ids: list[int] | None = None  # the team view: these users' tasks instead of `user`'s
 
     @property
     def all_matching(self) -> bool:
@@ -75,7 +76,9 @@ def selection_tasks(*, actor: Actor, selection: Selection) -> QuerySet[Task]:
         tz=tz,
     )
     tasks = tasks.filter(compiled.where)
-    if selection.user is not None:
+    if selection.assignee_ids is not None:
+        tasks = tasks.filter(assignee_id__in=selection.assignee_ids)
+    elif selection.user is not None:
         tasks = tasks.assigned_to(selection.user)
     if selection.view:
         if selection.view not in queries.DEFAULT_VIEWS:
@@ -113,7 +116,9 @@ class JsonOf(Func):
             sql = f"NULLIF({sql}, '')"
         return f"to_jsonb({sql})", params
 
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, *args: Any, **extra: Any) -> "_AsSqlType":  # pragma: no cover - SQLite and PostgreSQL only
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, *args: Any, **extra: Any
+    ) -> "_AsSqlType":  # pragma: no cover - SQLite and PostgreSQL only
         raise NotImplementedError(f"JsonOf is not available on {connection.vendor}")
 
 

@@ -19,6 +19,7 @@ from tend.crm.display import Formatter
 from tend.crm.models import PropertyType
 from tend.crm.picker import records_by_ids
 from tend.directory.models import User
+from tend.directory.queries import TeamScope, team_scope
 from tend.engagement import services as engagement_services
 from tend.engagement.kinds import KINDS
 from tend.engagement.models import Task, TaskChange
@@ -44,28 +45,50 @@ def table_state(view, params: QueryDict, registry) -> TableState:
         view,
         tab=queries.TAB,
         registry=registry,
-        builtin_views=queries.DEFAULT_VIEWS,
+        builtin_views=[*queries.DEFAULT_VIEWS, queries.TEAM_VIEW],
         default_view=queries.DEFAULT_VIEW,
         default_columns=ws_queries.default_columns(queries.TAB),
         first_column=SUBJECT,
+        quick=("due", "person"),
     )
 
 
-def task_table(state: TableState) -> queries.TaskTable:
-    builtin = state.view_key if state.view_key in queries.DEFAULT_VIEWS else None
+def team_of_table(state: TableState, viewed_user) -> TeamScope | None:
+    """The viewed user's team when the table shows the team view (NotFound: they manage nobody)."""
+    if state.view_key != queries.TEAM_VIEW:
+        return None
+    team = team_scope(viewed_user, state.params.get("person"))
+    if team is None:
+        raise NotFound("No team.")
+    return team
+
+
+def task_table(state: TableState, team: TeamScope | None = None) -> queries.TaskTable:
+    if team is not None:
+        due = state.params.get("due")
+        builtin: str | None = due if due in queries.TEAM_DUE_VIEWS else "open"
+    else:
+        builtin = state.view_key if state.view_key in queries.DEFAULT_VIEWS else None
     return queries.TaskTable(
         view_key=state.view_key,
         builtin=builtin,
         filters=state.search_filters,
         sorts=state.sorts,
         columns=state.columns,
+        assignee_ids=team.user_ids if team is not None else None,
     )
 
 
 def selection(state: TableState, viewed_user) -> services.Selection:
     """Every task the table lists (for "select all N tasks matching")."""
-    table = task_table(state)
-    return services.Selection(filters=table.filters, view=table.builtin, user=viewed_user)
+    try:
+        team = team_of_table(state, viewed_user)
+    except NotFound:
+        raise ValidationFailed.single("state", _("You have no team, so the team view is not available.")) from None
+    table = task_table(state, team)
+    return services.Selection(
+        filters=table.filters, view=table.builtin, user=viewed_user, assignee_ids=table.assignee_ids
+    )
 
 
 class TaskCells(listing.RecordCells):
@@ -126,6 +149,7 @@ def _empty_text(state: TableState) -> str:
         "overdue": _("No overdue tasks — you are all caught up."),
         "tomorrow": _("Nothing due tomorrow yet."),
         "completed": _("No completed tasks yet. Complete a task with the check mark in its row."),
+        "team": _("Nobody in your team has open tasks here."),
     }.get(state.view_key, _("No tasks here. Create one with “Create task”, or from a customer’s record."))
 
 
@@ -141,6 +165,7 @@ def tasks(request):
     registry = queries.registry()
     try:
         state = table_state(view, request.GET, registry)
+        team = team_of_table(state, view.user)
     except NotFound:
         messages.error(request, _("That view does not exist or is not shared with you."))
         return redirect("tasks")
@@ -149,7 +174,7 @@ def tasks(request):
     screen = ListScreen(state, headers, [], None, extra={"noun": "tasks", "extra_columns": 2})
     error = None
     try:
-        found = queries.table_tasks(actor=actor, viewed_user=view.user, table=task_table(state), reg=registry)
+        found = queries.table_tasks(actor=actor, viewed_user=view.user, table=task_table(state, team), reg=registry)
         screen.page = page_of(queries.with_rows(found), request.GET)
         cells, now = TaskCells(registry, state.columns, users=users), clock.now()
         screen.rows = [cells.task_row(t, now) for t in screen.page.object_list]
@@ -164,8 +189,14 @@ def tasks(request):
         listing.BuiltinView(key, str(label), counts[key], alert=key == "overdue")
         for key, label in queries.DEFAULT_VIEWS.items()
     ]
+    team_here = team if team is not None else team_scope(view.user)
+    if team_here is not None:
+        builtins.append(listing.BuiltinView(queries.TEAM_VIEW, str(queries.TEAM_VIEW_LABEL)))
     context = {
         "active_tab": queries.TAB,
+        "team": team,
+        "team_due": state.params.get("due", "") if team is not None else "",
+        "team_due_views": [(key, queries.DEFAULT_VIEWS[key]) for key in queries.TEAM_DUE_VIEWS],
         "screen": screen,
         "error": error,
         "can_edit": can_edit,

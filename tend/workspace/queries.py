@@ -22,8 +22,13 @@ from .services import DEFAULT_COLUMNS
 
 BUILTIN_VIEWS = {
     "owned": _("Owned by me"),
+    "team": _("Owned by my team"),
     "assigned30": _("Assigned in the last 30 days"),
 }
+# The built-in views of one CSM's book (the CSM is the same on every row).
+OWN_BOOK_VIEWS = ("owned", "assigned30")
+# The built-in views shown only to a user who manages others.
+TEAM_VIEWS = ("team",)
 ASSIGNED_WITHIN_DAYS = 30
 
 
@@ -61,6 +66,7 @@ class TableSpec:
     sorts: list = field(default_factory=list)
     columns: list = field(default_factory=list)
     builtin: str | None = None
+    person: int | None = None  # the "team" view narrowed to one member of the team
 
 
 def with_extra_filters(filters: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str, Any]:
@@ -85,8 +91,12 @@ def customer_records(
     registry = registry or registry_for(object_type)
     filters = dict(table.filters or {})
     extra = list(extra_filters)
-    if table.builtin in BUILTIN_VIEWS:
+    if table.builtin in OWN_BOOK_VIEWS:
         extra.append({"propertyName": ws.customer_csm_property, "operator": "IS_ME"})
+    elif table.builtin == "team":
+        extra.append({"propertyName": ws.customer_csm_property, "operator": "IN_MY_TEAM"})
+        if table.person is not None:
+            extra.append({"propertyName": ws.customer_csm_property, "operator": "EQ", "value": table.person})
     body = {**with_extra_filters(filters, extra), "sorts": _book_sorts(table, ws)}
     compiled = compile_search(body, registry, user=viewed_user, tz=clock.user_zone(viewed_user))
     records = compiled.apply(records_for(actor, object_type))
@@ -106,7 +116,7 @@ def _book_sorts(table: TableSpec, ws: WorkspaceSettings) -> list:
     """Within one CSM's book the CSM is the same on every row: a sort by it is the id order, which
     a book index serves (SQLite does not drop a constant `NULLS LAST` term from ORDER BY itself)."""
     sorts = list(table.sorts or [])
-    if table.builtin in BUILTIN_VIEWS and sorts and isinstance(sorts[0], dict):
+    if table.builtin in OWN_BOOK_VIEWS and sorts and isinstance(sorts[0], dict):
         first = sorts[0]
         if first.get("propertyName") == ws.customer_csm_property and first.get("direction") in (
             "ASCENDING",

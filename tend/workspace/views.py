@@ -15,6 +15,7 @@ from tend.core.web import viewing, workspace_view
 from tend.crm.registry import registry_for
 from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
+from tend.directory.queries import team_scope
 
 from . import listing, queries, services
 from .models import SavedView
@@ -22,7 +23,7 @@ from .tabs import TabTarget, tab_target
 
 TAB = "customers"
 QUICK_DAYS = ("7", "30", "90")
-QUICK_PARAMS = ("created", "activity")
+QUICK_PARAMS = ("created", "activity", "person")
 
 
 def _quick_filters(request) -> list[dict]:
@@ -39,6 +40,8 @@ def _quick_filters(request) -> list[dict]:
 
 
 def _empty_text(view_key: str, object_type) -> str:
+    if view_key == "team":
+        return _("Nobody in your team is the CSM of any %(kind)s yet.") % {"kind": _(object_type.label_plural)}
     if view_key == "owned":
         return _(
             "No %(kind)s are assigned to you yet. Ask your manager to set you as CSM, or try the “All views” menu."
@@ -69,6 +72,9 @@ def customers(request):
         messages.error(request, _("That view does not exist or is not shared with you."))
         return redirect("customers")
     users = list(User.objects.order_by("full_name", "email"))
+    team = team_scope(view.user, request.GET.get("person"))
+    if team is None and state.view_key in queries.TEAM_VIEWS:
+        return redirect("customers")
     error, screen = None, ListScreen(state, listing.record_headers(state, registry), [], None)
     try:
         registry, records = queries.customer_records(
@@ -80,6 +86,7 @@ def customers(request):
                 sorts=state.sorts,
                 columns=state.columns,
                 builtin=state.view_key if state.view_key in queries.BUILTIN_VIEWS else None,
+                person=team.person.pk if team and team.person else None,
             ),
             extra_filters=_quick_filters(request),
             registry=registry,
@@ -90,9 +97,14 @@ def customers(request):
         screen.empty_text = _empty_text(state.view_key, object_type)
     except ValidationFailed as exc:
         error = exc
-    builtins = [listing.BuiltinView(key, str(label)) for key, label in queries.BUILTIN_VIEWS.items()]
+    builtins = [
+        listing.BuiltinView(key, str(label))
+        for key, label in queries.BUILTIN_VIEWS.items()
+        if team is not None or key not in queries.TEAM_VIEWS
+    ]
     context = {
         "active_tab": TAB,
+        "team": team if state.view_key in queries.TEAM_VIEWS else None,
         "object_type": object_type,
         "screen": screen,
         "error": error,

@@ -82,7 +82,7 @@ OPERATORS = {
     "boolean": BASIC,
     "enumeration": BASIC | SETS,
     "multi_enumeration": BASIC | SETS,
-    "user": BASIC | SETS | {"IS_ME"},
+    "user": BASIC | SETS | {"IS_ME", "IN_MY_TEAM"},
     "pipeline": BASIC | SETS,
     "stage": BASIC | SETS,
 }
@@ -175,6 +175,10 @@ class Expect:
         self.now = now
         self.tz = zoneinfo.ZoneInfo(me.time_zone)
         self.today = now.astimezone(self.tz).date()
+        # The workspace fixture's reporting lines: Nora reports to Tomo, Uma to Nora.
+        chain = ["tokyo@example.com", "ny@example.com", "utc@example.com"]
+        below = chain[chain.index(me.email) :]
+        self.team = set(type(me).objects.filter(email__in=below).values_list("pk", flat=True))
 
 
 def holds(view: dict, f: dict, ctx: Expect) -> bool:
@@ -191,6 +195,8 @@ def holds(view: dict, f: dict, ctx: Expect) -> bool:
         return False
     if op == "IS_ME":
         return value == ctx.me.pk
+    if op == "IN_MY_TEAM":
+        return value in ctx.team
     if op == "EQ":
         return equal(kind, value, canon(kind, f["value"]))
     if op == "IN":
@@ -444,7 +450,7 @@ def a_filter(c, user_ids: list[int], pool: dict[str, list]) -> dict:
     elif op == "BETWEEN":
         pair = [a_value(c, name, user_ids, pool) for _ in range(2)]
         f["value"], f["highValue"] = sorted(pair, key=lambda raw: canon(kind, raw))
-    elif op not in ("HAS_PROPERTY", "NOT_HAS_PROPERTY", "IS_ME"):
+    elif op not in ("HAS_PROPERTY", "NOT_HAS_PROPERTY", "IS_ME", "IN_MY_TEAM"):
         f["value"] = a_value(c, name, user_ids, pool)
     return f
 
@@ -477,6 +483,9 @@ def workspace(db, companies):
         user_create(email="ny@example.com", full_name="Nora", time_zone="America/New_York"),
         user_create(email="utc@example.com", full_name="Uma", time_zone="UTC"),
     ]
+    users[1].manager, users[2].manager = users[0], users[1]
+    for user in users[1:]:
+        user.save(update_fields=["manager"])
     custom = [
         ("features", "multi_enumeration", FEATURES),
         ("reference", "boolean", None),
