@@ -48,6 +48,14 @@ def data(db):
     return {"csm": csm, **records}
 
 
+def text_lines(locator) -> int:
+    """How many lines the element's text takes, as laid out."""
+    return locator.evaluate(
+        "el => { const r = document.createRange(); r.selectNodeContents(el);"
+        " return new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size; }"
+    )
+
+
 def run_pending_recompute() -> None:
     """Run the recompute the activation queued, as the background worker would."""
     from tend.health.jobs import run_full
@@ -127,6 +135,9 @@ def test_create_test_preview_activate_and_see_the_scores(new_page, data):
     expect(card.get_by_test_id("health-score")).to_have_text(str(round(acme_score.score)))
     expect(card.get_by_test_id("health-status")).to_be_visible()
     expect(card.get_by_test_id("criterion-logins")).to_contain_text("20 / 20")
+    # The breakdown's narrow column: the header and the points are not broken across lines.
+    assert text_lines(card.get_by_test_id("points-header")) == 1
+    assert text_lines(card.get_by_test_id("health-group-usage").get_by_test_id("group-points")) == 1
 
     # And compact, in the preview panel of the Customers tab.
     page.goto("/customers/")

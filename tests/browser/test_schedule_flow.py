@@ -181,3 +181,41 @@ def test_calendar_speaks_the_users_language(new_page):
     expect(page.locator(".fc-dayGridMonth-button")).to_have_text("月")
     page.locator(".fc-timeGridDay-button").click()
     expect(page.get_by_test_id("calendar-event").filter(has_text="定例")).to_contain_text("15:00 - 16:00")
+
+
+def test_a_half_hour_meeting_shows_its_title_in_the_week_view(new_page):
+    # given: a 30-minute meeting with a long title on this week's Wednesday
+    csm = user_create(
+        email="csm@example.com",
+        password="pw-123456789",
+        full_name="Casey CSM",
+        has_service_seat=True,
+        time_zone="Europe/Berlin",
+    )
+    today = clock.today(BERLIN)
+    wednesday = today - dt.timedelta(days=(today.weekday() + 1) % 7) + dt.timedelta(days=3)
+    start = _at(wednesday, 9)
+    title = "Globex onboarding kickoff with the whole project team"
+    engagement_create(
+        actor=SYSTEM,
+        kind=KINDS["meetings"],
+        properties={
+            "title": title,
+            "start_at": start.isoformat(),
+            "end_at": (start + dt.timedelta(minutes=30)).isoformat(),
+            "owner": csm.pk,
+        },
+        source="system",
+    )
+    # when: the week view opens
+    page = new_page(csm)
+    page.goto("/schedule/")
+    event = page.get_by_test_id("calendar-event").filter(has_text="Globex")
+    expect(event).to_have_attribute("title", title)
+    # then: the title's start is on the event's one line, inside the event's box
+    name = event.locator(".fc-event-title")
+    expect(name).to_be_visible()
+    box, inside = event.bounding_box(), name.bounding_box()
+    assert inside["width"] > 40
+    assert box["y"] <= inside["y"] and inside["y"] + inside["height"] <= box["y"] + box["height"] + 1
+    assert name.evaluate("el => el.scrollHeight <= el.clientHeight + 1")  # not wrapped out of sight
