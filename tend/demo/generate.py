@@ -1,5 +1,6 @@
 """Build the demo workspace: users and teams, companies with their contacts, deals, tickets and
-services, engagements, property history, then product usage and health.
+services, engagements, property history, then product usage and health (today's scores, and 90
+days of their history with a few status changes in the last two weeks).
 
 Deterministic: one seed gives the same workspace every time, and every date is relative to
 `tend.core.clock`. Rows are built one chunk at a time and written set-based (`tend.core.bulk`), one
@@ -34,6 +35,7 @@ from tend.health import demo as health_demo
 from tend.usage import demo as usage_demo
 
 from .details import plan_details
+from .health_history import write_health_history
 from .rows import Company, Rec
 from .schedule import write_schedules
 from .team import DEMO_PASSWORD, DEMO_TEAMS, DEMO_USERS, demo_users
@@ -236,6 +238,7 @@ class Generator:
         self.summary.counts.update(usage_demo.generate(seed=self.rng.random(), now=self.now, companies=self.n))
         # Health last: the template profile, active, scored over everything written above.
         health_demo.install(actor_user=self.csms[0][0])
+        self.summary.counts.update(write_health_history(seed=self.rng.random(), now=self.now, csm_ids=self.csm_ids))
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 

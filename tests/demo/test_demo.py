@@ -21,6 +21,8 @@ from tend.demo import generate
 from tend.demo.team import DEMO_PASSWORD, DEMO_USERS
 from tend.directory.models import Team, User
 from tend.engagement.models import Call, Email, Meeting, Note, Task
+from tend.health.models import BookScoreDay, HealthAlert, HealthScore, HealthScoreHistory
+from tend.health.queries import health_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +87,15 @@ def snapshot() -> dict:
         "counts": [
             model.objects.count() for model in (User, Team, Record, Association, Task, Meeting, Note, Call, Email)
         ],
+        "health history": sorted(
+            (p.record.name, p.at, p.score, p.status, p.reason)
+            for p in HealthScoreHistory.objects.select_related("record")
+        ),
+        "book days": sorted((email[d.user_id], d.day, round(d.total, 6), d.count) for d in BookScoreDay.objects.all()),
+        "alerts": sorted(
+            (a.record.name, a.kind, a.signal, a.title, email.get(a.user_id), a.raised_at, a.expires_at)
+            for a in HealthAlert.objects.select_related("record")
+        ),
     }
 
 
@@ -315,6 +326,71 @@ def test_nothing_is_logged_in_the_future_just_after_utc_midnight(time_machine):
     assert not PropertyChange.objects.filter(changed_at__gt=now).exists()
     assert not Record.objects.filter(created_at__gt=now).exists()
     assert not Record.objects.filter(last_activity_at__gt=now).exists()
+
+
+# --------------------------------------------------------------------------- health over time
+
+
+def test_every_account_has_90_days_of_score_history_in_its_status_band(workspace):
+    scores = {s.record_id: s for s in HealthScore.objects.all()}
+    assert len(scores) == COMPANIES
+    days = {NOW.date() - dt.timedelta(days=d) for d in range(90)}
+    points: dict[int, list] = {}
+    for point in HealthScoreHistory.objects.order_by("at"):
+        points.setdefault(point.record_id, []).append(point)
+    assert set(points) == set(scores)
+    bands = {"healthy": (70, 100), "neutral": (40, 69.9), "at_risk": (0, 39.9)}
+    for record_id, history in points.items():
+        assert {p.at.date() for p in history} == days and len(history) == 90
+        assert history[-1].score == scores[record_id].score and history[-1].status == scores[record_id].status
+        for p in history:
+            low, high = bands[p.status]
+            assert low <= p.score <= high, (record_id, p.at, p.score, p.status)
+        changes = [(a.status, b.status) for a, b in zip(history, history[1:], strict=False) if a.status != b.status]
+        assert len(changes) == sum(p.reason == "status_change" for p in history) <= 1
+
+
+def test_every_book_has_an_average_over_the_last_90_days(workspace):
+    for email in SEATED_CSMS:
+        csm = workspace[email]
+        book = HealthScore.objects.filter(record__owner=csm)
+        summary = health_summary(actor=Actor(csm), user=csm)
+        over_time = summary["over_time"]
+        assert len(over_time) == 90  # one a day, in the CSM's own time zone
+        assert over_time[-1] == (local(csm, NOW).date(), summary["average"])
+        day = BookScoreDay.objects.get(user=csm, day=NOW.date() - dt.timedelta(days=30))
+        assert day.count == book.count()
+        month_ago = HealthScoreHistory.objects.filter(record__owner=csm, at=NOW - dt.timedelta(days=30)).values_list(
+            "score", flat=True
+        )
+        assert day.total == pytest.approx(sum(month_ago))
+
+
+def test_every_csm_has_active_alerts_of_both_kinds():
+    demo("--companies", "100")  # books of about 20 accounts: each with a churn signal or more
+    users = {u.email: u for u in User.objects.all()}
+    worse = Counter()
+    for email in SEATED_CSMS:
+        csm = users[email]
+        active = HealthAlert.objects.active(NOW).for_user(csm)
+        assert active.filter(kind="churn_signal").exists(), email
+        changes = list(active.filter(kind="status_change"))
+        assert len(changes) == 3, email
+        for alert in changes:
+            assert NOW - dt.timedelta(days=13) <= alert.raised_at < NOW
+            assert alert.expires_at == alert.raised_at + dt.timedelta(days=14)
+            assert alert.dismissed_at is None and alert.record.owner_id == csm.pk
+            # The record's history shows the change at that moment, and its score now is the new status.
+            point = HealthScoreHistory.objects.get(record=alert.record, reason="status_change")
+            before = HealthScoreHistory.objects.filter(record=alert.record, at__lt=point.at).order_by("-at").first()
+            assert point.at == alert.raised_at
+            assert (before.status, point.status) == (alert.evidence["from_status"], alert.evidence["to_status"])
+            assert (before.score, point.score) == (alert.evidence["from_score"], alert.evidence["to_score"])
+            assert HealthScore.objects.get(record=alert.record).status == alert.evidence["to_status"]
+        worse.update(a.evidence["worse"] for a in changes)
+    # Two of each CSM's changes got worse and one better, where their book has a status to fall
+    # from (one book here is all healthy: its three got better).
+    assert worse == {True: 9, False: 6}
 
 
 # --------------------------------------------------------------------------- the command
