@@ -128,8 +128,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("ja", "日本語"), ("de", "Deutsch"), ("it", "Italiano")]
+# Each language also sets how dates, numbers and money read: "en" is the US form (12/06/2026),
+# "en-gb" the British one (06/12/2026), with Django's formats and Babel's locale of the same name.
+LANGUAGES = [
+    ("en", "English (US)"),
+    ("en-gb", "English (UK)"),
+    ("ja", "日本語"),
+    ("de", "Deutsch"),
+    ("it", "Italiano"),
+]
 LOCALE_PATHS = [BASE_DIR / "tend" / "locale"]
+FORMAT_MODULE_PATH = ["tend.formats"]
 TIME_ZONE = os.environ.get("TEND_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -40,3 +40,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
 ]
+
+# Styled pages in the viewer's language; problem documents under /api/ (tend/core/error_pages.py).
+handler400 = "tend.core.error_pages.bad_request"
+handler403 = "tend.core.error_pages.permission_denied"
+handler404 = "tend.core.error_pages.page_not_found"
+handler500 = "tend.core.error_pages.server_error"

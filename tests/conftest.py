@@ -74,3 +74,27 @@ def csm_actor(csm):
 @pytest.fixture
 def admin_actor(admin):
     return Actor(admin, Scope.SESSION)
+
+
+@pytest.fixture(scope="session")
+def _compiled_catalogs(tmp_path_factory):
+    """The committed catalogs compiled once (the .mo files are build output, not in git)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("msgfmt") is None:
+        pytest.skip("GNU gettext (msgfmt) is not installed")
+    source = Path(__file__).resolve().parent.parent / "tend" / "locale"
+    target = tmp_path_factory.mktemp("locale")
+    for po in source.glob("*/LC_MESSAGES/django.po"):
+        out = target / po.relative_to(source).with_suffix(".mo")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["msgfmt", "-o", str(out), str(po)], check=True)
+    return target
+
+
+@pytest.fixture
+def translated(settings, _compiled_catalogs):
+    """Tend's own translations (ja, de, it) active for the test, whether or not `make setup` ran."""
+    settings.LOCALE_PATHS = [_compiled_catalogs]

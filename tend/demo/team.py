@@ -30,7 +30,7 @@ class DemoUser:
 ENTERPRISE, GROWTH = "Enterprise CS", "Growth CS"
 DEMO_USERS = (
     DemoUser("admin@demo.tend", "Avery Admin", "admin", "UTC", "en", True),
-    DemoUser("manager@demo.tend", "Morgan Lee", "manager", "Europe/London", "en", True, ENTERPRISE),
+    DemoUser("manager@demo.tend", "Morgan Lee", "manager", "Europe/London", "en-gb", True, ENTERPRISE),
     DemoUser("yuki@demo.tend", "Yuki Tanaka", "csm", "Asia/Tokyo", "ja", True, ENTERPRISE, ("ja",)),
     DemoUser("lena@demo.tend", "Lena Fischer", "csm", "Europe/Berlin", "de", True, ENTERPRISE, ("de",)),
     DemoUser("giulia@demo.tend", "Giulia Romano", "csm", "Europe/Rome", "it", True, ENTERPRISE, ("it",)),

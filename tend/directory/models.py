@@ -7,7 +7,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-LANGUAGE_CHOICES = [("en", "English"), ("ja", "日本語"), ("de", "Deutsch"), ("it", "Italiano")]
+# As settings.LANGUAGES: a language is also the user's date, number and money format (en: US, en-gb: UK).
+LANGUAGE_CHOICES = [
+    ("en", "English (US)"),
+    ("en-gb", "English (UK)"),
+    ("ja", "日本語"),
+    ("de", "Deutsch"),
+    ("it", "Italiano"),
+]
 
 
 def validate_time_zone(value: str) -> None:

@@ -15,6 +15,7 @@ from tend.crm import queries as crm_queries
 from tend.crm.models import Record
 
 from . import queries, services
+from .alert_text import alert_text
 from .definitions.churn_rules import SIGNAL_DESCRIPTIONS, SIGNAL_LABELS
 from .models import ChurnSignalRule, HealthAlert, ProfileVersion, RecomputeRun, ScoreProfile
 from .recompute.run import customer_type
@@ -63,6 +64,7 @@ def _health_out(record: Record, health: dict | None) -> dict:
 
 def _alert_out(alert: HealthAlert) -> dict:
     now = clock.now()
+    worded = alert_text(alert)
     return {
         "id": alert.pk,
         "recordId": alert.record_id,
@@ -71,6 +73,8 @@ def _alert_out(alert: HealthAlert) -> dict:
         "priority": alert.priority,
         "title": alert.title,
         "evidence": alert.evidence,
+        # worded in the caller's language, as the screens show it
+        "display": {"title": worded.title, "evidence": worded.evidence},
         "userId": alert.user_id,
         "raisedAt": _iso(alert.raised_at),
         "expiresAt": _iso(alert.expires_at),
@@ -96,6 +100,7 @@ def _profile_out(profile: ScoreProfile) -> dict:
     return {
         "id": profile.pk,
         "name": profile.name,
+        "displayName": profile.display_name,
         "description": profile.description,
         "segment": profile.segment,
         "priority": profile.priority,

@@ -10,8 +10,6 @@ import datetime as dt
 
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.fields.json import KT
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from tend.core import clock
 
@@ -117,12 +115,11 @@ def evaluate(
             facts.add((record_id, signal, fact))
 
     alerts: list[NewHealthAlert] = []
-    titles: dict[str, str] = {}  # message → its translation
     expires_at = now + dt.timedelta(days=ALERT_DAYS)
 
     def raise_(rule: ChurnSignalRule, account_id: int, title: tuple[str, dict], evidence: dict) -> None:
-        """Raise unless deduplicated. The title (message, its parameters) is translated only for
-        an alert raised: a chunk checks every account, most of them deduplicated."""
+        """Raise unless deduplicated. The title (message, its parameters) is kept in English for
+        the API; screens word the alert from its signal and evidence (`alert_text`)."""
         if account_id not in ids or (account_id, rule.key) in active:
             return
         fact = evidence.get("fact")
@@ -130,8 +127,6 @@ def evaluate(
             return
         csm = _as_int(props.get(account_id, {}).get(csm_property))
         message, params = title
-        if message not in titles:
-            titles[message] = _(message)
         alerts.append(
             NewHealthAlert(
                 record_id=account_id,
@@ -139,7 +134,7 @@ def evaluate(
                 kind=HealthAlert.Kind.CHURN_SIGNAL,
                 signal=rule.key,
                 priority=rule.priority,
-                title=titles[message] % params,
+                title=(message % params)[:255],
                 evidence=evidence,
                 user_id=csm if csm in user_ids else None,
                 raised_at=now,
@@ -160,9 +155,7 @@ def evaluate(
                         rule,
                         account_id,
                         (
-                            gettext_noop(
-                                "Logins dropped: %(last)d in the last %(w)d days, %(prev)d in the %(w)d days before"
-                            ),
+                            "Logins dropped: %(last)d in the last %(w)d days, %(prev)d in the %(w)d days before",
                             {"last": last, "prev": previous, "w": w},
                         ),
                         {"last": last, "previous": previous, "window_days": w, "events": list(p["events"])},
@@ -175,7 +168,7 @@ def evaluate(
                         rule,
                         account_id,
                         (
-                            gettext_noop("Ticket spike: %(this)d tickets this month, %(last)d last month"),
+                            "Ticket spike: %(this)d tickets this month, %(last)d last month",
                             {"this": this, "last": last},
                         ),
                         {"this_month": this, "last_month": last, "fact": months[1].strftime("%Y-%m")},
@@ -194,7 +187,7 @@ def evaluate(
                 raise_(
                     rule,
                     account_id,
-                    (gettext_noop("NPS dropped from %(from)d to %(to)d"), {"from": previous, "to": latest}),
+                    ("NPS dropped from %(from)d to %(to)d", {"from": previous, "to": latest}),
                     {
                         "from": previous,
                         "to": latest,
@@ -210,7 +203,7 @@ def evaluate(
                     raise_(
                         rule,
                         account_id,
-                        (gettext_noop("%(n)d scheduled meetings in a row were missed"), {"n": count}),
+                        ("%(n)d scheduled meetings in a row were missed", {"n": count}),
                         {
                             "meetings": [{"id": i, "start_at": s.isoformat()} for s, _o, i in meetings],
                             "fact": "meetings:" + ",".join(str(i) for _s, _o, i in meetings),
@@ -222,7 +215,7 @@ def evaluate(
                 raise_(
                     rule,
                     account_id,
-                    (gettext_noop("Key contact left: %(names)s"), {"names": names}),
+                    ("Key contact left: %(names)s", {"names": names}),
                     {
                         "contacts": [{"id": cid, "name": name} for cid, name in contacts],
                         "fact": "contacts:" + ",".join(str(cid) for cid, _n in contacts),
@@ -244,7 +237,7 @@ def evaluate(
                     raise_(
                         rule,
                         account_id,
-                        (gettext_noop("Renewal in %(n)d days (%(date)s)"), {"n": left, "date": day.isoformat()}),
+                        ("Renewal in %(n)d days (%(date)s)", {"n": left, "date": day.isoformat()}),
                         {"days": left, "renewal_date": day.isoformat(), "fact": f"renewal:{day.isoformat()}"},
                     )
     return alerts

@@ -7,6 +7,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tend.core.fields import JSONTextField
@@ -28,6 +29,9 @@ class ScoreProfile(models.Model):
     version that is active (None while inactive)."""
 
     name = models.CharField(_("name"), max_length=120)
+    # The English message id of a name Tend gave ("Standard health"): read in the viewer's language
+    # while `name` is still that id; empty for a name someone typed.
+    builtin_name = models.CharField(max_length=120, blank=True, default="")
     description = models.TextField(_("description"), blank=True, default="")
     # The one filter language over the customer object type; {} or no filter groups = every customer.
     segment = models.JSONField(_("segment"), default=dict, blank=True)
@@ -49,6 +53,13 @@ class ScoreProfile(models.Model):
         verbose_name_plural = _("score profiles")
 
     def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name as the viewer reads it: a built-in name in their language, a typed one as typed."""
+        if self.builtin_name and self.name == self.builtin_name:
+            return gettext(self.builtin_name)
         return self.name
 
     @property

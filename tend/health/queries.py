@@ -22,6 +22,7 @@ from tend.directory.models import User
 
 from .churn import install_rules
 from .definitions.statuses import STATUS_KEYS, status_schemes
+from .definitions.texts import localized, text
 from .models import (
     BookScoreDay,
     ChurnSignalRule,
@@ -89,10 +90,17 @@ def alerts_for(
 
 
 def _status_entry(definition: dict, key: str) -> dict | None:
+    """A status of the definition as the viewer reads it (built-in labels and actions translated)."""
     for status in definition.get("statuses", []):
         if status["key"] == key:
-            return {k: status.get(k, "") for k in ("key", "label", "color", "action", "min")}
+            entry = {k: status.get(k, "") for k in ("key", "color", "min")}
+            entry["label"], entry["action"] = text(status), text(status, "action")
+            return entry
     return None
+
+
+def _criterion_labels(definition: dict) -> dict[str, str]:
+    return {c["key"]: c["label"] for g in definition.get("groups", []) for c in g.get("criteria", [])}
 
 
 def record_health(record: Record, *, tz: dt.tzinfo = dt.UTC) -> dict | None:
@@ -108,7 +116,7 @@ def record_health(record: Record, *, tz: dt.tzinfo = dt.UTC) -> dict | None:
     alerts = list(alerts_for(record=record, active=True, now=now))
     if score is None:
         return None
-    definition = score.version.definition
+    definition = localized(score.version.definition)
     evaluation = expand(definition, score.breakdown)
     since = now - dt.timedelta(days=HISTORY_DAYS)
     points = list(
@@ -119,8 +127,15 @@ def record_health(record: Record, *, tz: dt.tzinfo = dt.UTC) -> dict | None:
     by_day: dict[dt.date, float | None] = {}
     for at, value, _status, _changes, _reason, _version in points:
         by_day[at.astimezone(tz).date()] = value
+    labels = _criterion_labels(definition)  # a change names its criterion as the viewer reads it
     why = [
-        {"at": at, "score": value, "status": _status_entry(definition, status), "changes": changes, "reason": reason}
+        {
+            "at": at,
+            "score": value,
+            "status": _status_entry(definition, status),
+            "changes": [{**c, "label": labels.get(c.get("criterion"), c.get("label", ""))} for c in changes or []],
+            "reason": reason,
+        }
         for at, value, status, changes, reason, _version in reversed(points)
         if changes or reason == "status_change"
     ][:WHY_LIMIT]
@@ -233,7 +248,7 @@ def health_summary(*, actor: Actor, user: User) -> dict[str, Any]:
         statuses.append(
             {
                 "key": key,
-                "label": entry["label"],
+                "label": text(entry),
                 "color": entry["color"],
                 "count": n,
                 "share": round(n / total, 4) if total else 0.0,

@@ -21,6 +21,7 @@ from tend.directory.models import User
 from . import churn, tasks
 from .definitions.churn_rules import validate_signal_params
 from .definitions.template import empty_definition, template
+from .definitions.texts import localized, text
 from .definitions.validate import validate_definition
 from .dirty import mark_accounts_dirty
 from .measures import Chunk, measure_definition
@@ -72,11 +73,14 @@ def _raise(errors: list[FieldError]) -> None:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
 
 
-def profile_create(*, actor: Actor, name: str, from_template: bool = True, description: str = "") -> ScoreProfile:
-    """A new, inactive profile whose draft is the template (or empty)."""
+def profile_create(
+    *, actor: Actor, name: str = "", from_template: bool = True, description: str = "", builtin_name: str = ""
+) -> ScoreProfile:
+    """A new, inactive profile whose draft is the template (or empty). A `builtin_name` (an
+    English message id, used when `name` is empty) is read in each viewer's language until renamed."""
     _require_manage(actor)
     errors: list[FieldError] = []
-    name = _check_name(name, errors)
+    name = _check_name(name or builtin_name, errors)
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
         errors.append(FieldError("description", _("Enter at most %(n)d characters.") % {"n": MAX_DESCRIPTION}))
     _raise(errors)
@@ -86,6 +90,7 @@ def profile_create(*, actor: Actor, name: str, from_template: bool = True, descr
     last = ScoreProfile.objects.live().aggregate(m=Max("priority"))["m"]
     return ScoreProfile.objects.create(
         name=name,
+        builtin_name=builtin_name if name == builtin_name else "",
         description=description.strip(),
         draft=draft,
         priority=(last + 10) if last is not None else 100,
@@ -112,8 +117,10 @@ def profile_update_draft(
     if profile.archived_at is not None:
         raise ValidationFailed.single("id", _("Archived profiles cannot be changed."), "archived")
     changes: dict = {}
-    if name is not None:
+    # the built-in name as the editor showed it (in the admin's language) is no rename
+    if name is not None and not (isinstance(name, str) and name.strip() in (profile.name, profile.display_name)):
         changes["name"] = _check_name(name, errors)
+        changes["builtin_name"] = ""
     if description is not None:
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
             errors.append(FieldError("description", _("Enter at most %(n)d characters.") % {"n": MAX_DESCRIPTION}))
@@ -154,7 +161,7 @@ def profile_test_on_record(*, actor: Actor, profile: ScoreProfile, record: Recor
     if record.object_type_id != ctype.pk:
         raise ValidationFailed.single("record", _("Choose a customer record."))
     chunk = Chunk([record.pk], now=clock.now(), customer_type=ctype)
-    return evaluate(definition, measure_definition(definition, chunk)[record.pk])
+    return evaluate(localized(definition), measure_definition(definition, chunk)[record.pk])
 
 
 def profile_preview_distribution(*, actor: Actor, profile: ScoreProfile) -> dict[str, Any]:
@@ -191,7 +198,7 @@ def profile_preview_distribution(*, actor: Actor, profile: ScoreProfile) -> dict
         "by_status": [
             {
                 "key": s["key"],
-                "label": s["label"],
+                "label": text(s),
                 "color": s["color"],
                 "count": by_status[s["key"]],
                 "share": round(by_status[s["key"]] / scored, 4) if scored else 0.0,

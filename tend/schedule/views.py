@@ -66,7 +66,7 @@ def schedule(request):
         "tz": tz.key,
         "user_tz": clock.user_zone(current.user).key,
         "zones": _zones(),
-        "calendar_locale": (get_language() or "en").split("-")[0],
+        "calendar_locale": (get_language() or "en").lower(),  # FullCalendar knows en-gb, ja, de, it
         "can_schedule": _can_schedule(current),
         "read_only_reason": _read_only_reason(current),
         "schedule_user": current.user,

@@ -307,7 +307,15 @@ def test_alerts_written_set_based_read_back_as_created(csm, csm_actor, at_now):
         "from_score": 100.0,
         "to_score": 0.0,
         "worse": True,
+        "from_label": "Healthy",
+        "to_label": "At risk",
         "action": "Call the customer and agree on a recovery plan.",
+        # the built-in texts, worded in each viewer's language when the alert is shown
+        "builtin": {
+            "from_label": "Healthy",
+            "to_label": "At risk",
+            "action": "Call the customer and agree on a recovery plan.",
+        },
     }
     renewal = HealthAlert.objects.get(signal="renewal_soon")
     assert (renewal.kind, renewal.profile_id, renewal.title) == (

@@ -383,7 +383,8 @@ class TestRecordCard:
         clock.move_to(NOW + dt.timedelta(days=2), tick=False)
         record_update(actor=SYSTEM, record=acme, properties={"employees": 500}, source="system")
         services.record_recompute(actor=Actor(csm), record=acme)
-        alert(acme, csm, title="Key contact left", kind="churn_signal", days_ago=-2)
+        contacts = [{"id": 7, "name": "Ann Lee"}]
+        alert(acme, csm, kind="churn_signal", signal="key_contact_left", evidence={"contacts": contacts}, days_ago=-2)
 
         body = text(csm_client.get(reverse("health-record-card", args=[acme.pk]), **HTMX))
 
@@ -392,7 +393,7 @@ class TestRecordCard:
         assert re.sub(r"<[^>]+>", "", change).strip() == "Employees: 50 → 500 (50 → 100 pts)"
         assert 'data-testid="health-sparkline"' in body
         assert "Score over the last 90 days, between 50 and 100" in body
-        assert "Key contact left" in body and "from: Neutral" in body
+        assert "Key contact left" in body and "Ann Lee has left the company." in body
 
     def test_the_compact_card_in_the_preview_panel(self, csm, csm_client, active, acme):
         services.record_recompute(actor=Actor(csm), record=acme)
@@ -442,14 +443,34 @@ class TestRecordCard:
 # --------------------------------------------------------------------------- alerts
 
 
-def alert(record, user, *, title="Status changed to At risk", kind="status_change", days_ago=0, priority="high"):
+STATUS_EVIDENCE = {
+    "from_status": "neutral",
+    "to_status": "at_risk",
+    "from_score": 55.0,
+    "to_score": 30.0,
+    "worse": True,
+}
+
+
+def alert(
+    record,
+    user,
+    *,
+    title="Status changed to At risk",
+    kind="status_change",
+    days_ago=0,
+    priority="high",
+    signal="",
+    evidence=None,
+):
     raised = NOW - dt.timedelta(days=days_ago)
     return HealthAlert.objects.create(
         record=record,
         kind=kind,
+        signal=signal,
         priority=priority,
         title=title,
-        evidence={"from": "Neutral", "to": "At risk"},
+        evidence=STATUS_EVIDENCE if evidence is None else evidence,
         user=user,
         raised_at=raised,
         expires_at=raised + dt.timedelta(days=14),
@@ -467,7 +488,8 @@ class TestAlerts:
         response = csm_client.get(reverse("health-alerts"))
 
         assert [a.title for a in response.context["alerts"]] == ["Acme went at risk"]
-        assert "from: Neutral" in text(response)
+        body = text(response)
+        assert "Health changed from Neutral to At risk" in body and "The score fell from 55 to 30." in body
 
     def test_view_as_shows_the_other_users_alerts_and_cannot_dismiss(self, admin, csm, acme):
         item = alert(acme, csm, title="Acme went at risk")
@@ -563,3 +585,125 @@ class TestSignalRules:
         assert 'data-testid="signals-read-only"' in text(page)
         csm_client.post(reverse("health-signal-rule", args=[rule.pk]), {"priority": "low", "params": "{}"})
         assert ChurnSignalRule.objects.values().get(pk=rule.pk) == before
+
+
+# --------------------------------------------------------------------------- in the viewer's language
+
+
+def _set_language(user, language: str, time_zone: str = "UTC") -> None:
+    user.language, user.time_zone = language, time_zone
+    user.save(update_fields=["language", "time_zone"])
+
+
+@pytest.mark.usefixtures("translated")
+class TestViewerLanguage:
+    """What Tend wrote reads in the viewer's language, whoever created it; what an admin typed
+    stays as typed."""
+
+    @pytest.fixture
+    def standard(self, csm):
+        # created by an English-speaking admin, as the demo does
+        profile = services.profile_create(actor=Actor(csm), builtin_name="Standard health", from_template=True)
+        services.profile_activate(actor=Actor(csm), profile=profile)
+        profile.refresh_from_db()
+        return profile
+
+    def test_a_japanese_viewer_reads_the_template_profile_in_japanese(self, csm, csm_client, standard, acme):
+        services.record_recompute(actor=Actor(csm), record=acme)
+        _set_language(csm, "ja", "Asia/Tokyo")
+
+        body = text(csm_client.get(reverse("health-record-card", args=[acme.pk]), **HTMX))
+
+        assert "標準ヘルス v1" in body and "Standard health" not in body
+        for group in ("利用状況", "契約", "成果"):  # Usage, Contract, Outcomes
+            assert f'<th scope="rowgroup" colspan="3">{group}</th>' in body
+        assert "週あたりのログイン数" in body  # the criterion "Logins per week"
+        assert "Logins per week" not in body and "Usage" not in body
+
+    def test_a_german_viewer_reads_status_badges_and_actions_in_german(self, csm, csm_client, standard):
+        acme = company("Acme", csm=csm.pk, renewal_date="2028-01-01")  # 10 of 10 points: healthy
+        services.record_recompute(actor=Actor(csm), record=acme)
+        score = HealthScore.objects.get(record=acme)
+        _set_language(csm, "de", "Europe/Berlin")
+
+        body = text(csm_client.get(reverse("health-record-card", args=[acme.pk]), **HTMX))
+        summary = text(csm_client.get(reverse("health-summary")))
+
+        assert score.status == "healthy"
+        assert re.search(r'data-testid="health-status"[^>]*>Gesund<', body)
+        assert ">Gesund<" in summary and ">Healthy<" not in summary
+        assert "Suchen Sie nach Expansionsmöglichkeiten" in body and "Look for expansion" not in body
+
+    def test_an_admin_typed_label_stays_as_typed(self, csm, csm_client, standard, acme):
+        draft = json.loads(json.dumps(standard.draft))
+        draft["statuses"][0]["label"] = "Thriving"
+        draft["groups"][0]["label"] = "Nutzung (Produkt)"
+        services.profile_update_draft(actor=Actor(csm), profile=standard, definition=draft, name="Unser Profil")
+        services.profile_activate(actor=Actor(csm), profile=standard)
+        services.record_recompute(actor=Actor(csm), record=acme)
+        _set_language(csm, "ja")
+
+        body = text(csm_client.get(reverse("health-record-card", args=[acme.pk]), **HTMX))
+        stored = ScoreProfile.objects.get(pk=standard.pk)
+
+        assert "Nutzung (Produkt)" in body and "Unser Profil v2" in body
+        assert "契約" in body  # the untouched group still reads in Japanese
+        assert stored.draft["statuses"][0] == {
+            "key": "healthy",
+            "label": "Thriving",
+            "min": 70,
+            "color": "success",
+            "action": "Look for expansion and ask for a reference.",
+            "builtin": {"action": "Look for expansion and ask for a reference."},
+        }
+        assert (stored.name, stored.builtin_name) == ("Unser Profil", "")
+
+    def test_the_editor_shows_built_in_texts_translated_and_saving_them_keeps_them_built_in(
+        self, csm, csm_client, standard
+    ):
+        _set_language(csm, "it")
+        editor = csm_client.get(reverse("health-profile", args=[standard.pk])).context["editor"]
+        assert editor["name"] == "Salute standard"
+        assert editor["definition"]["statuses"][0]["label"] == "In salute"
+
+        response = post_draft(csm_client, standard, {"name": editor["name"], "definition": editor["definition"]})
+
+        assert response.status_code == 200
+        stored = ScoreProfile.objects.get(pk=standard.pk)
+        assert (stored.name, stored.builtin_name) == ("Standard health", "Standard health")
+        assert stored.draft == standard.draft
+        assert stored.draft["statuses"][0]["label"] == "Healthy"
+
+    def test_alert_title_and_evidence_read_as_sentences_in_the_viewers_language(self, csm, csm_client, active, acme):
+        services.record_recompute(actor=Actor(csm), record=acme)  # the card shows alerts of a scored record
+        alert(acme, csm, kind="status_change", evidence=STATUS_EVIDENCE)
+        alert(
+            acme,
+            csm,
+            kind="churn_signal",
+            signal="renewal_soon",
+            priority="info",
+            evidence={"days": 25, "renewal_date": "2026-12-18", "fact": "renewal:2026-12-18"},
+        )
+        _set_language(csm, "de", "Europe/Berlin")
+
+        page = text(csm_client.get(reverse("health-alerts")))
+        card = text(csm_client.get(reverse("health-record-card", args=[acme.pk]), **HTMX))
+
+        for body in (page, card):
+            assert "Health geändert von Neutral zu Gefährdet" in body
+            assert "Der Score ist von 55 auf 30 gefallen." in body
+            assert "Die Verlängerung ist in 25 Tagen, am 18.12.2026." in body
+            assert "renewal_date" not in body and "from_status" not in body
+        assert ">Hinweis</span>" in page  # the Info priority
+
+    def test_alert_evidence_dates_follow_the_viewers_zone_and_locale(self, csm, csm_client, acme):
+        evidence = {"from": 9, "to": 4, "from_at": "2026-05-31T23:30:00+00:00", "to_at": "2026-11-20T16:00:00+00:00"}
+        alert(acme, csm, kind="churn_signal", signal="nps_drop", evidence=evidence)
+        _set_language(csm, "ja", "Asia/Tokyo")
+
+        body = text(csm_client.get(reverse("health-alerts")))
+
+        # 23:30 UTC on 31 May is 1 June in Tokyo
+        assert "最新の回答は 4（2026/11/21）で、前回の 9（2026/06/01）から低下しました。" in body
+        assert "NPS の低下" in body

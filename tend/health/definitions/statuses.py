@@ -1,7 +1,9 @@
 """Score statuses: the keys a profile may use and the two schemes offered."""
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as _
+
+from .texts import builtin
 
 COLORS = ("success", "info", "primary", "warning", "orange", "danger", "secondary")
 
@@ -18,11 +20,12 @@ STATUS_KEYS = {
 
 
 def _status(key: str, label: str, minimum: float, color: str, action: str) -> dict:
-    return {"key": key, "label": label, "min": minimum, "color": color, "action": action}
+    return builtin({"key": key, "min": minimum, "color": color}, label=label, action=action)
 
 
 def status_schemes() -> dict[str, list[dict]]:
-    """The two status schemes users know: three bands (as in HubSpot) or four colour bands."""
+    """The two status schemes users know: three bands (as in HubSpot) or four colour bands. Labels
+    and actions are built-in texts (`texts.text` reads them in the viewer's language)."""
     return {
         "three": [
             _status("healthy", _("Healthy"), 70, "success", _("Look for expansion and ask for a reference.")),

@@ -1,12 +1,13 @@
 """The template profile offered to new workspaces, and the empty definition of a new draft."""
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _
 
 from .statuses import status_schemes
+from .texts import builtin
 
 
 def _band(points: int, label: str, minimum=None, values=None) -> dict:
-    band = {"points": points, "label": label}
+    band = builtin({"points": points}, label=label)
     if values is not None:
         band["values"] = values
     else:
@@ -14,18 +15,23 @@ def _band(points: int, label: str, minimum=None, values=None) -> dict:
     return band
 
 
+def _label(label: str) -> dict:
+    return {"label": label, "builtin": {"label": label}}
+
+
 def template(renewal_property: str = "renewal_date") -> dict:
-    """The template profile (from our users' practice), labels in the active language."""
+    """The template profile (from our users' practice); its labels are built-in texts, stored as
+    their message ids and read in the viewer's language (`texts.text`)."""
     return {
         "groups": [
             {
                 "key": "usage",
-                "label": _("Usage"),
+                **_label(_("Usage")),
                 "max": 20,
                 "criteria": [
                     {
                         "key": "logins",
-                        "label": _("Logins per week"),
+                        **_label(_("Logins per week")),
                         "measure": {"kind": "event_rate", "events": ["Logged In"], "window_days": 28, "per": "week"},
                         "bands": [
                             _band(20, _("3 or more a week"), 3),
@@ -37,12 +43,12 @@ def template(renewal_property: str = "renewal_date") -> dict:
             },
             {
                 "key": "depth",
-                "label": _("Depth"),
+                **_label(_("Depth")),
                 "max": 15,
                 "criteria": [
                     {
                         "key": "features",
-                        "label": _("Features used (30 days)"),
+                        **_label(_("Features used (30 days)")),
                         "measure": {"kind": "distinct_features", "window_days": 30, "events": []},
                         "bands": [
                             _band(15, _("5 or more"), 5),
@@ -55,12 +61,12 @@ def template(renewal_property: str = "renewal_date") -> dict:
             },
             {
                 "key": "engagement",
-                "label": _("Engagement"),
+                **_label(_("Engagement")),
                 "max": 15,
                 "criteria": [
                     {
                         "key": "meetings",
-                        "label": _("Meeting attendance (90 days)"),
+                        **_label(_("Meeting attendance (90 days)")),
                         "measure": {"kind": "meetings_attended", "window_days": 90},
                         "bands": [
                             _band(15, _("always"), 1),
@@ -72,12 +78,12 @@ def template(renewal_property: str = "renewal_date") -> dict:
             },
             {
                 "key": "support",
-                "label": _("Support"),
+                **_label(_("Support")),
                 "max": 15,
                 "criteria": [
                     {
                         "key": "csat",
-                        "label": _("Ticket satisfaction (90 days)"),
+                        **_label(_("Ticket satisfaction (90 days)")),
                         "measure": {"kind": "ticket_csat", "window_days": 90},
                         "bands": [
                             _band(15, _("satisfied (4–5)"), 4),
@@ -89,12 +95,12 @@ def template(renewal_property: str = "renewal_date") -> dict:
             },
             {
                 "key": "nps",
-                "label": _("NPS"),
+                **_label(_("NPS")),
                 "max": 15,
                 "criteria": [
                     {
                         "key": "nps",
-                        "label": _("Latest NPS"),
+                        **_label(_("Latest NPS")),
                         "measure": {"kind": "nps_latest", "survey": "nps"},
                         "bands": [
                             _band(15, _("promoter"), values=["promoter"]),
@@ -106,12 +112,12 @@ def template(renewal_property: str = "renewal_date") -> dict:
             },
             {
                 "key": "contract",
-                "label": _("Contract"),
+                **_label(_("Contract")),
                 "max": 10,
                 "criteria": [
                     {
                         "key": "renewal",
-                        "label": _("Time to renewal"),
+                        **_label(_("Time to renewal")),
                         "measure": {"kind": "days_until", "property": renewal_property},
                         "bands": [
                             _band(10, _("6 months or more"), 180),
@@ -123,12 +129,12 @@ def template(renewal_property: str = "renewal_date") -> dict:
             },
             {
                 "key": "outcomes",
-                "label": _("Outcomes"),
+                **_label(_("Outcomes")),
                 "max": 10,
                 "criteria": [
                     {
                         "key": "goal",
-                        "label": _("Onboarding goal"),
+                        **_label(_("Onboarding goal")),
                         "measure": {
                             "kind": "associated_property",
                             "object_type": "services",

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tend.core.errors import FieldError, ValidationFailed
 from tend.crm.models import ObjectType
@@ -14,6 +15,7 @@ from tend.crm.registry import registry_for
 from .catalogue import MEASURES, kind_of_property, workspace_customer_type
 from .params import clean_param, clean_text, is_number, raise_errors
 from .statuses import COLORS, STATUS_KEYS
+from .texts import builtin, keep_builtin
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_GROUPS = 12
@@ -161,18 +163,20 @@ def _clean_bands(raw, where: str, errors: list[FieldError], *, value_kind: str, 
             previous_min = minimum if minimum is not None else None
             if minimum is None:
                 previous_min = None
+        keep_builtin(band, cleaned)
         if not cleaned["label"]:
-            cleaned["label"] = _auto_label(cleaned)
+            _auto_label(cleaned)
         bands.append(cleaned)
     return bands
 
 
-def _auto_label(band: dict) -> str:
+def _auto_label(band: dict) -> None:
     if "values" in band:
-        return ", ".join(str(v) for v in band["values"])
-    if band.get("min") is None:
-        return _("any other value")
-    return "≥ " + _fmt(band["min"])
+        band["label"] = ", ".join(str(v) for v in band["values"])
+    elif band.get("min") is None:
+        builtin(band, label=gettext_noop("any other value"))
+    else:
+        band["label"] = "≥ " + _fmt(band["min"])
 
 
 def _fmt(value) -> str:
@@ -222,13 +226,16 @@ def _clean_statuses(raw, errors: list[FieldError]) -> list[dict]:
         if color not in COLORS:
             errors.append(FieldError(f"{at}.color", _("Choose one of: %(c)s.") % {"c": ", ".join(COLORS)}))
         statuses.append(
-            {
-                "key": key,
-                "label": clean_text(status.get("label"), f"{at}.label", errors, max_length=60),
-                "min": minimum,
-                "color": color,
-                "action": clean_text(status.get("action"), f"{at}.action", errors, required=False, max_length=500),
-            }
+            keep_builtin(
+                status,
+                {
+                    "key": key,
+                    "label": clean_text(status.get("label"), f"{at}.label", errors, max_length=60),
+                    "min": minimum,
+                    "color": color,
+                    "action": clean_text(status.get("action"), f"{at}.action", errors, required=False, max_length=500),
+                },
+            )
         )
     if statuses and statuses[-1]["min"] != 0 and not any(e.field.startswith("statuses") for e in errors):
         errors.append(
@@ -309,8 +316,8 @@ def validate_definition(definition, *, customer_type: ObjectType | None = None) 
                 categories=categories,
                 cap=maximum,
             )
-            criteria.append({"key": ckey, "label": clabel, "measure": measure, "bands": bands})
-        groups.append({"key": key, "label": label, "max": maximum, "criteria": criteria})
+            criteria.append(keep_builtin(criterion, {"key": ckey, "label": clabel, "measure": measure, "bands": bands}))
+        groups.append(keep_builtin(group, {"key": key, "label": label, "max": maximum, "criteria": criteria}))
     if criteria_count > MAX_CRITERIA:
         errors.append(FieldError("groups", _("Use at most %(n)d criteria.") % {"n": MAX_CRITERIA}))
     if raw_groups and not any(e.field.endswith(".max") for e in errors) and abs(total - 100) > 1e-9:

@@ -2,14 +2,11 @@
 scores), the scoring, and the history points and alerts that follow."""
 
 import datetime as dt
-import functools
 import json
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 
 from tend.core import bulk, clock
 from tend.crm.models import ObjectType, Record
@@ -123,7 +120,6 @@ def compute_chunk(
     versions = {a.version.pk: a for a in profiles}
 
     existing, remove = existing_scores(chunk, ids, assigned, full=full)
-    language = get_language()  # looked up once: a context-local lookup costs more than a title
     inserts: list[ScoreRow] = []
     upserts: list[ScoreRow] = []
     history: list[PointRow] = []
@@ -217,7 +213,6 @@ def compute_chunk(
                         score_to=score,
                         user_id=csm if csm in user_ids else None,
                         now=now,
-                        language=language,
                     )
                 )
 
@@ -258,37 +253,47 @@ def _existing_user_ids(ids: set) -> set[int]:
     return set(get_user_model().objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
-@functools.lru_cache(maxsize=256)
-def _status_title(old_label: str, new_label: str, _language: str | None) -> str:
-    """The alert title, translated once per pair of statuses (a nightly run can raise thousands)."""
-    return _("Health changed from %(old)s to %(new)s") % {"old": old_label, "new": new_label}
-
-
 def _status_alert(
-    account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now, language
+    account_id, profile, *, old, old_key, new, order, score_from, score_to, user_id, now
 ) -> NewHealthAlert:
+    """A status-change alert. The evidence keeps the statuses' labels and the action as the
+    definition holds them (with their built-in marks), so that the alert is worded when shown, in
+    the viewer's language; `title` is an English summary for the API."""
     worse = order.index(new["key"]) > (order.index(old_key) if old_key in order else -1)
     if worse:
         priority = "high" if new["key"] == order[-1] else "medium"
     else:
         priority = "low"
-    old_label = old["label"] if old else old_key
+    old = old or {"label": old_key}
+    builtin = {}
+    for field, status, source in (("from_label", old, "label"), ("to_label", new, "label"), ("action", new, "action")):
+        mark = (status.get("builtin") or {}).get(source)
+        if mark and mark == status.get(source):
+            builtin[field] = mark
+    evidence = {
+        "from_status": old_key,
+        "to_status": new["key"],
+        "from_score": score_from,
+        "to_score": score_to,
+        "worse": worse,
+        "from_label": old["label"],
+        "to_label": new["label"],
+        "action": new.get("action", ""),
+    }
+    if builtin:
+        evidence["builtin"] = builtin
     return NewHealthAlert(
         record_id=account_id,
         profile_id=profile.pk,
         kind=HealthAlert.Kind.STATUS_CHANGE,
         signal="",
         priority=priority,
-        title=_status_title(old_label, new["label"], language),
-        evidence={
-            "from_status": old_key,
-            "to_status": new["key"],
-            "from_score": score_from,
-            "to_score": score_to,
-            "worse": worse,
-            "action": new.get("action", ""),
-        },
+        title=_STATUS_TITLE % {"old": old["label"], "new": new["label"]},
+        evidence=evidence,
         user_id=user_id,
         raised_at=now,
         expires_at=now + dt.timedelta(days=churn.ALERT_DAYS),
     )
+
+
+_STATUS_TITLE = "Health changed from %(old)s to %(new)s"  # worded for the viewer by alert_text

@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tend.core.errors import FieldError, NotFound, ValidationFailed
@@ -23,6 +24,7 @@ from tend.directory.models import User
 from tend.health import queries, services
 from tend.health.definitions.catalogue import measures_schema
 from tend.health.definitions.statuses import STATUS_KEYS, status_schemes
+from tend.health.definitions.texts import localized
 
 from .shared import INVALID_STATUS, histogram_chart, manage_refusal, profile_view, settings_refusal
 
@@ -73,11 +75,11 @@ def profiles(request):
         if refusal:
             messages.error(request, refusal)
             return redirect("health-profiles")
-        name = request.POST.get("name", "").strip() or _("Customer health")
         try:
             profile = services.profile_create(
                 actor=current.actor,
-                name=name,
+                name=request.POST.get("name", "").strip(),
+                builtin_name=gettext_noop("Customer health"),
                 from_template=request.POST.get("start", "template") != "blank",
                 description=request.POST.get("description", ""),
             )
@@ -153,7 +155,10 @@ def _measures(actor: Actor, customer_type) -> list[dict]:
 
 def _schemes() -> list[dict]:
     labels = {"three": _("Three statuses"), "four": _("Four bands")}
-    return [{"key": k, "label": str(labels.get(k, k)), "statuses": v} for k, v in status_schemes().items()]
+    return [
+        {"key": k, "label": str(labels.get(k, k)), "statuses": localized({"statuses": v})["statuses"]}
+        for k, v in status_schemes().items()
+    ]
 
 
 def _status_keys() -> list[dict]:
@@ -172,11 +177,11 @@ def _editor_context(request, current: Viewing, profile) -> dict:
         "status": _status_of(profile),
         "refusal": manage_refusal(current),
         "editor": {
-            "name": profile.name,
+            "name": profile.display_name,
             "description": profile.description,
             "priority": profile.priority,
             "segment": profile.segment or {"filterGroups": []},
-            "definition": profile.draft,
+            "definition": localized(profile.draft),
         },
         "measures": _measures(current.actor, ws.customer_object_type),
         "schemes": _schemes(),
@@ -347,7 +352,9 @@ def profile_deactivate(request, current: Viewing, profile):
         messages.error(request, refusal)
         return redirect("health-profile", profile.pk)
     services.profile_deactivate(actor=current.actor, profile=profile)
-    messages.success(request, _("“%(name)s” is no longer active; its versions are kept.") % {"name": profile.name})
+    messages.success(
+        request, _("“%(name)s” is no longer active; its versions are kept.") % {"name": profile.display_name}
+    )
     return redirect("health-profile", profile.pk)
 
 
@@ -359,7 +366,7 @@ def profile_archive(request, current: Viewing, profile):
         messages.error(request, refusal)
         return redirect("health-profile", profile.pk)
     services.profile_archive(actor=current.actor, profile=profile)
-    messages.success(request, _("“%(name)s” is archived.") % {"name": profile.name})
+    messages.success(request, _("“%(name)s” is archived.") % {"name": profile.display_name})
     return redirect("health-profiles")
 
 
