@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
-from django.shortcuts import redirect
 from django.urls import include, path, re_path
 from django.utils.translation import gettext as _
 
@@ -18,17 +17,13 @@ def api_not_found(request, rest=""):
     return problem(404, _("Not found"), _("No API endpoint at this address; see /api/v1/docs."))
 
 
-def home(request):
-    return redirect("customers")
-
-
 urlpatterns = [
-    path("", home, name="home"),
     path("healthz", health),
     path("login/", directory_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("me/preferences/", directory_views.preferences, name="preferences"),
     path("view-as/", directory_views.view_as, name="view-as"),
+    path("", include("tend.summary.urls")),
     path("", include("tend.workspace.urls")),
     path("", include("tend.boards.urls")),
     path("", include("tend.tasks.urls")),

@@ -65,7 +65,7 @@ def team_scope(user: User, person: str | int | None = None) -> TeamScope | None:
     chosen = None
     if person not in (None, ""):
         try:
-            person_id = int(person)  # type: ignore[arg-type]  # guarded by the except
+            person_id = int(person)
         except (TypeError, ValueError):
             person_id = None
         chosen = next((m for m in members if m.pk == person_id), None)

@@ -166,26 +166,41 @@ def scores_for_records(record_ids: Iterable[int]) -> dict[int, HealthScore]:
     return out
 
 
-def _book_q(ws: "WorkspaceSettings", user: User, prefix: str = "") -> Q:
-    """The user's book of customers: records they own or are the CSM of (`prefix` reaches the
+def _book_q(ws: "WorkspaceSettings", user_ids: list[int], prefix: str = "") -> Q:
+    """The users' book of customers: records they own or are the CSM of (`prefix` reaches the
     record from another model, e.g. "record__")."""
-    return Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}properties__{ws.customer_csm_property}": user.pk})
-
-
-def _book(user: User) -> "tuple[WorkspaceSettings, QuerySet[Record]]":
-    ws = workspace_settings()
-    return ws, Record.objects.filter(object_type=ws.customer_object_type, archived_at__isnull=True).filter(
-        _book_q(ws, user)
+    if len(user_ids) == 1:
+        return Q(**{f"{prefix}owner": user_ids[0]}) | Q(
+            **{f"{prefix}properties__{ws.customer_csm_property}": user_ids[0]}
+        )
+    return Q(**{f"{prefix}owner__in": user_ids}) | Q(
+        **{f"{prefix}properties__{ws.customer_csm_property}__in": user_ids}
     )
 
 
-def book_alerts(user: User, *, active: bool | None = True, now: dt.datetime | None = None) -> QuerySet[HealthAlert]:
+def _book(user_ids: list[int]) -> "tuple[WorkspaceSettings, QuerySet[Record]]":
+    ws = workspace_settings()
+    return ws, Record.objects.filter(object_type=ws.customer_object_type, archived_at__isnull=True).filter(
+        _book_q(ws, user_ids)
+    )
+
+
+def book_alerts(
+    user: User,
+    *,
+    active: bool | None = True,
+    now: dt.datetime | None = None,
+    user_ids: list[int] | None = None,
+) -> QuerySet[HealthAlert]:
     """The alerts a user sees, newest first: on their book (accounts they own or are the CSM of), or
     addressed to them, on records not archived. The Alerts page and the API read the same scope;
-    `active` True = active only, False = expired or dismissed only, None = all."""
+    `active` True = active only, False = expired or dismissed only, None = all. `user_ids` (a
+    manager's team) widens the book and the addressees to those users."""
     now = now or clock.now()
     ws = workspace_settings()
-    alerts = HealthAlert.objects.filter(_book_q(ws, user, "record__") | Q(user=user), record__archived_at__isnull=True)
+    ids = user_ids or [user.pk]
+    addressed = Q(user=ids[0]) if len(ids) == 1 else Q(user__in=ids)
+    alerts = HealthAlert.objects.filter(_book_q(ws, ids, "record__") | addressed, record__archived_at__isnull=True)
     if active is True:
         alerts = alerts.active(now)
     elif active is False:
@@ -205,7 +220,8 @@ def _status_labels() -> dict[str, dict]:
     return out
 
 
-def _customers_url(status_key: str) -> str:
+def _customers_url(status_key: str, view: dict[str, str]) -> str:
+    """The Customers tab on `view` (its query parameters: the book or the team's) filtered to a status."""
     try:
         base = reverse("customers")
     except NoReverseMatch:
@@ -213,21 +229,40 @@ def _customers_url(status_key: str) -> str:
     filters = {
         "filterGroups": [{"filters": [{"propertyName": "health_status", "operator": "EQ", "value": status_key}]}]
     }
-    return f"{base}?{urlencode({'filters': json.dumps(filters)})}"
+    return f"{base}?{urlencode({**view, 'filters': json.dumps(filters)})}"
 
 
-def health_summary(*, actor: Actor, user: User) -> dict[str, Any]:
+def summary_profiles() -> list[ScoreProfile]:
+    """The active profiles, in their priority order (the first scores the `health_status` column)."""
+    return list(ScoreProfile.objects.active().order_by("priority", "pk"))
+
+
+def health_summary(
+    *,
+    actor: Actor,
+    user: User,
+    user_ids: list[int] | None = None,
+    profile: ScoreProfile | None = None,
+    customers_view: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The Summary tab's health card for the user's book (customers where they are CSM or owner):
     average score, count and share per status (linking to the Customers tab filtered to it), the
     distribution in 10 buckets, and the daily average over the last 90 days (days in the user's
     time zone). The current figures come from one grouped query over the book's scores; the past
     days from the book's daily sums (`BookScoreDay`, written by each full recompute), today's from
-    the book as it is now: the history points of a large book over 90 days are millions of rows."""
+    the book as it is now: the history points of a large book over 90 days are millions of rows.
+    `user_ids` (a manager's team) covers those users' books: its line sums their daily rows, so
+    an account whose owner and CSM are both in the team counts twice there. `profile` limits the
+    figures to one profile's scores (the Summary's dropdown when several are active);
+    `customers_view` is the Customers tab view the status links open (default: "Owned by me")."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
-    ws, book = _book(user)
+    ids = user_ids or [user.pk]
+    ws, book = _book(ids)
+    scores = HealthScore.objects.filter(record_id__in=book.values("pk"), score__isnull=False)
+    if profile is not None:
+        scores = scores.filter(profile=profile)
     groups = (
-        HealthScore.objects.filter(record_id__in=book.values("pk"), score__isnull=False)
-        .annotate(bucket=Least(Floor(F("score") / 10), Value(9.0), output_field=FloatField()))
+        scores.annotate(bucket=Least(Floor(F("score") / 10), Value(9.0), output_field=FloatField()))
         .values_list("status", "bucket")
         .annotate(n=Count("pk"), total=Sum("score"))
         .order_by()
@@ -252,18 +287,23 @@ def health_summary(*, actor: Actor, user: User) -> dict[str, Any]:
                 "color": entry["color"],
                 "count": n,
                 "share": round(n / total, 4) if total else 0.0,
-                "url": _customers_url(key),
+                "url": _customers_url(key, customers_view or {}),
             }
         )
     now = clock.now()
     zone = clock.user_zone(user)
     days: dict[dt.date, float] = {}
+    day_sums: dict[dt.date, list[float]] = defaultdict(lambda: [0.0, 0])
     for at, day_total, n in (
-        BookScoreDay.objects.filter(user=user, at__gte=now - dt.timedelta(days=HISTORY_DAYS), count__gt=0)
+        BookScoreDay.objects.filter(user__in=ids, at__gte=now - dt.timedelta(days=HISTORY_DAYS), count__gt=0)
         .order_by("at")
         .values_list("at", "total", "count")
     ):
-        days[at.astimezone(zone).date()] = day_total / n
+        sums = day_sums[at.astimezone(zone).date()]
+        sums[0] += day_total
+        sums[1] += n
+    for day, (day_total, n) in day_sums.items():
+        days[day] = day_total / n
     if average is not None:
         days[now.astimezone(zone).date()] = average
     return {
@@ -272,7 +312,7 @@ def health_summary(*, actor: Actor, user: User) -> dict[str, Any]:
         "statuses": statuses,
         "distribution": buckets,
         "over_time": [(day, round(avg, 1)) for day, avg in sorted(days.items())],
-        "alerts": HealthAlert.objects.active(now).filter(user=user).count(),
+        "alerts": HealthAlert.objects.active(now).filter(user__in=ids).count(),
     }
 
 

@@ -19,6 +19,8 @@ from tend.crm.filters import compile_search
 from tend.crm.models import PropertyType
 from tend.crm.registry import PropSpec
 from tend.directory.models import User
+from tend.engagement import services as engagement_services
+from tend.engagement.kinds import KINDS
 from tend.engagement.models import Task, TaskChange
 
 from . import queries
@@ -326,3 +328,18 @@ def tasks_bulk(
         case "archive":
             return tasks_bulk_archive(actor=actor, selection=selection)
     raise ValidationFailed.single("action", _("Choose one of: %(actions)s.") % {"actions": ", ".join(ACTIONS)})
+
+
+def task_set_completed(*, actor: Actor, task: Task, done: bool) -> Task:
+    """Complete a task (or, with done=False, reopen it) as one click in the UI does: the Tasks
+    table's check mark and the Summary's task card. Nothing happens when it is already so."""
+    if task.is_completed != done:
+        status = Task.Status.COMPLETED if done else Task.Status.NOT_STARTED
+        engagement_services.engagement_update(
+            actor=actor,
+            kind=KINDS["tasks"],
+            engagement=task,
+            properties={"status": status},
+            source=TaskChange.Source.UI,
+        )
+    return task

@@ -476,16 +476,7 @@ def task_complete(request, task_id: int):
     )
     if not view.can_act:
         return HttpResponse(_("You are viewing as another user; tasks cannot be changed."), status=403)
-    done = request.POST.get("done", "1") == "1"
-    status = Task.Status.COMPLETED if done else Task.Status.NOT_STARTED
-    if task.is_completed != done:
-        engagement_services.engagement_update(
-            actor=actor,
-            kind=KINDS["tasks"],
-            engagement=task,
-            properties={"status": status},
-            source=TaskChange.Source.UI,
-        )
+    services.task_set_completed(actor=actor, task=task, done=request.POST.get("done", "1") == "1")
     task = queries.get_task_for_user(actor, task_id)
     return render(request, "tasks/_row.html", _row_context(request, task, columns))
 

@@ -57,6 +57,8 @@ def customers(request):
     ws = workspace_settings()
     object_type = ws.customer_object_type
     registry = registry_for(object_type)
+    # A manager who owns no accounts would open on an empty book: their default is their team's.
+    team = team_scope(view.user, request.GET.get("person"))
     try:
         state = listing.table_state(
             request.GET,
@@ -64,7 +66,7 @@ def customers(request):
             tab=TAB,
             registry=registry,
             builtin_views=queries.BUILTIN_VIEWS,
-            default_view="owned",
+            default_view="owned" if team is None else "team",
             default_columns=queries.default_columns(TAB),
             quick=QUICK_PARAMS,
         )
@@ -72,7 +74,6 @@ def customers(request):
         messages.error(request, _("That view does not exist or is not shared with you."))
         return redirect("customers")
     users = list(User.objects.order_by("full_name", "email"))
-    team = team_scope(view.user, request.GET.get("person"))
     if team is None and state.view_key in queries.TEAM_VIEWS:
         return redirect("customers")
     error, screen = None, ListScreen(state, listing.record_headers(state, registry), [], None)

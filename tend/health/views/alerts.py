@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tend.core.errors import Forbidden
 from tend.core.web import Viewing, viewing, workspace_view
+from tend.directory.queries import team_ids
 from tend.health import queries, services
 
 from .shared import histogram_chart, refuse
@@ -48,7 +49,8 @@ def alerts(request):
 @require_POST
 def alert_dismiss(request, alert_id: int):
     current = viewing(request)
-    alert = _active_alerts(current).filter(pk=alert_id).first()
+    # A manager dismisses the alerts of their team's accounts too (the Summary's team scope).
+    alert = queries.book_alerts(current.user, user_ids=team_ids(current.user)).filter(pk=alert_id).first()
     if alert is None:
         if request.htmx:
             return HttpResponse("")

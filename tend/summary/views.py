@@ -1,0 +1,130 @@
+"""The Summary tab: the workspace's home. The page is a frame; each card loads on its own (htmx),
+so a slow card never holds the others."""
+
+import json
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tend.core import clock, policy
+from tend.core.errors import NotFound
+from tend.core.listkit import page_of
+from tend.core.web import viewing, workspace_view
+from tend.directory.models import User
+from tend.health import queries as health_queries
+from tend.health.views.shared import histogram_chart
+from tend.tasks import queries as task_queries
+from tend.tasks import services as task_services
+
+from . import queries
+from .scope import Scope, scope_of
+
+CARDS = ("alerts", "tasks", "views", "schedule", "health", "reports")
+ALERTS_PER_PAGE = 10
+
+
+def _context(request, scope: Scope, **extra) -> dict:
+    return {
+        "scope": scope,
+        "scope_query": scope.query,
+        "can_open_tabs": queries.can_open_tabs(scope),
+        "can_act": scope.viewing.can_act and policy.allows(scope.actor, policy.Action.EDIT_RECORDS),
+        **extra,
+    }
+
+
+@workspace_view
+@require_GET
+def summary(request):
+    """The frame: the scope bar and the cards' places, for everyone with workspace access (a
+    super admin without a Service seat too: it is the one tab they have)."""
+    current = viewing(request)
+    scope = scope_of(current, request.GET)
+    users = []
+    if policy.allows(current.actor, policy.Action.VIEW_AS):
+        users = list(
+            User.objects.filter(is_active=True, cs_workspace_access=True)
+            .order_by("full_name", "email")
+            .only("pk", "full_name", "email")
+        )
+    return render(
+        request,
+        "summary/summary.html",
+        _context(request, scope, active_tab="summary", cards=CARDS, view_as_users=users),
+    )
+
+
+@workspace_view
+@require_GET
+def card(request, name: str):
+    if name not in CARDS:
+        raise Http404
+    scope = scope_of(viewing(request), request.GET)
+    return _render_card(request, scope, name)
+
+
+def _render_card(request, scope: Scope, name: str, **extra):
+    if name == "alerts":
+        alerts = health_queries.book_alerts(scope.user, user_ids=scope.user_ids)
+        page = page_of(alerts, request.GET, per_page=ALERTS_PER_PAGE)
+        extra |= {"page": page, "alerts": list(page.object_list)}
+    elif name == "tasks":
+        extra |= {"groups": queries.task_groups(scope)}
+    elif name == "views":
+        users = list(User.objects.only("pk", "full_name", "email"))
+        extra |= {"view_cards": queries.customer_view_cards(scope, users)}
+    elif name == "schedule":
+        extra |= {"items": queries.todays_schedule(scope), "tz": clock.user_zone(scope.user)}
+    elif name == "health":
+        extra |= _health(request, scope)
+    return render(request, f"summary/_{name}.html", _context(request, scope, **extra))
+
+
+def _health(request, scope: Scope) -> dict:
+    profiles = health_queries.summary_profiles()
+    profile = queries.health_profile(profiles, request.GET.get("profile"))
+    if scope.is_team:
+        view = {"view": "team", **scope.tab_params()}
+    else:
+        view = {"view": "owned"}
+    data = health_queries.health_summary(
+        actor=scope.actor,
+        user=scope.user,
+        user_ids=scope.user_ids,
+        profile=profile if len(profiles) > 1 else None,
+        customers_view=view,
+    )
+    over_time = data.get("over_time") or []
+    line = {
+        "kind": "line",
+        "labels": [formats.date_format(day, "SHORT_DATE_FORMAT") for day, _avg in over_time],
+        "values": [None if avg is None else round(float(avg), 1) for _day, avg in over_time],
+        "name": str(_("Average score")),
+    }
+    return {
+        "summary": data,
+        "profiles": profiles,
+        "profile": profile,
+        "distribution_json": json.dumps(histogram_chart(data.get("distribution") or [])),
+        "over_time_json": json.dumps(line),
+    }
+
+
+@workspace_view
+@require_POST
+def task_complete(request, task_id: int):
+    """Complete (or, with done=0, reopen) a task from the tasks card; answer with the card."""
+    current = viewing(request)
+    scope = scope_of(current, request.POST)
+    if not current.can_act:
+        return HttpResponse(_("You are viewing as another user; tasks cannot be changed."), status=403)
+    try:
+        task = task_queries.get_task_for_user(current.actor, task_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    done = request.POST.get("done", "1") == "1"
+    task_services.task_set_completed(actor=current.actor, task=task, done=done)
+    return _render_card(request, scope, "tasks", completed=task if done else None)
