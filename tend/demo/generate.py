@@ -37,6 +37,7 @@ from tend.usage import demo as usage_demo
 from .details import plan_details
 from .health_history import write_health_history
 from .rows import Company, Rec
+from .saved_views import write_default_views
 from .schedule import write_schedules
 from .team import DEMO_PASSWORD, DEMO_TEAMS, DEMO_USERS, demo_users
 from .words import (
@@ -235,6 +236,8 @@ class Generator:
                 self.on_progress(stop - start)
         with transaction.atomic():
             write_schedules(self)
+            manager = next(u for u in self.users.values() if u.manage_cs_settings and not u.is_superuser)
+            self.summary.counts["saved views"] += write_default_views(manager, self.types["companies"])
         self.summary.counts.update(usage_demo.generate(seed=self.rng.random(), now=self.now, companies=self.n))
         # Health last: the template profile, active, scored over everything written above.
         health_demo.install(actor_user=self.csms[0][0])

@@ -3,6 +3,7 @@ so a slow card never holds the others."""
 
 import json
 
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import formats
@@ -15,6 +16,7 @@ from tend.core.listkit import page_of
 from tend.core.web import viewing, workspace_view
 from tend.directory.models import User
 from tend.health import queries as health_queries
+from tend.health.models import HealthAlert
 from tend.health.views.shared import histogram_chart
 from tend.tasks import queries as task_queries
 from tend.tasks import services as task_services
@@ -23,13 +25,15 @@ from . import queries
 from .scope import Scope, scope_of
 
 CARDS = ("alerts", "tasks", "views", "schedule", "health", "reports")
-ALERTS_PER_PAGE = 10
+ALERTS_PER_PAGE = 5
 
 
 def _context(request, scope: Scope, **extra) -> dict:
     return {
         "scope": scope,
         "scope_query": scope.query,
+        # the viewed user's zone: the cards' days are theirs, so their times are too (View as)
+        "tz": clock.user_zone(scope.user),
         "can_open_tabs": queries.can_open_tabs(scope),
         "can_act": scope.viewing.can_act and policy.allows(scope.actor, policy.Action.EDIT_RECORDS),
         **extra,
@@ -69,15 +73,27 @@ def card(request, name: str):
 def _render_card(request, scope: Scope, name: str, **extra):
     if name == "alerts":
         alerts = health_queries.book_alerts(scope.user, user_ids=scope.user_ids)
+        kinds = dict(alerts.order_by().values_list("kind").annotate(n=Count("pk")))
+        kind = request.GET.get("kind", "")
+        if kind in kinds:
+            alerts = alerts.filter(kind=kind)
+        else:
+            kind = ""
         page = page_of(alerts, request.GET, per_page=ALERTS_PER_PAGE)
-        extra |= {"page": page, "alerts": list(page.object_list)}
+        extra |= {
+            "page": page,
+            "alerts": list(page.object_list),
+            "kind": kind,
+            "kind_counts": [(k, label, kinds.get(k, 0)) for k, label in HealthAlert.Kind.choices],
+            "total": sum(kinds.values()),
+        }
     elif name == "tasks":
         extra |= {"groups": queries.task_groups(scope)}
     elif name == "views":
         users = list(User.objects.only("pk", "full_name", "email"))
         extra |= {"view_cards": queries.customer_view_cards(scope, users)}
     elif name == "schedule":
-        extra |= {"items": queries.todays_schedule(scope), "tz": clock.user_zone(scope.user)}
+        extra |= {"items": queries.todays_schedule(scope)}
     elif name == "health":
         extra |= _health(request, scope)
     return render(request, f"summary/_{name}.html", _context(request, scope, **extra))

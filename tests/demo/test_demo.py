@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tend.core.policy import SYSTEM, Actor, Scope
+from tend.core.web import Viewing
 from tend.crm import queries, services, values
 from tend.crm.filters import compile_search
 from tend.crm.models import Association, ChangeSource, ObjectType, PropertyChange, Record
@@ -23,6 +24,9 @@ from tend.directory.models import Team, User
 from tend.engagement.models import Call, Email, Meeting, Note, Task
 from tend.health.models import BookScoreDay, HealthAlert, HealthScore, HealthScoreHistory
 from tend.health.queries import health_summary
+from tend.summary.queries import customer_view_cards
+from tend.summary.scope import Scope as SummaryScope
+from tend.workspace.models import SavedView
 
 pytestmark = pytest.mark.django_db
 
@@ -525,3 +529,14 @@ def test_the_bulk_written_data_answers_the_filter_language(workspace):
         key=lambda c: (c.properties["renewal_date"], c.pk),
     )
     assert [c.pk for c in found] == [c.pk for c in expected]
+
+
+def test_the_manager_shares_default_customer_views_that_the_summary_shows(workspace):
+    defaults = SavedView.objects.filter(tab="customers", is_default=True).order_by("default_position")
+    assert [v.owner.email for v in defaults] == ["manager@demo.tend"] * 4
+    assert all(v.description for v in defaults)
+    yuki = workspace["yuki@demo.tend"]
+    cards = customer_view_cards(SummaryScope(Viewing(Actor(yuki), yuki), None, False), list(User.objects.all()))
+    assert [c.name for c in cards] == [v.name for v in defaults]
+    assert not any(c.error for c in cards)
+    assert sum(c.count for c in cards) > 0

@@ -224,6 +224,7 @@ def test_view_as_is_read_only(yuki, morgan):
     tasks = card(client, "tasks").content.decode()
     assert "Yuki&#x27;s call" in tasks or "Yuki's call" in tasks
     assert "summary-task-complete" not in tasks
+    assert "11:45 p.m." in tasks  # her day, in her zone (not the London viewer's 2:45 p.m.)
     alert(company("Acme", csm=yuki))
     assert "dismiss-alert" not in card(client, "alerts").content.decode()
     response = client.post(reverse("summary-task-complete", args=[task.pk]), {"done": "1"}, **HX)
@@ -248,6 +249,9 @@ def test_alerts_newest_first_on_my_book_and_expire_after_14_days(yuki):
     client = signed_in(yuki)
     response = card(client, "alerts")
     assert [a.title for a in response.context["alerts"]] == ["Recent", "Nearly expired"]
+    churn = card(client, "alerts", kind="churn_signal")
+    assert [a.title for a in churn.context["alerts"]] == ["Recent"]
+    assert dict((k, n) for k, _label, n in churn.context["kind_counts"]) == {"status_change": 1, "churn_signal": 1}
     with time_machine.travel(NOW + dt.timedelta(hours=3), tick=False):
         assert [a.title for a in card(client, "alerts").context["alerts"]] == ["Recent"]
     with time_machine.travel(NOW + dt.timedelta(days=14), tick=False):
@@ -263,7 +267,7 @@ def test_more_than_25_alerts_are_paged_never_capped(yuki):
     assert first.context["page"].paginator.count == 31
     assert "31" in first.content.decode()
     seen = []
-    for page in range(1, 5):
+    for page in range(1, 8):
         seen += [a.title for a in card(client, "alerts", page=page).context["alerts"]]
     assert seen == [f"Alert {i}" for i in range(31)]
 
