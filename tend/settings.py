@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "tend.schedule",
     "tend.usage",
     "tend.health",
+    "tend.reports",
     "tend.summary",
     "tend.demo",
 ]

@@ -22,6 +22,8 @@ ALLOWED = {
     # usage announces news of accounts through tend.core.hooks; health reads usage
     "usage": {"core", "directory", "crm", "engagement", "cs_settings"},
     "health": BELOW_THE_TABS,
+    # reports, dashboards and the CS KPIs: read everything below the tabs
+    "reports": BELOW_THE_TABS,
 }
 
 
