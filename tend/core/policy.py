@@ -31,10 +31,12 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"  # users, seats, permissions, teams
     MANAGE_HEALTH_PROFILES = "manage_health_profiles"  # create, edit, activate health-score profiles
     EDIT_SAVED_VIEW = "edit_saved_view"  # rename, refilter, share, delete one saved view (the target)
+    VIEW_SHARED = "view_shared"  # see one report or dashboard (the target): its owner, everyone or its teams
+    EDIT_SHARED = "edit_shared"  # change, share or archive one report or dashboard (the target)
 
 
-READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS})
-_TARGET_ACTIONS = frozenset({Action.EDIT_SAVED_VIEW})
+READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.VIEW_SHARED})
+_TARGET_ACTIONS = frozenset({Action.EDIT_SAVED_VIEW, Action.VIEW_SHARED, Action.EDIT_SHARED})
 
 
 class Scope(StrEnum):
@@ -104,6 +106,25 @@ def _target_allows(user, action: Action, target) -> bool:
             if target.visibility == "everyone":
                 return _role_allows(user, Action.MANAGE_CS_SETTINGS)
             return target.owner_id == user.pk
+        case Action.VIEW_SHARED:
+            # Reports and dashboards: the owner, everyone (with workspace access), or the members
+            # of its teams; settings managers see every shared one, since they administer sharing.
+            if target is None or not _role_allows(user, Action.USE_WORKSPACE):
+                return False
+            if target.owner_id == user.pk or target.access == "everyone":
+                return True
+            if target.access == "teams":
+                if _role_allows(user, Action.MANAGE_CS_SETTINGS):
+                    return True
+                return bool(set(target.team_ids) & set(user.teams.values_list("pk", flat=True)))
+            return False
+        case Action.EDIT_SHARED:
+            # Like saved views: owners edit their private ones; shared ones belong to settings managers.
+            if target is None or not _role_allows(user, Action.USE_WORKSPACE):
+                return False
+            if target.access == "private":
+                return target.owner_id == user.pk
+            return _role_allows(user, Action.MANAGE_CS_SETTINGS)
     return True
 
 
@@ -139,6 +160,11 @@ _REASONS = {
         "Only its owner changes a private view; views shared with everyone need the "
         "“Manage Customer Success settings” permission."
     ),
+    Action.VIEW_SHARED: gettext_lazy("This is shared with other teams; ask its owner for access."),
+    Action.EDIT_SHARED: gettext_lazy(
+        "Only its owner changes a private report or dashboard; shared ones need the "
+        "“Manage Customer Success settings” permission."
+    ),
 }
 _WORKSPACE_ACTIONS = frozenset(
     {
@@ -147,6 +173,8 @@ _WORKSPACE_ACTIONS = frozenset(
         Action.EDIT_RECORDS,
         Action.MANAGE_HEALTH_PROFILES,
         Action.EDIT_SAVED_VIEW,
+        Action.VIEW_SHARED,
+        Action.EDIT_SHARED,
     }
 )
 

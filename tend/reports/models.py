@@ -52,6 +52,11 @@ class Report(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def team_ids(self) -> list[int]:
+        """The ids of its teams (from the prefetched teams when there are)."""
+        return [t.pk for t in self.teams.all()]
+
 
 class Dashboard(models.Model):
     """Reports in a grid with dashboard-wide filters
@@ -75,6 +80,11 @@ class Dashboard(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def team_ids(self) -> list[int]:
+        """The ids of its teams (from the prefetched teams when there are)."""
+        return [t.pk for t in self.teams.all()]
 
 
 class DashboardItem(models.Model):
@@ -111,6 +121,11 @@ class TabDashboard(models.Model):
 
     def __str__(self) -> str:
         return f"tab: {self.dashboard_id}"
+
+    @property
+    def team_ids(self) -> list[int]:
+        """The ids of its teams (from the prefetched teams when there are)."""
+        return [t.pk for t in self.teams.all()]
 
 
 class SummaryReport(models.Model):

@@ -1,0 +1,138 @@
+"""Reads of reports and dashboards, scoped to the user by the one policy (VIEW_SHARED), and
+running a report into its data."""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from tend.core import clock, policy
+from tend.core.errors import NotFound
+from tend.core.policy import Actor
+from tend.directory.models import User
+
+from . import periods
+from .data import ReportData
+from .definition import plan_for
+from .engine import RunContext, run
+from .kpis import KPIS, KpiScope
+from .models import Access, Dashboard, DashboardItem, Report, SummaryReport, TabDashboard
+
+MAX_SUMMARY_REPORTS = 5
+DEFAULT_KPI_RANGE = "last_12_months"
+
+
+def _shared_q(user: User) -> Q:
+    """What VIEW_SHARED allows, as a filter (tests/reports/test_policy.py holds the two equal)."""
+    q = Q(owner=user) | Q(access=Access.EVERYONE)
+    if policy.allows(user, policy.Action.MANAGE_CS_SETTINGS):
+        return q | Q(access=Access.TEAMS)
+    return q | Q(access=Access.TEAMS, teams__members=user)
+
+
+def _tab_q(user: User) -> Q:
+    if policy.allows(user, policy.Action.MANAGE_CS_SETTINGS):
+        return Q(tab_entry__isnull=False)
+    return Q(tab_entry__access=Access.EVERYONE) | Q(tab_entry__access=Access.TEAMS, tab_entry__teams__members=user)
+
+
+def reports_for(actor: Actor, user: User) -> QuerySet[Report]:
+    """The live reports `user` may see (the actor, or whom they view as)."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    visible = Report.objects.filter(archived_at__isnull=True).filter(_shared_q(user)).values("pk")
+    return Report.objects.filter(pk__in=visible).select_related("owner").prefetch_related("teams")
+
+
+def get_report_for_user(actor: Actor, user: User, report_id: int | str) -> Report:
+    try:
+        return reports_for(actor, user).get(pk=int(report_id))
+    except (Report.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFound() from exc
+
+
+def dashboards_for(actor: Actor, user: User) -> QuerySet[Dashboard]:
+    """The live dashboards `user` may open: shared with them, or on the Dashboards tab for them."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    visible = Dashboard.objects.filter(archived_at__isnull=True).filter(_shared_q(user) | _tab_q(user)).values("pk")
+    return Dashboard.objects.filter(pk__in=visible).select_related("owner").prefetch_related("teams")
+
+
+def get_dashboard_for_user(actor: Actor, user: User, dashboard_id: int | str) -> Dashboard:
+    try:
+        return dashboards_for(actor, user).get(pk=int(dashboard_id))
+    except (Dashboard.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFound() from exc
+
+
+def tab_dashboards(actor: Actor, user: User) -> list[TabDashboard]:
+    """The Dashboards tab's dashboards that `user` sees there, in the tab's order."""
+    policy.require(actor, policy.Action.USE_WORKSPACE)
+    entries = TabDashboard.objects.filter(dashboard__archived_at__isnull=True)
+    if not policy.allows(user, policy.Action.MANAGE_CS_SETTINGS):
+        visible = entries.filter(Q(access=Access.EVERYONE) | Q(access=Access.TEAMS, teams__members=user)).values("pk")
+        entries = entries.filter(pk__in=visible)
+    return list(entries.select_related("dashboard").prefetch_related("teams").order_by("position", "id"))
+
+
+def dashboard_items(dashboard: Dashboard) -> list[DashboardItem]:
+    """A dashboard's reports in order. Opening a dashboard shows all of them: access to the
+    dashboard is access to what it shows."""
+    return list(
+        dashboard.items.filter(report__archived_at__isnull=True).select_related("report").order_by("position", "id")
+    )
+
+
+def summary_reports(user: User) -> list[Report]:
+    """The reports `user` chose for their Summary that they may still see, in their order."""
+    visible = set(reports_for(Actor(user), user).values_list("pk", flat=True))
+    rows = SummaryReport.objects.filter(user=user).select_related("report").order_by("position", "id")
+    return [row.report for row in rows if row.report_id in visible]
+
+
+# ---- running a report ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A dashboard's filters on the reports it shows, as the viewer asks for them."""
+
+    date_range: str = ""  # a periods.DATE_RANGES key ("" = the report's own: all time, KPIs 12 months)
+    start: str = ""  # custom range, ISO dates
+    end: str = ""
+    owner_ids: tuple[int, ...] | None = None  # the CSMs / owners (a person, or a team's members)
+
+
+def report_data(actor: Actor, user: User, report: Report, filters: Filters | None = None) -> ReportData:
+    """Compute a report for `user` in their zone and language (the caller activates it)."""
+    filters = filters or Filters()
+    tz = clock.user_zone(user)
+    if report.kpi:
+        return _kpi_data(report, filters, tz)
+    plan = plan_for(report.source, report.definition, report.chart, user=user)
+    span = periods.date_range(filters.date_range, tz, start=filters.start, end=filters.end)
+    return run(plan, RunContext(actor=actor, user=user, tz=tz, date_range=span, owner_ids=filters.owner_ids))
+
+
+def _kpi_data(report: Report, filters: Filters, tz: zoneinfo.ZoneInfo) -> ReportData:
+    from .kpis import registry  # noqa: F401  (fills KPIS)
+
+    kpi = KPIS.get(report.kpi)
+    if kpi is None:
+        raise NotFound()
+    span = periods.date_range(filters.date_range or DEFAULT_KPI_RANGE, tz, start=filters.start, end=filters.end)
+    if span is None:  # all time: the KPIs' history starts with the data; 10 years is plenty
+        today = clock.today(tz)
+        span = (dt.date(today.year - 10, 1, 1), today)
+    options = {**kpi.options, **(report.definition or {})}
+    scope = KpiScope(
+        start=span[0],
+        end=span[1],
+        tz=tz,
+        csm_ids=filters.owner_ids,
+        unit=options.get("unit", "month"),
+        profile_id=options.get("profile_id"),
+    )
+    data = kpi.compute(scope)
+    data.chart = report.chart or data.chart
+    return data
