@@ -182,6 +182,14 @@ class _Labels:
             return sorted(keys, key=lambda k: (k == NONE_KEY, rank.get(k, len(rank)), k))
         if spec.type == T.BOOLEAN:
             return sorted(keys, key=lambda k: {"true": 0, "false": 1}.get(k, 2))
+        if spec.type in (STAGE, PIPELINE):
+            model_order = (
+                Stage.objects.order_by("pipeline__display_order", "pipeline_id", "display_order", "id")
+                if spec.type == STAGE
+                else Pipeline.objects.order_by("display_order", "id")
+            )
+            rank = {str(pk): i for i, pk in enumerate(model_order.values_list("pk", flat=True))}
+            return sorted(keys, key=lambda k: (k == NONE_KEY, rank.get(k, len(rank)), k))
         return sorted(keys, key=lambda k: (k == NONE_KEY, self.of(spec, k).lower()))
 
 
