@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("tend.tasks.urls")),
     path("", include("tend.schedule.urls")),
     path("", include("tend.health.urls")),
+    path("", include("tend.reports.urls")),
     path("settings/", include("tend.workspace.settings_urls")),
     path("", include("tend.crm.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,3 @@
+"""/dashboards/…: the Dashboards tab, the dashboard library and one dashboard."""
+
+urlpatterns: list = []

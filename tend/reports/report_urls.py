@@ -1,0 +1,3 @@
+"""/reports/…: the report library, builder, report page, chart fragment and exports."""
+
+urlpatterns: list = []
