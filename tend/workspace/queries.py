@@ -24,6 +24,8 @@ BUILTIN_VIEWS = {
     "owned": _("Owned by me"),
     "team": _("Owned by my team"),
     "assigned30": _("Assigned in the last 30 days"),
+    # Everyone's accounts: where a report's bar opens its records (and a manager looks beyond a book).
+    "all": _("All customers"),
 }
 # The built-in views of one CSM's book (the CSM is the same on every row).
 OWN_BOOK_VIEWS = ("owned", "assigned30")

@@ -1,5 +1,7 @@
 """The permission matrix: roles × actions × how the request authenticated → allowed or not, and why."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
@@ -7,10 +9,11 @@ from tend.core.errors import Forbidden
 from tend.core.policy import SYSTEM, Action, Actor, Scope, allows, require
 from tend.crm.models import ObjectType, PropertyChange, Record
 from tend.crm.services import record_create
+from tend.directory.models import Team
 from tend.directory.services import user_create
 from tend.workspace.models import SavedView
 
-U, W, E, S, C, V, M, H, SV = (
+U, W, E, S, C, V, M, H, SV, VS, ES = (
     Action.USE_WORKSPACE,
     Action.USE_WORK_TABS,
     Action.EDIT_RECORDS,
@@ -20,8 +23,11 @@ U, W, E, S, C, V, M, H, SV = (
     Action.MANAGE_USERS,
     Action.MANAGE_HEALTH_PROFILES,
     Action.EDIT_SAVED_VIEW,
+    Action.VIEW_SHARED,
+    Action.EDIT_SHARED,
 )
-ROLE_ACTIONS = [a for a in Action if a is not SV]  # actions about no object; SV has its own matrix
+TARGET_ACTIONS = (SV, VS, ES)
+ROLE_ACTIONS = [a for a in Action if a not in TARGET_ACTIONS]  # actions about no object; the others have matrices
 
 # role → what it may do through a browser session (or a read-write token).
 ROLES = {
@@ -38,7 +44,7 @@ ROLES = {
     "super admin with seat": {U, W, E, S, C, V, M, H},
 }
 NO_WORKSPACE = {"anonymous", "inactive CSM with seat", "user without workspace access", "seat without workspace access"}
-READS = {U, W}  # what a read-only token may still do
+READS = {U, W, VS}  # what a read-only token may still do
 
 NEEDS_ACCESS = "You need access to the Customer Success workspace."
 NEEDS_SEAT = "You need an assigned Service seat to change records."
@@ -61,6 +67,11 @@ REASONS = {
         "Only its owner changes a private view; views shared with everyone need the "
         "“Manage Customer Success settings” permission."
     ),
+    VS: "This is shared with other teams; ask its owner for access.",
+    ES: (
+        "Only its owner changes a private report or dashboard; shared ones need the "
+        "“Manage Customer Success settings” permission."
+    ),
 }
 SYSTEM_ALLOWED = {U, E, S}  # background work reads, writes records and defines properties; nothing else
 
@@ -68,7 +79,7 @@ SYSTEM_ALLOWED = {U, E, S}  # background work reads, writes records and defines 
 def reason(role: str, action: Action, scope: Scope) -> str:
     if scope == Scope.READ and action not in READS:
         return READ_ONLY
-    if role in NO_WORKSPACE and action in (U, W, E, H, SV):
+    if role in NO_WORKSPACE and action in (U, W, E, H, SV, VS, ES):
         return NEEDS_ACCESS  # a seat would not help them
     return REASONS[action]
 
@@ -108,7 +119,7 @@ MATRIX = [
 
 
 def test_the_matrix_covers_every_action():
-    assert set(Action) == {U, W, E, S, C, V, M, H, SV}
+    assert set(Action) == {U, W, E, S, C, V, M, H, SV, VS, ES}
     assert set(REASONS) == set(Action)
 
 
@@ -198,6 +209,83 @@ def test_saved_view_matrix(role, target, scope, allowed):
         with pytest.raises(Forbidden) as excinfo:
             require(actor, SV, view)
         assert str(excinfo.value) == reason(role, SV, scope)
+
+
+# --------------------------------------------------------------------------- a report or dashboard as the target
+
+SHARED_TARGETS = (
+    "own private",
+    "someone else's private",
+    "shared with everyone",
+    "shared with my team",
+    "shared with another team",
+    "own, shared with another team",
+    "none",
+)
+
+
+def shared_target(target: str, user, other, mine: Team, theirs: Team):
+    me = getattr(user, "pk", None)
+    access, owner, teams = {
+        "own private": ("private", me, []),
+        "someone else's private": ("private", other.pk, []),
+        "shared with everyone": ("everyone", other.pk, []),
+        "shared with my team": ("teams", other.pk, [mine.pk]),
+        "shared with another team": ("teams", other.pk, [theirs.pk]),
+        "own, shared with another team": ("teams", me, [theirs.pk]),
+        "none": (None, None, None),
+    }[target]
+    # Reports and dashboards are duck-typed targets: their access, owner and team ids.
+    return None if access is None else SimpleNamespace(access=access, owner_id=owner, team_ids=teams)
+
+
+def expected_for_shared(action: Action, role: str, target: str, scope: Scope) -> bool:
+    if role in NO_WORKSPACE or target == "none" or (scope == Scope.READ and action == ES):
+        return False
+    if action == VS:
+        if target == "shared with another team":
+            return C in ROLES[role]  # settings managers administer sharing, so they see every shared one
+        return target != "someone else's private"
+    if target in ("own private",):
+        return True
+    return target != "someone else's private" and C in ROLES[role]
+
+
+SHARED_MATRIX = [
+    pytest.param(
+        action,
+        role,
+        target,
+        scope,
+        expected_for_shared(action, role, target, scope),
+        id=f"{action}-{role}-{target}-{scope}",
+    )
+    for action in (VS, ES)
+    for role in ROLES
+    for target in SHARED_TARGETS
+    for scope in (Scope.SESSION, Scope.READ, Scope.WRITE)
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("action", "role", "target", "scope", "allowed"), SHARED_MATRIX)
+def test_report_and_dashboard_matrix(action, role, target, scope, allowed):
+    user = make_user(role)
+    other = user_create(email="other@example.com", has_service_seat=True)
+    mine, theirs = Team.objects.create(name="Mine"), Team.objects.create(name="Theirs")
+    if getattr(user, "pk", None):
+        mine.members.add(user)
+    theirs.members.add(other)
+    actor = Actor(user, scope)
+    thing = shared_target(target, user, other, mine, theirs)
+
+    assert allows(actor, action, thing) is allowed
+    if allowed:
+        assert require(actor, action, thing) is None
+    else:
+        with pytest.raises(Forbidden) as excinfo:
+            require(actor, action, thing)
+        assert str(excinfo.value) == reason(role, action, scope)
 
 
 # --------------------------------------------------------------------------- the system actor
