@@ -6,11 +6,12 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tend.core import clock, policy
-from tend.core.errors import NotFound
+from tend.core.errors import NotFound, ValidationFailed
 from tend.core.policy import Actor
-from tend.directory.models import User
+from tend.directory.models import Team, User
 
 from . import periods
 from .data import ReportData
@@ -101,6 +102,34 @@ class Filters:
     start: str = ""  # custom range, ISO dates
     end: str = ""
     owner_ids: tuple[int, ...] | None = None  # the CSMs / owners (a person, or a team's members)
+
+
+def filters_from(
+    date_range: str | None, start: str | None, end: str | None, owner: int | str | None, team: int | str | None
+) -> Filters:
+    """A dashboard's filters as a request gives them (a team means its members); ValidationFailed
+    names the bad parameter."""
+    if date_range and date_range not in periods.DATE_RANGES:
+        raise ValidationFailed.single(
+            "range", _("Choose a date range: %(choices)s.") % {"choices": ", ".join(periods.DATE_RANGES)}
+        )
+    if date_range == "custom":
+        for name, value in (("start", start), ("end", end)):
+            try:
+                dt.date.fromisoformat(value or "")
+            except ValueError as exc:
+                raise ValidationFailed.single(name, _("Enter a date as YYYY-MM-DD."), "invalid_date") from exc
+    owner_ids = None
+    if owner not in (None, ""):
+        if not str(owner).isdigit() or not User.objects.filter(pk=int(owner)).exists():
+            raise ValidationFailed.single("owner", _("No user with this id."), "unknown")
+        owner_ids = (int(owner),)
+    elif team not in (None, ""):
+        found = Team.objects.filter(pk=int(team)).first() if str(team).isdigit() else None
+        if found is None:
+            raise ValidationFailed.single("team", _("No team with this id."), "unknown")
+        owner_ids = tuple(found.members.values_list("pk", flat=True))
+    return Filters(date_range=date_range or "", start=start or "", end=end or "", owner_ids=owner_ids)
 
 
 def report_data(actor: Actor, user: User, report: Report, filters: Filters | None = None) -> ReportData:
