@@ -27,6 +27,7 @@ from .models import Chart
 
 MAX_GROUPS = 50  # a group axis shows its largest 50 values (option order otherwise)
 NONE_KEY = ""
+ADDITIVE = ("count", "distinct", "sum")  # an empty group counts and sums to 0; its average is no value
 
 
 @dataclass(frozen=True)
@@ -221,9 +222,10 @@ def run(plan: Plan, ctx: RunContext) -> ReportData:
         series = _key(series_spec, row[series_dim]) if series_dim else "value"
         axis_keys.add(axis)
         series_keys.add(series)
-        cells[(axis, series)] = _plain(row["v"])
+        value = _plain(row["v"])
+        cells[(axis, series)] = 0 if value is None and plan.measure in ADDITIVE else value
     categories = _axis(plan, ctx, axis_keys, labels, cells)
-    zero = 0 if plan.measure in ("count", "distinct", "sum") else None
+    zero = 0 if plan.measure in ADDITIVE else None
     if series_dim is None:
         series = [
             Series(
