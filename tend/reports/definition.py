@@ -151,7 +151,11 @@ def plan_for(source_key: str, definition: Any, chart: str, *, user) -> Plan:
         errors.append(FieldError("definition.breakdown", _("Break down by another property than the group.")))
     if breakdown is not None and group is None and bucket is None:
         errors.append(FieldError("definition.breakdown", _("Group by a property or a date first."), "required"))
-    _check_chart(chart, group, bucket, breakdown, errors)
+    # A chart's needs read the dimensions: judge it only when they are valid.
+    if not any(
+        e.field.startswith(("definition.groupBy", "definition.dateBucket", "definition.breakdown")) for e in errors
+    ):
+        _check_chart(chart, group, bucket, breakdown, errors)
     if errors:
         raise ValidationFailed(errors=errors, detail=errors[0].message)
     return Plan(source, filters, kind, measure_spec, group, bucket, unit, breakdown, chart)
