@@ -48,7 +48,9 @@ class Plan:
         }
 
 
-def _spec(source: Source, name: Any, field: str, types: frozenset, what: str, errors: list[FieldError]):
+def _spec(
+    source: Source, name: Any, field: str, types: frozenset, what: str, errors: list[FieldError]
+) -> PropSpec | None:
     if name in (None, ""):
         return None
     spec = source.registry.get(name) if isinstance(name, str) else None
@@ -68,7 +70,7 @@ def _spec(source: Source, name: Any, field: str, types: frozenset, what: str, er
     return spec
 
 
-def plan_for(source_key: str, definition: Any, chart: str, *, user) -> Plan:
+def plan_for(source_key: str, definition: Any, chart: str, *, user: Any) -> Plan:
     """The plan of a custom report; ValidationFailed names every bad part, nothing is run."""
     source = get_source(source_key)
     errors: list[FieldError] = []
@@ -161,7 +163,9 @@ def plan_for(source_key: str, definition: Any, chart: str, *, user) -> Plan:
     return Plan(source, filters, kind, measure_spec, group, bucket, unit, breakdown, chart)
 
 
-def _check_chart(chart: str, group, bucket, breakdown, errors: list[FieldError]) -> None:
+def _check_chart(
+    chart: str, group: PropSpec | None, bucket: PropSpec | None, breakdown: PropSpec | None, errors: list[FieldError]
+) -> None:
     if chart not in Chart.values:
         errors.append(FieldError("chart", _("Choose a chart: %(choices)s.") % {"choices": ", ".join(Chart.values)}))
         return

@@ -5,8 +5,9 @@ filters that open each bar's records."""
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Avg, Count, DateField, DateTimeField, F, FloatField, Max, Min, Q, QuerySet, Sum
+from django.db.models import Aggregate, Avg, Count, DateField, DateTimeField, F, FloatField, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Trunc
 from django.utils.translation import gettext as _
@@ -44,20 +45,21 @@ class RunContext:
 
 def _path(spec: PropSpec) -> tuple[str | None, str]:
     """(the JSON column's path, the key) of a property read from JSON, or (None, column)."""
-    if not spec.is_column:
+    column = spec.column
+    if column is None:
         return "properties", spec.name
-    if "__properties__" in spec.column:
-        relation, key = spec.column.split("__properties__", 1)
+    if "__properties__" in column:
+        relation, key = column.split("__properties__", 1)
         return f"{relation}__properties", key
-    return None, spec.column
+    return None, column
 
 
-def _text(spec: PropSpec):
+def _text(spec: PropSpec) -> Any:
     json_path, key = _path(spec)
     return KeyTextTransform(key, json_path) if json_path else F(key)
 
 
-def _number(spec: PropSpec):
+def _number(spec: PropSpec) -> Any:
     json_path, key = _path(spec)
     return Cast(KeyTextTransform(key, json_path), FloatField()) if json_path else F(key)
 
@@ -67,7 +69,7 @@ def _lookup(spec: PropSpec, op: str) -> str:
     return f"{json_path}__{key}__{op}" if json_path else f"{key}__{op}"
 
 
-def _bucket(spec: PropSpec, unit: str, tz: zoneinfo.ZoneInfo):
+def _bucket(spec: PropSpec, unit: str, tz: zoneinfo.ZoneInfo) -> Trunc:
     json_path, key = _path(spec)
     if spec.type == T.DATE:
         value = Cast(KeyTextTransform(key, json_path), output_field=DateField()) if json_path else F(key)
@@ -76,11 +78,11 @@ def _bucket(spec: PropSpec, unit: str, tz: zoneinfo.ZoneInfo):
     return Trunc(value, unit, output_field=DateTimeField(), tzinfo=tz)
 
 
-def _measure(plan: Plan, condition: Q | None = None):
-    spec = plan.measure_spec
+def _measure(plan: Plan, condition: Q | None = None) -> Aggregate:
+    if plan.measure == "count":
+        return Count("pk", filter=condition)
+    spec = _must(plan.measure_spec)
     match plan.measure:
-        case "count":
-            return Count("pk", filter=condition)
         case "distinct":
             return Count(_text(spec), distinct=True, filter=condition)
         case "sum":
@@ -97,7 +99,7 @@ def _range_q(spec: PropSpec, first: dt.date, last: dt.date, tz: zoneinfo.ZoneInf
     if spec.type == T.DATE:
         return Q(**{_lookup(spec, "gte"): first.isoformat()}) & Q(**{_lookup(spec, "lte"): last.isoformat()})
     low, high = periods.instant(first, tz), periods.instant(last + dt.timedelta(days=1), tz)
-    if spec.is_column and "__properties__" not in spec.column:
+    if _path(spec)[0] is None:
         return Q(**{_lookup(spec, "gte"): low}) & Q(**{_lookup(spec, "lt"): high})
     return Q(**{_lookup(spec, "gte"): values.format_datetime(low)}) & Q(
         **{_lookup(spec, "lt"): values.format_datetime(high)}
@@ -121,7 +123,7 @@ def rows_of(plan: Plan, ctx: RunContext) -> QuerySet:
     return rows
 
 
-def _key(spec: PropSpec, raw) -> str:
+def _key(spec: PropSpec, raw: Any) -> str:
     """A group's value as text, the same on both databases (SQLite reads JSON booleans as 1/0)."""
     if raw is None or raw == "":
         return NONE_KEY
@@ -135,7 +137,7 @@ def _key(spec: PropSpec, raw) -> str:
     return str(raw)
 
 
-def _typed(spec: PropSpec, key: str):
+def _typed(spec: PropSpec, key: str) -> Any:
     if spec.type == T.BOOLEAN:
         return key == "true"
     if spec.type in (T.USER, PIPELINE, STAGE):
@@ -149,7 +151,7 @@ def _drill(spec: PropSpec, key: str) -> list[dict]:
     return [{"propertyName": spec.name, "operator": "EQ", "value": _typed(spec, key)}]
 
 
-def _day(value, tz: zoneinfo.ZoneInfo) -> dt.date | None:
+def _day(value: Any, tz: zoneinfo.ZoneInfo) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -168,7 +170,7 @@ def _bucket_drill(spec: PropSpec, start: dt.date, unit: str, tz: zoneinfo.ZoneIn
 
 
 class _Labels:
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan) -> None:
         self.formatter = Formatter(plan.source.registry)
 
     def of(self, spec: PropSpec, key: str) -> str:
@@ -194,11 +196,14 @@ class _Labels:
         return sorted(keys, key=lambda k: (k == NONE_KEY, self.of(spec, k).lower()))
 
 
+Cells = dict[tuple[str, str], float | None]  # (axis key, series key) → value
+
+
 def run(plan: Plan, ctx: RunContext) -> ReportData:
     if plan.chart == Chart.KPI:
         return _run_kpi(plan, ctx)
     rows = rows_of(plan, ctx)
-    dims: dict = {}
+    dims: dict[str, Any] = {}
     if plan.bucket is not None:
         dims["b"] = _bucket(plan.bucket, plan.unit, ctx.tz)
     if plan.group is not None:
@@ -210,28 +215,30 @@ def run(plan: Plan, ctx: RunContext) -> ReportData:
     # The axis is the date when there is one, else the group; the series come from the breakdown
     # (or from the group, when the axis is the date).
     series_spec = plan.breakdown or (plan.group if plan.bucket is not None else None)
-    series_dim = "s" if plan.breakdown is not None else ("g" if series_spec is not None else None)
-    cells: dict[tuple[str, str], float | None] = {}
-    axis_keys: set = set()
+    series_dim = "s" if plan.breakdown is not None else "g"
+    cells: Cells = {}
+    axis_keys: set[str] = set()
     series_keys: set[str] = set()
     for row in result:
         if plan.bucket is not None:
-            axis = _day(row["b"], ctx.tz)
+            day = _day(row["b"], ctx.tz)
+            axis = day.isoformat() if day is not None else NONE_KEY
         else:
-            axis = _key(plan.group, row["g"])
-        series = _key(series_spec, row[series_dim]) if series_dim else "value"
+            axis = _key(_must(plan.group), row["g"])
+        series_key = _key(series_spec, row[series_dim]) if series_spec is not None else "value"
         axis_keys.add(axis)
-        series_keys.add(series)
+        series_keys.add(series_key)
         value = _plain(row["v"])
-        cells[(axis, series)] = 0 if value is None and plan.measure in ADDITIVE else value
+        cells[(axis, series_key)] = 0 if value is None and plan.measure in ADDITIVE else value
     categories = _axis(plan, ctx, axis_keys, labels, cells)
     zero = 0 if plan.measure in ADDITIVE else None
-    if series_dim is None:
+    series: list[Series]
+    if series_spec is None:
         series = [
             Series(
                 key="value",
                 label=_measure_label(plan),
-                values=[cells.get((c.extra_key, "value"), zero) for c in categories],
+                values=[cells.get((c.key, "value"), zero) for c in categories],
                 format=_format_of(plan),
             )
         ]
@@ -241,63 +248,55 @@ def run(plan: Plan, ctx: RunContext) -> ReportData:
             Series(
                 key=k,
                 label=labels.of(series_spec, k),
-                values=[cells.get((c.extra_key, k), zero) for c in categories],
+                values=[cells.get((c.key, k), zero) for c in categories],
                 format=_format_of(plan),
                 drill=_drill(series_spec, k),
             )
             for k in keys
         ]
-    out_categories = [Category(key=c.key, label=c.label, drill=c.drill) for c in categories]
-    total = None
-    if series_dim is None and plan.measure in ("count", "sum"):
-        total = sum(v for v in series[0].values if v is not None) if series else 0
+    total: float | None = None
+    if series_spec is None and plan.measure in ("count", "sum"):
+        total = sum(v for v in series[0].values if v is not None)
+    axis_spec = plan.bucket or plan.group
     return ReportData(
-        categories=out_categories,
+        categories=categories,
         series=series,
         chart=plan.chart,
         value=total,
         value_format=_format_of(plan),
-        category_title=str(plan.bucket.label if plan.bucket is not None else plan.group.label if plan.group else ""),
+        category_title=str(axis_spec.label) if axis_spec is not None else "",
     )
 
 
-@dataclass
-class _AxisPoint:
-    key: str
-    label: str
-    drill: list[dict] | None
-    extra_key: object  # the cell key: a date for a bucket, the group's text key otherwise
+def _must(spec: PropSpec | None) -> PropSpec:
+    if spec is None:  # the definition's validation makes this impossible
+        raise ValueError("a report axis without its property")
+    return spec
 
 
-def _axis(plan: Plan, ctx: RunContext, keys: set, labels: _Labels, cells: dict) -> list[_AxisPoint]:
+def _axis(plan: Plan, ctx: RunContext, keys: set[str], labels: _Labels, cells: Cells) -> list[Category]:
+    """The categories along the axis, keyed as the cells are: every bucket of the range (or
+    from the first to the last found), or the group's values in their order."""
     if plan.bucket is not None:
-        days = sorted(k for k in keys if k is not None)
-        if ctx.date_range is not None:
-            first, last = ctx.date_range
-        elif days:
-            first, last = days[0], days[-1]
-        else:
-            return []
+        bucket = plan.bucket
+        days = sorted(dt.date.fromisoformat(k) for k in keys if k != NONE_KEY)
+        span = ctx.date_range or ((days[0], days[-1]) if days else None)
         points = [
-            _AxisPoint(
-                d.isoformat(),
-                periods.bucket_label(d, plan.unit),
-                _bucket_drill(plan.bucket, d, plan.unit, ctx.tz),
-                d,
-            )
-            for d in periods.buckets(first, last, plan.unit)
+            Category(d.isoformat(), periods.bucket_label(d, plan.unit), _bucket_drill(bucket, d, plan.unit, ctx.tz))
+            for d in (periods.buckets(*span, plan.unit) if span else [])
         ]
-        if None in keys:
-            points.append(_AxisPoint(NONE_KEY, _("(No date)"), _drill(plan.bucket, NONE_KEY), None))
+        if NONE_KEY in keys:
+            points.append(Category(NONE_KEY, _("(No date)"), _drill(bucket, NONE_KEY)))
         return points
-    ordered = labels.order(plan.group, list(keys))
+    group = _must(plan.group)
+    ordered = labels.order(group, list(keys))
     if len(ordered) > MAX_GROUPS:
-        biggest = sorted(ordered, key=lambda k: -(cells.get((k, "value")) or 0))[:MAX_GROUPS]
-        ordered = [k for k in ordered if k in set(biggest)]
-    return [_AxisPoint(k, labels.of(plan.group, k), _drill(plan.group, k), k) for k in ordered]
+        biggest = set(sorted(ordered, key=lambda k: -(cells.get((k, "value")) or 0))[:MAX_GROUPS])
+        ordered = [k for k in ordered if k in biggest]
+    return [Category(k, labels.of(group, k), _drill(group, k)) for k in ordered]
 
 
-def _plain(value) -> float | None:
+def _plain(value: Any) -> float | None:
     if value is None:
         return None
     number = float(value)
@@ -311,10 +310,10 @@ def _format_of(plan: Plan) -> str:
 
 
 def _measure_label(plan: Plan) -> str:
-    spec = plan.measure_spec
+    if plan.measure == "count":
+        return _("Count of %(things)s") % {"things": str(plan.source.label).lower()}
+    spec = _must(plan.measure_spec)
     match plan.measure:
-        case "count":
-            return _("Count of %(things)s") % {"things": str(plan.source.label).lower()}
         case "distinct":
             return _("Distinct %(property)s") % {"property": spec.label}
         case "sum":

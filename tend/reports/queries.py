@@ -119,7 +119,7 @@ def filters_from(
                 dt.date.fromisoformat(value or "")
             except ValueError as exc:
                 raise ValidationFailed.single(name, _("Enter a date as YYYY-MM-DD."), "invalid_date") from exc
-    owner_ids = None
+    owner_ids: tuple[int, ...] | None = None
     if owner not in (None, ""):
         if not str(owner).isdigit() or not User.objects.filter(pk=int(owner)).exists():
             raise ValidationFailed.single("owner", _("No user with this id."), "unknown")
