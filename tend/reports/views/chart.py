@@ -51,6 +51,11 @@ def format_value(value: float | None, fmt: str, currency: str = "") -> str:
     return format_decimal(value, "#,##0.##", locale=loc)
 
 
+def shows_nothing(data: ReportData) -> bool:
+    """Nothing to draw: no category, or every value none or zero (a count over filled months)."""
+    return not data.categories or all(v in (None, 0) for s in data.series for v in s.values)
+
+
 # ---- the table view ----------------------------------------------------------------------------
 
 

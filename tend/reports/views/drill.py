@@ -19,22 +19,19 @@ from ..models import Report
 from ..sources import Source, get_source
 
 
-def tab_url(source: Source) -> str | None:
-    """The tab listing every record of `source` (a builtin view that filters nothing else), or None
-    for the sources no tab lists as a table (contacts, meetings, NPS answers…)."""
-    if source.key == "tasks":
+def tab_url(source_key: str) -> str | None:
+    """The tab listing every record of a source (a builtin view that filters nothing else), or
+    None for the sources no tab lists as a table (contacts, meetings, NPS answers…)."""
+    if source_key == "tasks":
         return reverse("tasks") + "?view=open"
-    object_type = source.object_type
-    if object_type is None:
-        return None
     ws = workspace_settings()
-    if object_type.pk == ws.customer_object_type_id:
+    if source_key == ws.customer_object_type.name:
         return reverse("customers") + "?view=all"
-    if object_type.pk == ws.services_object_type_id:
+    if ws.services_object_type is not None and source_key == ws.services_object_type.name:
         return reverse("services") + "?layout=table&view=all"
     for revenue in ws.revenue_objects or []:
-        if revenue.get("objectType") == object_type.name:
-            return reverse("revenue") + "?" + urlencode({"object": object_type.name, "layout": "table", "view": "all"})
+        if revenue.get("objectType") == source_key:
+            return reverse("revenue") + "?" + urlencode({"object": source_key, "layout": "table", "view": "all"})
     return None
 
 
@@ -101,7 +98,7 @@ def drill_url(
         source = get_source(report.source)
     except ValidationFailed:  # a source removed since: nothing to open
         return None
-    base = data.drill_url or tab_url(source)
+    base = data.drill_url or tab_url(source.key)
     if not base:
         return None
     if report.kpi:  # a built-in KPI's drill filters are its own whole selection

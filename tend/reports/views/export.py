@@ -107,7 +107,7 @@ def _number_format(series_format: str, currency: str, values: list) -> str:
 def workbook(report: Report, data: ReportData) -> Workbook:
     book = Workbook()
     sheet = book.active
-    sheet.title = SHEET_FORBIDDEN.sub(" ", report.name)[:31].strip() or _("Report")
+    sheet.title = " ".join(SHEET_FORBIDDEN.sub(" ", report.name).split())[:31].strip() or _("Report")
     sheet.append(headers(data))
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -24,7 +24,7 @@ from .. import periods, queries, services
 from ..data import ReportData
 from ..models import Access, Chart, Report
 from ..sources import get_source, source_choices
-from .chart import Drill, chart_spec, headline, table
+from .chart import Drill, chart_spec, headline, shows_nothing, table
 from .drill import drill_url, tab_url
 
 # The dashboard filters a chart, a page or an export is run with, kept in every link.
@@ -90,12 +90,8 @@ def drill_base(report: Report, data: ReportData, params) -> str:
     source, an unsaved report)."""
     if report.pk is None:
         return ""
-    if not data.drill_url:
-        try:
-            if tab_url(get_source(report.source)) is None:
-                return ""
-        except ValidationFailed:
-            return ""
+    if not data.drill_url and tab_url(report.source) is None:
+        return ""
     return reverse("report-drill", args=[report.pk]) + filter_query(params)
 
 
@@ -123,6 +119,7 @@ def chart_context(run: Run, params, **extra) -> dict:
             "spec": chart_spec(data, drill),
             "table": table(data, drill),
             "headline": headline(data) if data.chart == Chart.KPI else None,
+            "empty": shows_nothing(data),
             "drillable": bool(drill),
         }
     return context
@@ -328,7 +325,10 @@ def filter_sentences(filters: dict | None, registry) -> list[str]:
     ops = operator_labels()
 
     def shown(spec, value) -> str:
-        return (formatter.format(spec, value) if spec else "") or str(value)
+        try:
+            return (formatter.format(spec, value) if spec else "") or str(value)
+        except (TypeError, ValueError, ArithmeticError):  # a value the filter language refuses
+            return str(value)
 
     lines = []
     for group in groups:
