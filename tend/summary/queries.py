@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -21,6 +21,8 @@ from tend.crm.registry import registry_for
 from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
 from tend.engagement.models import Task
+from tend.reports import queries as report_queries
+from tend.reports.models import Report, SummaryReport
 from tend.schedule import queries as schedule_queries
 from tend.tasks import queries as task_queries
 from tend.workspace import listing
@@ -144,3 +146,49 @@ def health_profile(profiles: list, raw: str | None) -> Any:
 
 def can_open_tabs(scope: Scope) -> bool:
     return policy.allows(scope.actor, policy.Action.USE_WORK_TABS)
+
+
+# ---- the reports card --------------------------------------------------------------------------
+
+REPORT_CHOICES = 30  # reports listed at once by the card's picker (a search narrows them)
+
+
+@dataclass
+class ReportTile:
+    """One of the viewed user's Summary reports, with the orders its move buttons send."""
+
+    report: Report
+    up: list[int] | None  # the order with this report one place earlier (None for the first)
+    down: list[int] | None
+
+
+def report_tiles(user: User) -> list[ReportTile]:
+    """The user's Summary reports in their order (three queries, at most five rows). A move swaps
+    two shown reports in the full order, so that one no longer shared with them keeps its place."""
+    reports = report_queries.summary_reports(user)
+    order = list(SummaryReport.objects.filter(user=user).order_by("position", "id").values_list("report_id", flat=True))
+
+    def swapped(a: int, b: int) -> list[int]:
+        out = order.copy()
+        i, j = out.index(a), out.index(b)
+        out[i], out[j] = out[j], out[i]
+        return out
+
+    ids = [r.pk for r in reports]
+    return [
+        ReportTile(
+            report=report,
+            up=swapped(ids[i], ids[i - 1]) if i > 0 else None,
+            down=swapped(ids[i], ids[i + 1]) if i < len(ids) - 1 else None,
+        )
+        for i, report in enumerate(reports)
+    ]
+
+
+def report_choices(scope: Scope, search: str = "") -> list[Report]:
+    """The reports the viewed user may add to their Summary: those they see and have not added."""
+    chosen = SummaryReport.objects.filter(user=scope.user).values("report_id")
+    reports = report_queries.reports_for(scope.actor, scope.user).exclude(pk__in=chosen).prefetch_related(None)
+    if search:
+        reports = reports.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    return list(reports.order_by("name", "id")[:REPORT_CHOICES])

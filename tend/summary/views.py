@@ -11,13 +11,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tend.core import clock, policy
-from tend.core.errors import NotFound
+from tend.core.errors import NotFound, ValidationFailed
 from tend.core.listkit import page_of
 from tend.core.web import viewing, workspace_view
 from tend.directory.models import User
 from tend.health import queries as health_queries
 from tend.health.models import HealthAlert
 from tend.health.views.shared import histogram_chart
+from tend.reports import queries as report_queries
+from tend.reports import services as report_services
 from tend.tasks import queries as task_queries
 from tend.tasks import services as task_services
 
@@ -96,6 +98,15 @@ def _render_card(request, scope: Scope, name: str, **extra):
         extra |= {"items": queries.todays_schedule(scope)}
     elif name == "health":
         extra |= _health(request, scope)
+    elif name == "reports":
+        tiles = queries.report_tiles(scope.user)
+        extra |= {
+            "tiles": tiles,
+            "room": len(tiles) < report_queries.MAX_SUMMARY_REPORTS,
+            "max_reports": report_queries.MAX_SUMMARY_REPORTS,
+            # one's own Summary, whatever one's seat; never someone else's (View as)
+            "can_edit_reports": scope.viewing.can_act,
+        }
     return render(request, f"summary/_{name}.html", _context(request, scope, **extra))
 
 
@@ -144,3 +155,77 @@ def task_complete(request, task_id: int):
     done = request.POST.get("done", "1") == "1"
     task_services.task_set_completed(actor=current.actor, task=task, done=done)
     return _render_card(request, scope, "tasks", completed=task if done else None)
+
+
+# ---- the reports card ----------------------------------------------------------------------------
+
+
+def _reports_card(request, scope: Scope, *, error: str = ""):
+    response = _render_card(request, scope, "reports", error=error)
+    if error:
+        response.status_code = 422
+    return response
+
+
+def _refused_while_viewing_as(scope: Scope) -> HttpResponse | None:
+    if not scope.viewing.can_act:
+        return HttpResponse(_("You are viewing as another user; their Summary cannot be changed."), status=403)
+    return None
+
+
+@workspace_view
+@require_GET
+def report_picker(request):
+    """The reports the viewed user may add to their Summary's Reports card, searched by name."""
+    scope = scope_of(viewing(request), request.GET)
+    search = request.GET.get("q", "").strip()
+    return render(
+        request,
+        "summary/_reports.html#picker",
+        _context(request, scope, choices=queries.report_choices(scope, search), q=search),
+    )
+
+
+@workspace_view
+@require_POST
+def report_add(request):
+    scope = scope_of(viewing(request), request.POST)
+    if refused := _refused_while_viewing_as(scope):
+        return refused
+    try:
+        report = report_queries.get_report_for_user(scope.actor, scope.user, request.POST.get("report", ""))
+    except NotFound as exc:
+        raise Http404 from exc
+    try:
+        report_services.summary_report_add(actor=scope.actor, report=report)
+    except ValidationFailed as exc:
+        return _reports_card(request, scope, error=exc.detail)
+    return _reports_card(request, scope)
+
+
+@workspace_view
+@require_POST
+def report_remove(request, report_id: int):
+    scope = scope_of(viewing(request), request.POST)
+    if refused := _refused_while_viewing_as(scope):
+        return refused
+    try:
+        report = report_queries.get_report_for_user(scope.actor, scope.user, report_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    report_services.summary_report_remove(actor=scope.actor, report=report)
+    return _reports_card(request, scope)
+
+
+@workspace_view
+@require_POST
+def reports_order(request):
+    scope = scope_of(viewing(request), request.POST)
+    if refused := _refused_while_viewing_as(scope):
+        return refused
+    ids = [int(v) for v in request.POST.getlist("report") if v.isdigit()]
+    try:
+        report_services.summary_reports_reorder(actor=scope.actor, report_ids=ids)
+    except ValidationFailed as exc:
+        return _reports_card(request, scope, error=exc.detail)
+    return _reports_card(request, scope)
