@@ -203,6 +203,7 @@ def test_the_kpi_number_shows_its_change_against_the_previous_period(people, boo
     rep = report(mia, definition={"dateBucket": {"property": "contract_start_date", "unit": "month"}}, chart="kpi")
     html = chart(signed_in(mia), rep).content.decode()
     assert re.search(r'data-testid="report-kpi-value">2</div>', html)  # June so far; May had 1
+    assert 'data-testid="report-kpi-period">06/01/2026 – 06/15/2026</span>' in html
     change = re.search(r'data-testid="report-kpi-change">(.*?)</div>', html, re.S).group(1)
     assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", change)).strip() == "▲ Up 100% vs 1 in the previous period"
     assert "data-report-chart" not in html

@@ -229,7 +229,7 @@ def _context(
     number_options = _options(registry, NUMERIC_TYPES)
     group_options = _options(registry, GROUP_TYPES)
     return {
-        "active_tab": "reports",
+        "active_tab": "dashboards",
         "form": form,
         "report": report,
         "kpi_report": kpi_report,
@@ -313,7 +313,7 @@ def _sources_context() -> dict:
             "things": label.lower()
         }
         cards.append({"key": key, "label": label, "hint": hint, "url": reverse("report-new") + f"?source={key}"})
-    return {"active_tab": "reports", "cards": cards}
+    return {"active_tab": "dashboards", "cards": cards}
 
 
 def _invalid(request: HttpRequest, current: Viewing, form: BuilderForm, report: Report | None, exc: ValidationFailed):

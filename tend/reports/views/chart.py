@@ -1,6 +1,7 @@
 """How a report's data reads in the viewer's language: formatted values, the table view, the KPI
 number with its change, and the chart spec that reports.js turns into ECharts options."""
 
+import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -8,7 +9,7 @@ from urllib.parse import urlencode
 from babel import Locale
 from babel.numbers import format_currency, format_decimal, format_percent
 from django.conf import settings
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -126,13 +127,15 @@ class Headline:
     direction: str = ""  # "up", "down", "flat" or "" (no previous period to compare with)
     change: str = ""  # "12.5 %"
     previous: str = ""
+    period: str = ""  # "1 Jun 2026 – 15 Jun 2026"
 
 
 def headline(data: ReportData) -> Headline:
     currency = currency_of(data)
+    period = _period_text(data.extra.get("period"))
     if data.value is None:
-        return Headline(value=_("No data"), has_value=False)
-    out = Headline(value=format_value(data.value, data.value_format, currency), has_value=True)
+        return Headline(value=_("No data"), has_value=False, period=period)
+    out = Headline(value=format_value(data.value, data.value_format, currency), has_value=True, period=period)
     if data.previous is None:
         return out
     out.previous = format_value(data.previous, data.value_format, currency)
@@ -143,6 +146,14 @@ def headline(data: ReportData) -> Headline:
     out.direction = "up" if ratio > 0 else "down" if ratio < 0 else "flat"
     out.change = format_percent(abs(ratio), "#,##0.#%", locale=locale())
     return out
+
+
+def _period_text(period) -> str:
+    try:
+        first, last = (dt.date.fromisoformat(d) for d in period)
+    except (TypeError, ValueError):
+        return ""
+    return f"{formats.date_format(first, 'SHORT_DATE_FORMAT')} – {formats.date_format(last, 'SHORT_DATE_FORMAT')}"
 
 
 # ---- the chart ---------------------------------------------------------------------------------
@@ -172,4 +183,7 @@ def chart_spec(data: ReportData, drill: Drill) -> dict:
             for s in data.series
         ],
         "drill": drill.base,
+        # the donut's centre: the whole, where adding the parts means something (counts, sums)
+        "total": format_value(data.value, data.value_format, currency) if data.value is not None else "",
+        "totalLabel": _("Total"),
     }

@@ -213,7 +213,7 @@ def report_library(request: HttpRequest):
     sources = dict(source_choices())
     page_query = urlencode({k: v for k, v in (("show", show), ("q", q)) if v and (k != "show" or v != "all")})
     context = {
-        "active_tab": "reports",
+        "active_tab": "dashboards",
         "page": page,
         "reports": [_library_row(r, sources) for r in page.object_list],
         "show": show,
@@ -284,7 +284,7 @@ def report_detail(request: HttpRequest, report_id: int):
     query = filter_query(params)
     can_edit = current.can_act and policy.allows(current.actor, policy.Action.EDIT_SHARED, report)
     context = chart_context(run, params, page=True, hide_title=True) | {
-        "active_tab": "reports",
+        "active_tab": "dashboards",
         "filter_problem": filter_problem,
         "source_label": sources.get(report.source, report.source),
         "owner_name": report.owner.display_name if report.owner else _("Tend (built in)"),

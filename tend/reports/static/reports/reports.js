@@ -47,11 +47,33 @@
     };
   }
 
+  // ECharts' rich text reads braces and bars as markup.
+  function richSafe(text) {
+    return String(text ?? "").replace(/[{}|]/g, " ");
+  }
+
   function escape(text) {
     return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   }
 
-  function option(spec, width) {
+  // The donut's total in its hole (pixels: ECharts places graphics by their box, not their centre).
+  function centreText(spec, width, height, center) {
+    const x = (parseFloat(center[0]) / 100) * width;
+    const y = (parseFloat(center[1]) / 100) * height;
+    const text = (content, dy, font, fill) => ({
+      type: "text",
+      x,
+      y: y + dy,
+      silent: true,
+      style: { text: content, font, fill, align: "center", verticalAlign: "middle", textAlign: "center", textVerticalAlign: "middle" },
+    });
+    return [
+      text(spec.total, -8, `600 ${width > 520 ? 18 : 15}px system-ui, sans-serif`, "#212529"),
+      text(spec.totalLabel, 14, "12px system-ui, sans-serif", "#6c757d"),
+    ];
+  }
+
+  function option(spec, width, height) {
     const ticks = numberFormat(spec, true);
     const many = spec.series.length > 1;
     const base = {
@@ -63,15 +85,31 @@
     };
     if (spec.type === "donut") {
       const series = spec.series[0];
+      const wide = width > 520;
+      const labels = Object.fromEntries(spec.categories.map((name, i) => [name, series.labels[i]]));
+      const center = wide ? ["34%", "50%"] : ["50%", "44%"];
       return {
         ...base,
-        legend: { type: "scroll", orient: width > 520 ? "vertical" : "horizontal", right: width > 520 ? 8 : "center", top: width > 520 ? "middle" : undefined, bottom: width > 520 ? undefined : 0, textStyle: { fontSize: 12 } },
+        legend: {
+          type: "scroll",
+          orient: wide ? "vertical" : "horizontal",
+          left: wide ? "62%" : "center",
+          top: wide ? "middle" : undefined,
+          bottom: wide ? undefined : 0,
+          itemGap: 10,
+          textStyle: {
+            fontSize: 12,
+            rich: { name: { width: wide ? 120 : undefined, fontSize: 12 }, value: { fontSize: 12, fontWeight: 600, align: "right" } },
+          },
+          formatter: (name) => `{name|${richSafe(name)}} {value|${richSafe(labels[name] ?? "")}}`,
+        },
+        graphic: spec.total ? centreText(spec, width, height, center) : [],
         series: [
           {
             type: "pie",
             name: series.name,
             radius: ["48%", "72%"],
-            center: width > 520 ? ["38%", "50%"] : ["50%", "45%"],
+            center,
             avoidLabelOverlap: true,
             label: { show: false },
             labelLine: { show: false },
@@ -93,7 +131,13 @@
       boundaryGap: !line,
       axisTick: { show: false },
       axisLine: { lineStyle: { color: "#ced4da" } },
-      axisLabel: { color: "#6c757d", hideOverlap: true, fontSize: 11, width: horizontal ? 140 : 96, overflow: "truncate" },
+      axisLabel: {
+        color: "#6c757d",
+        hideOverlap: true,
+        fontSize: 11,
+        width: horizontal ? 140 : Math.max(64, Math.min(160, (width - 80) / Math.max(1, spec.categories.length))),
+        overflow: "truncate",
+      },
       inverse: horizontal,
     };
     const integers = spec.format === "number" && spec.series.every((s) => s.values.every((v) => v === null || Number.isInteger(v)));
@@ -137,10 +181,15 @@
     window.location.assign(url.toString());
   }
 
+  // The spec of each drawn chart: a resize draws it again for its new size (legend, labels, centre).
+  const specs = new WeakMap();
   const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver((entries) => {
     entries.forEach((entry) => {
       const chart = window.echarts && echarts.getInstanceByDom(entry.target);
-      if (chart && entry.contentRect.width > 0) chart.resize();
+      if (!chart || entry.contentRect.width === 0) return;
+      chart.resize();
+      const spec = specs.get(entry.target);
+      if (spec) chart.setOption(option(spec, entry.contentRect.width, entry.contentRect.height), true);
     });
   });
 
@@ -154,7 +203,8 @@
       if (!script || !canvas || holder.getAttribute("data-rendered") === "true") return;
       const spec = JSON.parse(script.textContent);
       const chart = echarts.getInstanceByDom(canvas) || echarts.init(canvas, null, { renderer: "canvas" });
-      chart.setOption(option(spec, canvas.clientWidth), true);
+      chart.setOption(option(spec, canvas.clientWidth, canvas.clientHeight), true);
+      specs.set(canvas, spec);
       chart.off("click");
       chart.on("click", (params) => drill(spec, params));
       if (observer) observer.observe(canvas);
