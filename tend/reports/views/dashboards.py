@@ -201,7 +201,8 @@ def _render_dashboard(request, template: str, context: dict, *, page_url: str):
 
 def _render_grid(request, current: Viewing, dashboard: Dashboard, *, status: int = 200, error: str = ""):
     context = _dashboard_context(request, current, dashboard, page_url=_page_url(request, dashboard))
-    return render(request, "reports/dashboard.html#grid", {**context, "grid_error": error}, status=status)
+    context |= {"grid_error": error, "oob": True}  # the header's count follows the grid
+    return render(request, "reports/dashboard.html#grid", context, status=status)
 
 
 def _page_url(request, dashboard: Dashboard) -> str:
