@@ -7,7 +7,7 @@ from django.utils.translation import gettext_noop
 from tend.core import clock
 
 from .kpis import KPIS
-from .models import Access, Dashboard, DashboardItem, Report
+from .models import Access, Dashboard, DashboardItem, Report, TabDashboard
 
 KPI_DASHBOARD = "cs_kpis"
 KPI_DASHBOARD_NAME = gettext_noop("Customer success KPIs")
@@ -53,6 +53,8 @@ def install() -> None:
         DashboardItem(dashboard=dashboard, report=report, position=i, width=WIDTHS.get(key, 6))
         for i, (key, report) in enumerate(reports.items())
     )
+    # On the Dashboards tab for everyone from day one (a settings manager may remove it).
+    TabDashboard.objects.create(dashboard=dashboard, access=Access.EVERYONE, position=0, added_at=now)
 
 
 def on_post_migrate(sender, **kwargs) -> None:
