@@ -164,7 +164,7 @@ def ensure_engagements(users, books: dict[int, list[int]], zones: dict) -> None:
     from django.db import connection, transaction
 
     from tend.core import bulk, clock
-    from tend.engagement.models import Meeting, Task
+    from tend.engagement.models import Meeting, MeetingAttendee, Task
 
     if Task.objects.filter(subject__startswith=PREFIX).exists():
         return
@@ -214,6 +214,10 @@ def ensure_engagements(users, books: dict[int, list[int]], zones: dict) -> None:
             ids = bulk.reserve_ids(table, len(rows))
             bulk.copy_rows(table, cols, [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
             bulk.copy_rows(through._meta.db_table, [fk, "record_id"], list(zip(ids, links, strict=True)))
+            if model is Meeting:  # the attendee rows the engagement services write with a meeting
+                at = cols.index("attendees") - 1
+                attendees = [(pk, e) for pk, row in zip(ids, rows, strict=True) for e in json.loads(row[at])]
+                bulk.copy_rows(MeetingAttendee._meta.db_table, ["meeting_id", "email"], attendees)
 
     for user in users:
         others = [u.pk for u in users if u.pk != user.pk]
@@ -229,7 +233,8 @@ def ensure_engagements(users, books: dict[int, list[int]], zones: dict) -> None:
             rows = meetings[start : start + CHUNK]
             write(Meeting, meeting_cols, rows, [rng.choice(book) for _ in rows])
         print(f"data: {len(tasks):,} tasks and {len(meetings):,} meetings for {user.email}", flush=True)
-    analyze(connection, [t for m in (Task, Meeting) for t in (m._meta.db_table, m.records.through._meta.db_table)])
+    tables = [t for m in (Task, Meeting) for t in (m._meta.db_table, m.records.through._meta.db_table)]
+    analyze(connection, [*tables, MeetingAttendee._meta.db_table])
 
 
 def plan_engagements(user, tz, now, rng, *, n_tasks: int, n_meetings: int, others: list[int]):
@@ -410,6 +415,7 @@ def settle(connection) -> None:
                 "engagement_task_records",
                 "engagement_meeting",
                 "engagement_meeting_records",
+                "engagement_meetingattendee",
                 "health_healthscore",
                 "health_healthalert",
                 "health_bookscoreday",
@@ -655,15 +661,11 @@ def schedule_sql(ctx: Ctx) -> Sql:
             "t.assignee_id = %s AND t.due_at >= %s AND t.due_at < %s ORDER BY t.due_at, t.id",
             [pk, w(start), w(end)],
         )
-        if ctx.vendor == "sqlite":
-            attendee = "m.attendees LIKE %s ESCAPE '\\'"
-        else:
-            attendee = "UPPER(m.attendees::text) LIKE UPPER(%s)"
         meetings = q(
-            f"SELECT m.id, m.title, m.start_at, m.end_at FROM engagement_meeting m WHERE m.archived_at IS NULL "
-            f"AND (m.owner_id = %s OR {attendee}) AND m.start_at < %s AND (m.end_at > %s OR m.start_at >= %s) "
-            f"ORDER BY m.start_at, m.id",
-            [pk, f"%{json.dumps(ctx.user.email.lower())}%", w(end), w(start), w(start)],
+            "SELECT m.id, m.title, m.start_at, m.end_at FROM engagement_meeting m WHERE m.archived_at IS NULL "
+            "AND (m.owner_id = %s OR m.id IN (SELECT a.meeting_id FROM engagement_meetingattendee a WHERE a.email = %s)) "
+            "AND m.start_at < %s AND m.end_at >= %s AND (m.end_at > %s OR m.start_at >= %s) ORDER BY m.start_at, m.id",
+            [pk, ctx.user.email.lower(), w(end), w(start), w(start), w(start)],
         )
         records: dict[tuple[str, int], list[int]] = {}
         for kind, rows in (("task", tasks), ("meeting", meetings)):

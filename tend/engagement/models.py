@@ -146,6 +146,14 @@ class Task(Engagement):
                 name="task_live_status",
                 condition=models.Q(archived_at__isnull=True),
             ),
+            # Open tasks only (the Summary's today / overdue / tomorrow, the Tasks tab's open views):
+            # "overdue" is every open task due before now, and in the index above that range also
+            # holds every completed task of the user's history.
+            models.Index(
+                fields=["assignee", "due_at", "id"],
+                name="task_open_due",
+                condition=models.Q(archived_at__isnull=True) & ~models.Q(status="completed"),
+            ),
         ]
 
     @property
@@ -199,7 +207,32 @@ class Meeting(Engagement):
     records = models.ManyToManyField("crm.Record", related_name="meetings", blank=True)
 
     class Meta(Engagement.Meta):
-        indexes = [models.Index(fields=["owner", "start_at"], name="meeting_owner_start")]
+        indexes = [
+            models.Index(fields=["owner", "start_at"], name="meeting_owner_start"),
+            # A day's meetings of an owner: those ending after the day starts are the owner's
+            # coming meetings (a few hundred), where starting before its end is all their history.
+            models.Index(
+                fields=["owner", "end_at", "start_at"],
+                name="meeting_owner_end",
+                condition=models.Q(archived_at__isnull=True),
+            ),
+        ]
+
+
+class MeetingAttendee(models.Model):
+    """One attendee email of a meeting (lower-cased, as `Meeting.attendees` stores them), so that
+    a user's invitations are found by an index rather than by a LIKE over every meeting's list.
+    Written with the meeting's attendees by the engagement services; `attendees` stays the
+    meeting's own value (its order, for the API and the forms)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendee_rows")
+    email = models.CharField(max_length=254)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["email", "meeting"], name="meeting_attendee_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id}: {self.email}"
 
 
 class Note(Engagement):

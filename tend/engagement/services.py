@@ -17,7 +17,7 @@ from tend.crm.registry import PropSpec
 from tend.crm.services import record_touch_activity
 
 from .kinds import KINDS, AnyEngagement, Kind
-from .models import Call, Email, Meeting, Note, Task, TaskChange
+from .models import Call, Email, Meeting, MeetingAttendee, Note, Task, TaskChange
 
 if TYPE_CHECKING:
     from tend.directory.models import User
@@ -205,6 +205,14 @@ def _task_history(
     TaskChange.objects.bulk_create(rows)
 
 
+def _write_attendees(meeting: Meeting, *, replace: bool) -> None:
+    """The meeting's attendee rows: one per distinct email of `attendees` (stored lower-cased)."""
+    if replace:
+        MeetingAttendee.objects.filter(meeting=meeting).delete()
+    emails = dict.fromkeys(e.lower() for e in meeting.attendees or [] if e)
+    MeetingAttendee.objects.bulk_create([MeetingAttendee(meeting=meeting, email=e) for e in emails])
+
+
 def engagement_create(
     *,
     actor: Actor,
@@ -237,6 +245,8 @@ def engagement_create(
         engagement.records.set(records)
         if isinstance(engagement, Task):
             _task_history(engagement, None, user=user, source=source, at=now)
+        if isinstance(engagement, Meeting):
+            _write_attendees(engagement, replace=False)
         if (at := _activity_time(kind, engagement)) is not None:
             record_touch_activity(record_ids=[r.pk for r in records], at=at)
         hooks.records_changed([r.pk for r in records], reason="engagement")
@@ -276,6 +286,8 @@ def engagement_update(
         engagement.save()
         if records is not None:
             engagement.records.set(records)
+        if isinstance(engagement, Meeting) and "attendees" in cleaned:
+            _write_attendees(engagement, replace=True)
         if before is not None and isinstance(engagement, Task):
             user = actor.user
             _task_history(engagement, before, user=user, source=source, at=now)

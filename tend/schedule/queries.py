@@ -2,7 +2,6 @@
 time window, as one list of calendar items."""
 
 import datetime as dt
-import json
 import zoneinfo
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from tend.core.errors import FieldError, NotFound, ValidationFailed
 from tend.core.policy import Actor
 from tend.crm.models import Record
 from tend.directory.models import User
-from tend.engagement.models import Meeting, Task
+from tend.engagement.models import Meeting, MeetingAttendee, Task
 from tend.schedule.models import CalendarFeed
 
 # A task is due at a moment; on a calendar it takes this much room from its due time.
@@ -65,10 +64,10 @@ def _records_prefetch() -> Prefetch:
 
 
 def _meetings_of(user: User) -> QuerySet[Meeting]:
-    """Meetings the user owns or is invited to (their email among the attendees). Attendee
-    emails are stored lower-cased as a JSON list, so the quoted email matches one whole entry."""
-    email = json.dumps((user.email or "").lower())
-    return Meeting.objects.active().filter(Q(owner=user) | Q(attendees__icontains=email))
+    """Meetings the user owns or is invited to (their email among the attendees, found through
+    the attendee rows the engagement services write with the list, stored lower-cased)."""
+    invited = MeetingAttendee.objects.filter(email=(user.email or "").lower()).values("meeting_id")
+    return Meeting.objects.active().filter(Q(owner=user) | Q(pk__in=invited))
 
 
 def schedule_items(actor: Actor, *, user: User, start: dt.datetime, end: dt.datetime) -> list[Item]:
@@ -83,7 +82,9 @@ def schedule_items(actor: Actor, *, user: User, start: dt.datetime, end: dt.date
     )
     meetings = (
         _meetings_of(user)
-        .filter(start_at__lt=end)
+        # end_at >= start follows from the rest (a meeting never ends before it starts: the
+        # services refuse it) and bounds the owner's meetings to their coming ones in an index.
+        .filter(start_at__lt=end, end_at__gte=start)
         .filter(Q(end_at__gt=start) | Q(start_at__gte=start))
         .prefetch_related(_records_prefetch())
         .order_by("start_at", "id")

@@ -10,7 +10,7 @@ from tend.crm import services as crm
 from tend.crm.models import ChangeSource, ObjectType, Record
 from tend.engagement import services
 from tend.engagement.kinds import KINDS
-from tend.engagement.models import Call, Email, Meeting, Note, Task
+from tend.engagement.models import Call, Email, Meeting, MeetingAttendee, Note, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -256,6 +256,42 @@ class TestMeetings:
         )
 
         assert meeting.attendees == ["a@x.com", "b@y.com"]
+
+    def test_attendee_rows_follow_the_list(self, clock, csm_actor):
+        def rows(meeting):
+            return sorted(MeetingAttendee.objects.filter(meeting=meeting).values_list("email", flat=True))
+
+        # given a meeting created with three attendees (one twice, in two cases)
+        meeting = create(
+            csm_actor,
+            "meetings",
+            {
+                "title": "Sync",
+                "start_at": "2026-03-10T10:00:00Z",
+                "end_at": "2026-03-10T10:30:00Z",
+                "attendees": ["Ana@x.com", "li@y.com", "ana@x.com"],
+            },
+        )
+        other = create(
+            csm_actor,
+            "meetings",
+            {
+                "title": "Other",
+                "start_at": "2026-03-10T11:00:00Z",
+                "end_at": "2026-03-10T11:30:00Z",
+                "attendees": ["li@y.com"],
+            },
+        )
+        assert rows(meeting) == ["ana@x.com", "li@y.com"]
+
+        # when its list changes, then its rows are the new list; another property leaves them be
+        update(csm_actor, "meetings", meeting, {"attendees": ["li@y.com", "Bo@z.com"]})
+        assert rows(meeting) == ["bo@z.com", "li@y.com"]
+        update(csm_actor, "meetings", meeting, {"title": "Weekly sync"})
+        assert rows(meeting) == ["bo@z.com", "li@y.com"]
+        update(csm_actor, "meetings", meeting, {"attendees": []})
+        assert rows(meeting) == []
+        assert rows(other) == ["li@y.com"]
 
     def test_required_fields(self, csm_actor):
         with pytest.raises(ValidationFailed) as excinfo:

@@ -8,7 +8,9 @@ import time_machine
 
 from tend.core.errors import Forbidden, NotFound, ValidationFailed
 from tend.core.policy import SYSTEM, Actor, Scope
+from tend.engagement.kinds import KINDS
 from tend.engagement.models import Meeting
+from tend.engagement.services import engagement_update
 from tend.schedule import queries, services
 from tend.schedule.models import CalendarFeed
 
@@ -39,6 +41,17 @@ def test_items_are_the_users_tasks_and_meetings_owned_or_attended(
         assert all(i.records == [] for i in items)
     assert _keys(items) == [f"meeting-{own.pk}", f"meeting-{invited.pk}", f"task-{task.pk}"]
     assert items[2].end - items[2].start == queries.TASK_DURATION
+
+
+def test_an_invitation_taken_off_the_list_leaves_the_schedule(csm, viewer, make_meeting):
+    # given viewer's meeting inviting csm
+    meeting = make_meeting(viewer, utc(2026, 5, 5, 9), utc(2026, 5, 5, 10), "Invited", attendees=["csm@example.com"])
+    window = {"start": utc(2026, 5, 4), "end": utc(2026, 5, 11)}
+    assert _keys(queries.schedule_items(csm, user=csm, **window)) == [f"meeting-{meeting.pk}"]
+    # when the list no longer holds csm, then it is off csm's schedule and still on viewer's
+    engagement_update(actor=SYSTEM, kind=KINDS["meetings"], engagement=meeting, properties={"attendees": ["a@b.com"]})
+    assert _keys(queries.schedule_items(csm, user=csm, **window)) == []
+    assert _keys(queries.schedule_items(viewer, user=viewer, **window)) == [f"meeting-{meeting.pk}"]
 
 
 def test_window_bounds_are_half_open_and_meetings_overlapping_count(csm, make_meeting, make_task):
