@@ -150,9 +150,12 @@ def view_update(*, actor: Actor, view: SavedView, object_type: ObjectType | None
             raise ValidationFailed.single(
                 "visibility", _("A default view must stay shared with everyone."), "default_view"
             )
+    reindex = view.is_default and view.tab == "customers" and bool({"filters", "sorts"} & set(changes))
     for key, value in changes.items():
         setattr(view, key, value.strip() if key == "name" else value)
     view.save()
+    if reindex:
+        _sync_view_indexes()
     return view
 
 
@@ -160,7 +163,10 @@ def view_delete(*, actor: Actor, view: SavedView, confirmed: bool) -> None:
     _require_edit(actor, view)
     if not confirmed:
         raise ValidationFailed.single("confirm", _("Tick “I understand” to delete this view."), "required")
+    reindex = view.is_default and view.tab == "customers"
     view.delete()
+    if reindex:
+        _sync_view_indexes()
 
 
 def view_set_default(*, actor: Actor, view: SavedView, is_default: bool, description: str = "") -> SavedView:
@@ -180,13 +186,25 @@ def view_set_default(*, actor: Actor, view: SavedView, is_default: bool, descrip
                 )
             if not view.is_default:
                 view.default_position = (defaults.aggregate(m=Max("default_position"))["m"] or 0) + 1
+            reindex = not view.is_default and view.tab == "customers"
             view.is_default = True
             view.description = description.strip()
             view.save()
+            if reindex:
+                _sync_view_indexes()
         return view
+    reindex = view.is_default and view.tab == "customers"
     view.is_default = False
     view.save(update_fields=["is_default", "updated_at"])
+    if reindex:
+        _sync_view_indexes()
     return view
+
+
+def _sync_view_indexes() -> None:
+    from .tasks import sync_view_indexes_on_commit  # tasks → indexes → this module
+
+    sync_view_indexes_on_commit()
 
 
 def views_reorder_defaults(*, actor: Actor, tab: str, view_ids: list[int]) -> None:

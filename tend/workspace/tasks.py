@@ -19,3 +19,16 @@ def sync_book_indexes_when_the_csm_changes(section: str, *, before: object, afte
         return
     if before.get("csmProperty") != after.get("csmProperty"):
         transaction.on_commit(sync_book_indexes_task.enqueue)
+
+
+@task()
+def sync_view_indexes_task() -> list[str]:
+    """Bring the default views' indexes in line with the default views (see `indexes`)."""
+    created, _dropped = indexes.sync_view_indexes()
+    return created
+
+
+def sync_view_indexes_on_commit() -> None:
+    """After a change of what a default view of the Customers tab shows (made or unmade a
+    default, its filters or sorts changed, deleted): its index is built in the background."""
+    transaction.on_commit(sync_view_indexes_task.enqueue)

@@ -109,3 +109,113 @@ def test_the_filter_language_still_sorts_nulls_last_both_ways(csm, companies):
     for direction, expected in (("ASCENDING", ["a", "c", "b"]), ("DESCENDING", ["c", "a", "b"])):
         compiled = compile_search({"sorts": [{"propertyName": "mrr", "direction": direction}]}, registry, user=csm)
         assert [r.name for r in compiled.apply(Record.objects.filter(object_type=companies))] == expected
+
+
+# ---- the default views' indexes -----------------------------------------------------------------
+
+ONBOARDING = {"filterGroups": [{"filters": [{"propertyName": "cs_stage", "operator": "EQ", "value": "onboarding"}]}]}
+BY_RENEWAL = [{"propertyName": "renewal_date", "direction": "ASCENDING"}]
+
+
+def view_index_names() -> set[str]:
+    return indexes.existing_view_indexes(connection)
+
+
+def shape(filters, sorts) -> str | None:
+    from tend.crm.registry import registry_for
+
+    registry = registry_for(workspace_settings().customer_object_type)
+    index = indexes.view_index(connection.vendor, "csm", registry, filters, sorts)
+    return index.name.rsplit("_", 1)[0] if index else None
+
+
+@pytest.mark.django_db
+def test_a_view_of_everyone_is_indexed_by_its_equalities_then_its_first_sort():
+    me = {"propertyName": "csm", "operator": "IS_ME"}
+    enterprise = {"propertyName": "contract_plan", "operator": "EQ", "value": "enterprise"}
+    stage = ONBOARDING["filterGroups"][0]["filters"][0]
+    mrr_desc = [{"propertyName": "mrr", "direction": "DESCENDING"}]
+    assert shape(ONBOARDING, BY_RENEWAL) == "wsview_cs_stage_renewal_date_a"
+    assert (
+        shape({"filterGroups": [{"filters": [stage, enterprise]}]}, mrr_desc) == "wsview_cs_stage_contract_plan_mrr_d"
+    )
+    assert shape(ONBOARDING, []) == "wsview_cs_stage"
+    # a range is read within the sort's index; a derived property (the score) is another table's
+    renewing = {
+        "filterGroups": [{"filters": [{"propertyName": "renewal_date", "operator": "IN_NEXT_DAYS", "value": 90}]}]
+    }
+    assert shape(renewing, BY_RENEWAL) == "wsview_renewal_date_a"
+    at_risk = {"filterGroups": [{"filters": [{"propertyName": "health_status", "operator": "EQ", "value": "at_risk"}]}]}
+    assert shape(at_risk, [{"propertyName": "health_score", "direction": "ASCENDING"}]) is None
+    # a book is the book indexes' (IS_ME), two OR-groups would need two indexes
+    assert shape({"filterGroups": [{"filters": [me, stage]}]}, mrr_desc) is None
+    assert shape({"filterGroups": [{"filters": [stage]}, {"filters": [enterprise]}]}, mrr_desc) is None
+
+
+@pytest.mark.django_db
+def test_a_default_view_gets_its_index_in_the_background_and_loses_it_when_no_longer_default(
+    admin, csm, django_capture_on_commit_callbacks
+):
+    from tend.workspace import services
+
+    # given a view of everyone's onboarding accounts by renewal date, shared
+    actor = Actor(admin)
+    ws = workspace_settings()
+    view = services.view_create(
+        actor=actor,
+        tab="customers",
+        object_type=ws.customer_object_type,
+        name="Onboarding",
+        filters=ONBOARDING,
+        sorts=BY_RENEWAL,
+        visibility="everyone",
+    )
+    assert view_index_names() == set()
+
+    # when it is made a default, then the sync is queued and builds its index
+    with django_capture_on_commit_callbacks(execute=True):
+        services.view_set_default(actor=actor, view=view, is_default=True)
+    assert DBTaskResult.objects.filter(task_path="tend.workspace.tasks.sync_view_indexes_task").count() == 1
+    created, dropped = indexes.sync_view_indexes()
+    assert ([n.rsplit("_", 1)[0] for n in created], dropped) == (["wsview_cs_stage_renewal_date_a"], [])
+    assert indexes.sync_view_indexes() == ([], [])
+
+    # and the view's first rows are read from it in order, its count from it alone
+    table = queries.TableSpec(filters=view.filters, sorts=view.sorts)
+    _registry, records = queries.customer_records(
+        actor=Actor(csm), viewed_user=csm, ws=ws, table=table, extra_filters=[]
+    )
+    text = plan(records[:5])
+    assert "wsview_cs_stage_renewal_date_a" in text
+    assert "TEMP B-TREE" not in text and "Sort" not in text, text
+
+    # when its sort changes, the index follows; when it is no longer a default, it goes
+    with django_capture_on_commit_callbacks(execute=True):
+        services.view_update(actor=actor, view=view, object_type=ws.customer_object_type, sorts=[])
+    assert [n.rsplit("_", 1)[0] for n in indexes.sync_view_indexes()[0]] == ["wsview_cs_stage"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.view_set_default(actor=actor, view=view, is_default=False)
+    assert DBTaskResult.objects.filter(task_path="tend.workspace.tasks.sync_view_indexes_task").count() == 3
+    assert indexes.sync_view_indexes()[0] == [] and view_index_names() == set()
+
+
+@pytest.mark.django_db
+def test_renaming_a_default_view_queues_no_sync(admin, django_capture_on_commit_callbacks):
+    from tend.workspace import services
+
+    actor = Actor(admin)
+    ws = workspace_settings()
+    view = services.view_create(
+        actor=actor,
+        tab="customers",
+        object_type=ws.customer_object_type,
+        name="Onboarding",
+        filters=ONBOARDING,
+        sorts=BY_RENEWAL,
+        visibility="everyone",
+    )
+    services.view_set_default(actor=actor, view=view, is_default=True)
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.view_update(actor=actor, view=view, object_type=ws.customer_object_type, name="Onboarding accounts")
+    assert not DBTaskResult.objects.exists()
