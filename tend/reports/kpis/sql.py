@@ -1,0 +1,67 @@
+"""The few pieces of the KPIs' hand-written SQL that SQLite and PostgreSQL spell differently:
+reading a JSON value as text or as a number, GREATEST/LEAST, datetime parameters, and the index
+of the period an instant falls in. Every value reaches the SQL as a parameter."""
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import connection, transaction
+
+
+class Sql:
+    """SQL snippets for the current connection's database."""
+
+    def __init__(self) -> None:
+        self.postgres = connection.vendor == "postgresql"
+
+    def text(self, column: str) -> str:
+        """A JSON column holding one value (a history row's old or new value), as text."""
+        return f"({column} #>> '{{}}')" if self.postgres else f"CAST(json_extract({column}, '$') AS TEXT)"
+
+    def number(self, column: str) -> str:
+        return f"CAST({column} #>> '{{}}' AS double precision)" if self.postgres else f"json_extract({column}, '$')"
+
+    def property_text(self, column: str, name: str) -> tuple[str, list]:
+        """One key of a record's `properties`, as text."""
+        if self.postgres:
+            return f"({column} ->> %s)", [name]
+        return f"CAST(json_extract({column}, %s) AS TEXT)", [f"$.{name}"]
+
+    def property_number(self, column: str, name: str) -> tuple[str, list]:
+        if self.postgres:
+            return f"CAST({column} ->> %s AS double precision)", [name]
+        return f"json_extract({column}, %s)", [f"$.{name}"]
+
+    def greatest(self, *expressions: str) -> str:
+        if len(expressions) == 1:
+            return expressions[0]
+        return f"{'GREATEST' if self.postgres else 'MAX'}({', '.join(expressions)})"
+
+    def least(self, *expressions: str) -> str:
+        if len(expressions) == 1:
+            return expressions[0]
+        return f"{'LEAST' if self.postgres else 'MIN'}({', '.join(expressions)})"
+
+    def instant(self, value: dt.datetime):
+        """A datetime parameter as the database compares it (SQLite: UTC text)."""
+        return connection.ops.adapt_datetimefield_value(value)
+
+    def index_of(self, expression: str, bounds: Sequence[dt.datetime]) -> tuple[str, list]:
+        """How many of `bounds` are at or before the (non-null) instant, minus one: -1 before the
+        first bound, k inside period k, n at or after the last of the n + 1 bounds."""
+        whens = " ".join(f"WHEN {expression} < %s THEN {k - 1}" for k in range(len(bounds)))
+        return f"(CASE {whens} ELSE {len(bounds) - 1} END)", [self.instant(b) for b in bounds]
+
+
+def fetch(query: str, params: list) -> list[tuple]:
+    """Run one of the KPIs' queries. PostgreSQL runs it without JIT compilation (the estimates
+    over common table expressions, which have no statistics, are high enough to trigger it, and
+    compiling costs more than the query) and with room to sort and hash in memory."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+        cursor.execute(query, params)
+        return cursor.fetchall()
