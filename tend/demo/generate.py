@@ -1,6 +1,7 @@
 """Build the demo workspace: users and teams, companies with their contacts, deals, tickets and
-services, engagements, property history, then product usage and health (today's scores, and 90
-days of their history with a few status changes in the last two weeks).
+services, engagements, property history (18 months of it for the CS KPIs: `kpi_history`), then
+product usage and health (today's scores, and 90 days of their history with a few status changes
+in the last two weeks).
 
 Deterministic: one seed gives the same workspace every time, and every date is relative to
 `tend.core.clock`. Rows are built one chunk at a time and written set-based (`tend.core.bulk`), one
@@ -36,6 +37,7 @@ from tend.usage import demo as usage_demo
 
 from .details import plan_details
 from .health_history import write_health_history
+from .kpi_history import KpiHistory
 from .rows import Company, Rec
 from .saved_views import write_default_views
 from .schedule import write_schedules
@@ -171,7 +173,7 @@ def _insert_records(recs: list[Rec], type_ids: dict[str, int]) -> None:
             r.owner,
             r.stage.pipeline_id if r.stage else None,
             r.stage.pk if r.stage else None,
-            dt_(r.created_at) if r.stage else None,
+            dt_(r.stage_entered_at or r.created_at) if r.stage else None,
             dt_(r.created_at),
             dt_(r.updated_at or r.created_at),
             dt_(r.last_activity_at),
@@ -204,6 +206,7 @@ class Generator:
 
     def __init__(self, *, companies: int, seed: int, on_progress, chunk_size: int):
         self.n = companies
+        self.seed = seed
         self.rng = random.Random(seed)
         # The daily schedule depends on "now"; its own stream keeps company data independent of it.
         self.schedule_rng = random.Random(f"{seed}/schedule")
@@ -227,6 +230,7 @@ class Generator:
         if connection.vendor not in ("sqlite", "postgresql"):
             raise DemoError(f"The demo generator supports SQLite and PostgreSQL, not {connection.vendor}.")
         self._load_schema()
+        self.kpi = KpiHistory(self, self.seed)
         with transaction.atomic():
             self._create_users()
         with _indexes_deferred(enabled=self.n >= DEFER_INDEXES_FROM):
@@ -239,6 +243,7 @@ class Generator:
             manager = next(u for u in self.users.values() if u.manage_cs_settings and not u.is_superuser)
             self.summary.counts["saved views"] += write_default_views(manager, self.types["companies"])
         self.summary.counts.update(usage_demo.generate(seed=self.rng.random(), now=self.now, companies=self.n))
+        self.summary.counts.update(self.kpi.write_nps())
         # Health last: the template profile, active, scored over everything written above.
         health_demo.install(actor_user=self.csms[0][0])
         self.summary.counts.update(write_health_history(seed=self.rng.random(), now=self.now, csm_ids=self.csm_ids))
@@ -395,7 +400,8 @@ class Generator:
         quiet_days = 90 if cs_stage == "at_risk" else 30
         last_activity = self.now - dt.timedelta(minutes=60 + int(rnd() * quiet_days * 24 * 60))
         record = Rec("companies", name, csm, min(created_at, self.now), props, last_activity_at=last_activity)
-        self._plan_history(record, csm, cs_stage)
+        at_risk_at = self._plan_history(record, csm, cs_stage)
+        company = None
         if i % self.stride == 0:
             company = Company(record, region, csm, cs_stage, plan, mrr, start, renewal, domain)
             plan_details(self, company)
@@ -403,6 +409,9 @@ class Generator:
             if past:
                 record.last_activity_at = max(past)
             self.detailed.append(company)
+        self.kpi.plan_company(
+            record, cs_stage=cs_stage, start=start, step=MRR_RANGE[plan][2], at_risk_at=at_risk_at, company=company
+        )
         if i % self.check_every == 0:
             self._check("companies", props, None)
         return record
@@ -420,9 +429,10 @@ class Generator:
         at = dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
         return min(at, self.now)
 
-    def _plan_history(self, record: Rec, csm: int, cs_stage: str) -> None:
+    def _plan_history(self, record: Rec, csm: int, cs_stage: str) -> dt.datetime | None:
         """Owner and CSM assignment, spread over the last 60 days: onboarding accounts were
-        assigned when created, the others were handed over from another CSM."""
+        assigned when created, the others were handed over from another CSM. Returns when an
+        at-risk account became at risk."""
         rnd = self.rng.random
         if cs_stage == "onboarding":
             at = max(record.created_at, self.now - SIXTY_DAYS)
@@ -438,9 +448,14 @@ class Generator:
         history.append((record, "csm", previous, csm, at))
         record.updated_at = at
         if cs_stage in ("at_risk", "churned"):
+            # Drawn for a churn too (whose date `kpi_history` spreads over the months), so that
+            # every later draw stays what it was.
             when = max(self.now - dt.timedelta(minutes=60 + int(rnd() * 45 * 24 * 60)), at)
-            history.append((record, "cs_stage", "active", cs_stage, when))
-            record.updated_at = when
+            if cs_stage == "at_risk":
+                history.append((record, "cs_stage", "active", cs_stage, when))
+                record.updated_at = when
+                return when
+        return None
 
     # ----------------------------------------------------------------- contacts, deals, tickets, services
 

@@ -19,6 +19,7 @@ class Rec:
     stage: Stage | None = None
     last_activity_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    stage_entered_at: dt.datetime | None = None  # when it entered its stage (default: created)
     id: int | None = None
 
 
