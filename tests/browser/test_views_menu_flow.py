@@ -47,7 +47,7 @@ def test_find_and_open_a_view_among_many(new_page, views):
         [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
     )
     assert hit == f"menu-view-{made['Expansion 10'].pk}"
-    expect(menu.locator("[data-search]:visible")).to_have_count(2 + 25)  # two built-in views too
+    expect(menu.locator("[data-search]:visible")).to_have_count(3 + 25)  # three built-in views too
 
     # Type part of a name: only the matching views are left, their group headers with them.
     search.fill("onboarding")

@@ -73,3 +73,14 @@ def csms(db):
         user_create(email="ann@example.com", full_name="Ann Lee", has_service_seat=True),
         user_create(email="ben@example.com", full_name="Ben Ito", has_service_seat=True),
     )
+
+
+@pytest.fixture
+def without_built_ins(db):
+    """The library and the tab as the tests of what users make build them: without the KPI
+    reports and dashboard that `migrate` installs (tests/reports/test_kpis.py covers those)."""
+    from tend.reports.models import Dashboard, Report, TabDashboard
+
+    TabDashboard.objects.all().delete()
+    Dashboard.objects.exclude(built_in="").delete()
+    Report.objects.filter(built_in=True).delete()

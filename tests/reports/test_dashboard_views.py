@@ -23,6 +23,11 @@ HX = {"HTTP_HX_REQUEST": "true"}
 CONFIRM = "Confirm that these users will be given view access to this dashboard."
 
 
+@pytest.fixture(autouse=True)
+def of_our_own(without_built_ins):
+    """The tab and the library as these tests build them."""
+
+
 @pytest.fixture
 def people(db):
     """Mia manages the CS settings; Yuki is in team East; Otto, a CSM too, is in West."""

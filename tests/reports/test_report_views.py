@@ -27,7 +27,7 @@ from tend.reports.data import Category, ReportData, Series
 from tend.reports.kpis import KPIS, Kpi
 from tend.reports.models import Report, SummaryReport
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_built_ins")]
 
 NOW = dt.datetime(2026, 6, 15, 3, 0, tzinfo=dt.UTC)  # 12:00 in Tokyo, 04:00 in London
 HX = {"HTTP_HX_REQUEST": "true"}

@@ -12,7 +12,7 @@ from tend.reports import queries, services
 from tend.reports.models import Dashboard, DashboardItem, Report, SummaryReport, TabDashboard
 
 BY_STAGE = {"groupBy": "cs_stage"}
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("without_built_ins")]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ a datetime or a date into its period."""
 import datetime as dt
 from dataclasses import dataclass
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import translation
 
@@ -59,8 +59,9 @@ class Periods:
 
     def categories(self) -> list[Category]:
         locale = translation.to_locale(translation.get_language() or "en")
-        pattern = "QQQ y" if self.unit == "quarter" else "MMM y"
-        return [Category(key=d.isoformat(), label=format_date(d, pattern, locale=locale)) for d in self.days[:-1]]
+        # A skeleton, not a pattern: each language orders it its own way ("Mar 2026", "2026年3月").
+        skeleton = "yQQQ" if self.unit == "quarter" else "yMMM"
+        return [Category(key=d.isoformat(), label=format_skeleton(skeleton, d, locale=locale)) for d in self.days[:-1]]
 
     def headline(self, values: list[float | None]) -> tuple[float | None, float | None]:
         """The value of the latest complete period and of the one before it."""

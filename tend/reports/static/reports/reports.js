@@ -60,6 +60,9 @@
   function centreText(spec, width, height, center) {
     const x = (parseFloat(center[0]) / 100) * width;
     const y = (parseFloat(center[1]) / 100) * height;
+    // the hole is 48% of the radius; the number fits in it (about 0.6 em per character)
+    const hole = 0.48 * (Math.min(width, height) / 2);
+    const size = Math.max(10, Math.min(18, Math.floor((1.7 * hole) / (0.6 * Math.max(1, spec.total.length)))));
     const text = (content, dy, font, fill) => ({
       type: "text",
       x,
@@ -68,7 +71,7 @@
       style: { text: content, font, fill, align: "center", verticalAlign: "middle", textAlign: "center", textVerticalAlign: "middle" },
     });
     return [
-      text(spec.total, -8, `600 ${width > 520 ? 18 : 15}px system-ui, sans-serif`, "#212529"),
+      text(spec.total, -8, `600 ${size}px system-ui, sans-serif`, "#212529"),
       text(spec.totalLabel, 14, "12px system-ui, sans-serif", "#6c757d"),
     ];
   }
@@ -97,11 +100,11 @@
           top: wide ? "middle" : undefined,
           bottom: wide ? undefined : 0,
           itemGap: 10,
-          textStyle: {
-            fontSize: 12,
-            rich: { name: { width: wide ? 120 : undefined, fontSize: 12 }, value: { fontSize: 12, fontWeight: 600, align: "right" } },
-          },
-          formatter: (name) => `{name|${richSafe(name)}} {value|${richSafe(labels[name] ?? "")}}`,
+          textStyle: wide
+            ? { fontSize: 12, rich: { name: { width: 120, fontSize: 12 }, value: { fontSize: 12, fontWeight: 600, align: "right" } } }
+            : { fontSize: 12 },
+          // beside the chart: name and value in columns; under it (narrow): the names only
+          formatter: (name) => (wide ? `{name|${richSafe(name)}} {value|${richSafe(labels[name] ?? "")}}` : name),
         },
         graphic: spec.total ? centreText(spec, width, height, center) : [],
         series: [
