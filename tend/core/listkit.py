@@ -194,9 +194,11 @@ class TableState:
 class CappedPaginator(Paginator):
     """Counts at most `cap` + 1 rows: past the cap an exact count costs more than it tells."""
 
-    def __init__(self, object_list, per_page: int, *, cap: int = COUNT_CAP):
+    def __init__(self, object_list, per_page: int, *, cap: int = COUNT_CAP, count: int | None = None):
         super().__init__(object_list, per_page)
         self.cap = cap
+        if count is not None:  # counted already (at most cap + 1): no count query
+            self.__dict__["count"] = count
 
     @cached_property
     def count(self) -> int:
@@ -216,9 +218,12 @@ class CappedPaginator(Paginator):
         return formats.number_format(self.cap, use_l10n=True, force_grouping=True)
 
 
-def page_of(rows, params: QueryDict, *, per_page: int = PAGE_SIZE, cap: int | None = None) -> Page:
-    """The page asked for (`page`), the last one when it is past the end."""
-    return CappedPaginator(rows, per_page, cap=cap or COUNT_CAP).get_page(params.get("page"))
+def page_of(
+    rows, params: QueryDict, *, per_page: int = PAGE_SIZE, cap: int | None = None, count: int | None = None
+) -> Page:
+    """The page asked for (`page`), the last one when it is past the end. `count`: the rows'
+    capped count when the caller has it (at most `cap` + 1)."""
+    return CappedPaginator(rows, per_page, cap=cap or COUNT_CAP, count=count).get_page(params.get("page"))
 
 
 # ---- headers and cells -------------------------------------------------------------------------

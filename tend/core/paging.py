@@ -5,6 +5,7 @@ request's budget on PostgreSQL (an expression index never answers a count alone)
 needs to say "10,000+" past a point, so the count stops there.
 """
 
+from django.db import connections
 from django.db.models import QuerySet
 
 COUNT_CAP = 10_000
@@ -24,3 +25,20 @@ def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool]:
     else:
         n = queryset.order_by()[: cap + 1].count()
     return (cap, True) if n > cap else (n, False)
+
+
+def capped_counts(querysets: dict[str, QuerySet], cap: int = COUNT_CAP) -> dict[str, int]:
+    """`capped_count` of several querysets in one query: key → at most `cap` + 1 (more than `cap`
+    reads "10,000+")."""
+    if not querysets:
+        return {}
+    parts, params = [], []
+    for i, queryset in enumerate(querysets.values()):
+        sql, part_params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{i})")
+        params.extend(part_params)
+    first = next(iter(querysets.values()))
+    with connections[first.db].cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        row = cursor.fetchone()
+    return dict(zip(querysets, row, strict=True))

@@ -161,14 +161,20 @@ def record_archive(*, actor: Actor, record: Record) -> Record:
     policy.require(actor, policy.Action.EDIT_RECORDS)
     if record.archived_at is None:
         record.archived_at = clock.now()
-        record.save(update_fields=["archived_at"])
+        with transaction.atomic():
+            record.save(update_fields=["archived_at"])
+            hooks.records_changed([record.pk], reason="archive")
     return record
 
 
 def records_archive(*, actor: Actor, records: list[Record]) -> int:
     policy.require(actor, policy.Action.EDIT_RECORDS)
     ids = [r.pk for r in records]
-    return Record.objects.filter(pk__in=ids, archived_at__isnull=True).update(archived_at=clock.now())
+    with transaction.atomic():
+        live = list(Record.objects.filter(pk__in=ids, archived_at__isnull=True).values_list("pk", flat=True))
+        archived = Record.objects.filter(pk__in=live).update(archived_at=clock.now())
+        hooks.records_changed(live, reason="archive")
+    return archived
 
 
 def record_restore(*, actor: Actor, record: Record) -> Record:
@@ -185,7 +191,9 @@ def record_restore(*, actor: Actor, record: Record) -> Record:
     check_unique(registry, [plan], errors, [""])
     _raise(errors)
     record.archived_at = None
-    record.save(update_fields=["archived_at"])
+    with transaction.atomic():
+        record.save(update_fields=["archived_at"])
+        hooks.records_changed([record.pk], reason="restore")
     return record
 
 
@@ -230,6 +238,7 @@ def record_merge(*, actor: Actor, primary: Record, secondary: Record) -> Record:
         _move_associations(primary, secondary)
         _move_engagements(primary, secondary)
         Record.objects.filter(merged_into=secondary).update(merged_into=primary)
+        hooks.records_changed([primary.pk, secondary.pk], reason="merge")
     return record
 
 

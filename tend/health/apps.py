@@ -9,7 +9,10 @@ class HealthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import books, tasks
         from .dirty import mark_accounts_dirty, mark_related_accounts  # models are ready only now
 
         hooks.on_records_changed(mark_related_accounts)
+        hooks.on_records_changed(books.records_moved)
         hooks.on_accounts_changed(mark_accounts_dirty)
+        hooks.on_settings_changed(tasks.rebuild_books_when_the_csm_changes)

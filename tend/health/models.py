@@ -159,6 +159,10 @@ class HealthScoreHistory(models.Model):
         return f"{self.record_id} @ {self.at:%Y-%m-%d}: {self.score}"
 
 
+# Alerts a list may show: not dismissed, on a record that is not archived.
+SHOWN_ALERTS = Q(dismissed_at__isnull=True, record_live=True)
+
+
 class HealthAlertQuerySet(models.QuerySet):
     def active(self, now):
         return self.filter(expires_at__gt=now, dismissed_at__isnull=True)
@@ -216,6 +220,13 @@ class HealthAlert(models.Model):
     dismissed_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # Whose book the record is in (its owner, its CSM as a user id) and whether it is live, copied
+    # from the record so that a book's alerts are index ranges instead of a join of every active
+    # alert with its record (`queries.book_alerts`). Written with the alert by the recompute and
+    # again by `books.restamp_alerts` when the records change (owner, CSM, archived, merged).
+    book_owner_id = models.BigIntegerField(null=True, blank=True)
+    book_csm_id = models.BigIntegerField(null=True, blank=True)
+    record_live = models.BooleanField(default=True)
 
     objects = HealthAlertQuerySet.as_manager()
 
@@ -224,6 +235,21 @@ class HealthAlert(models.Model):
         indexes = [
             models.Index(fields=["record", "expires_at"], name="health_alert_record"),
             models.Index(fields=["user", "expires_at"], name="health_alert_user"),
+            # The undismissed alerts of live records a user sees: addressed to them, or on their
+            # book as owner or CSM, by kind (the counts), and all of them newest first (a page).
+            *(
+                models.Index(
+                    fields=[column, "kind", "expires_at"],
+                    name=f"health_alert_{label}",
+                    condition=SHOWN_ALERTS,
+                )
+                for column, label in (("user", "to"), ("book_owner_id", "owner"), ("book_csm_id", "csm"))
+            ),
+            models.Index(
+                fields=["raised_at", "id", "expires_at", "kind", "user", "book_owner_id", "book_csm_id"],
+                name="health_alert_newest",
+                condition=SHOWN_ALERTS,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -244,6 +270,9 @@ class NewHealthAlert(NamedTuple):
     user_id: int | None
     raised_at: dt.datetime
     expires_at: dt.datetime
+    book_owner_id: int | None = None  # the record's owner, CSM and liveness (HealthAlert.book_*)
+    book_csm_id: int | None = None
+    record_live: bool = True
 
 
 class ChurnSignalRule(models.Model):
@@ -280,6 +309,43 @@ class BookScoreDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}: {self.count}"
+
+
+class BookScore(models.Model):
+    """A score's shown value (score, status, its tenth of the scale) once for each user whose book
+    holds the record (its owner, its CSM), so that the health of a book, or of a team's books, is
+    a grouped count over one index (`queries.health_summary`). `HealthScore` keeps no index on the
+    score, so that its nightly rewrite of every row stays HOT on PostgreSQL; these narrow rows are
+    written only when a score's value, status or book changes: by the recompute, and by
+    `books.copy_scores` when the records change. `shared_with` is the record's other book user (an
+    account owned by one user and CSM'd by another has two rows), so that a team holding both
+    counts the account once."""
+
+    record = models.ForeignKey(
+        "crm.Record", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    profile = models.ForeignKey(
+        ScoreProfile, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    user_id = models.BigIntegerField()  # not a foreign key: a CSM property may name any id
+    shared_with = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=32, blank=True, default="")
+    bucket = models.SmallIntegerField()  # 0–9: the score's tenth of 0–100 (the distribution)
+    score = models.FloatField()  # scored records only
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record", "profile", "user_id"], name="book_score_unique"),
+        ]
+        # In GROUP BY order (user, profile, status, bucket): the summary reads it without a sort.
+        indexes = [
+            models.Index(
+                fields=["user_id", "profile", "status", "bucket", "score", "shared_with"], name="book_score_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} in {self.user_id}'s book: {self.score} ({self.status})"
 
 
 class RecomputeRun(models.Model):

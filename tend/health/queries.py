@@ -5,10 +5,9 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Floor, Least
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -17,13 +16,13 @@ from tend.core import clock, policy
 from tend.core.errors import NotFound
 from tend.core.policy import Actor
 from tend.crm.models import Record
-from tend.cs_settings.queries import workspace_settings
 from tend.directory.models import User
 
 from .churn import install_rules
 from .definitions.statuses import STATUS_KEYS, status_schemes
 from .definitions.texts import localized, text
 from .models import (
+    BookScore,
     BookScoreDay,
     ChurnSignalRule,
     HealthAlert,
@@ -34,9 +33,6 @@ from .models import (
     ScoreProfile,
 )
 from .recompute.plan import expand
-
-if TYPE_CHECKING:
-    from tend.cs_settings.models import WorkspaceSettings
 
 HISTORY_DAYS = 90
 WHY_LIMIT = 10
@@ -166,25 +162,6 @@ def scores_for_records(record_ids: Iterable[int]) -> dict[int, HealthScore]:
     return out
 
 
-def _book_q(ws: "WorkspaceSettings", user_ids: list[int], prefix: str = "") -> Q:
-    """The users' book of customers: records they own or are the CSM of (`prefix` reaches the
-    record from another model, e.g. "record__")."""
-    if len(user_ids) == 1:
-        return Q(**{f"{prefix}owner": user_ids[0]}) | Q(
-            **{f"{prefix}properties__{ws.customer_csm_property}": user_ids[0]}
-        )
-    return Q(**{f"{prefix}owner__in": user_ids}) | Q(
-        **{f"{prefix}properties__{ws.customer_csm_property}__in": user_ids}
-    )
-
-
-def _book(user_ids: list[int]) -> "tuple[WorkspaceSettings, QuerySet[Record]]":
-    ws = workspace_settings()
-    return ws, Record.objects.filter(object_type=ws.customer_object_type, archived_at__isnull=True).filter(
-        _book_q(ws, user_ids)
-    )
-
-
 def book_alerts(
     user: User,
     *,
@@ -197,10 +174,14 @@ def book_alerts(
     `active` True = active only, False = expired or dismissed only, None = all. `user_ids` (a
     manager's team) widens the book and the addressees to those users."""
     now = now or clock.now()
-    ws = workspace_settings()
     ids = user_ids or [user.pk]
-    addressed = Q(user=ids[0]) if len(ids) == 1 else Q(user__in=ids)
-    alerts = HealthAlert.objects.filter(_book_q(ws, ids, "record__") | addressed, record__archived_at__isnull=True)
+
+    def among(field: str) -> Q:
+        return Q(**{field: ids[0]}) if len(ids) == 1 else Q(**{f"{field}__in": ids})
+
+    # The record's owner and CSM as copied onto the alert (`books`): three index ranges.
+    seen = among("user") | among("book_owner_id") | among("book_csm_id")
+    alerts = HealthAlert.objects.filter(seen, record_live=True)
     if active is True:
         alerts = alerts.active(now)
     elif active is False:
@@ -248,23 +229,26 @@ def health_summary(
     """The Summary tab's health card for the user's book (customers where they are CSM or owner):
     average score, count and share per status (linking to the Customers tab filtered to it), the
     distribution in 10 buckets, and the daily average over the last 90 days (days in the user's
-    time zone). The current figures come from one grouped query over the book's scores; the past
-    days from the book's daily sums (`BookScoreDay`, written by each full recompute), today's from
+    time zone). The current figures come from one grouped query over the books' copies of the
+    scores (`BookScore`, one index); the past days from the book's daily sums (`BookScoreDay`, written by each full recompute), today's from
     the book as it is now: the history points of a large book over 90 days are millions of rows.
-    `user_ids` (a manager's team) covers those users' books: its line sums their daily rows, so
-    an account whose owner and CSM are both in the team counts twice there. `profile` limits the
+    `user_ids` (a manager's team) covers those users' books: its current figures count an account
+    once, its line sums their daily rows, so an account whose owner and CSM are both in the team
+    counts twice there. `profile` limits the
     figures to one profile's scores (the Summary's dropdown when several are active);
     `customers_view` is the Customers tab view the status links open (default: "Owned by me")."""
     policy.require(actor, policy.Action.USE_WORKSPACE)
     ids = user_ids or [user.pk]
-    ws, book = _book(ids)
-    scores = HealthScore.objects.filter(record_id__in=book.values("pk"), score__isnull=False)
+    copies = BookScore.objects.filter(user_id=ids[0]) if len(ids) == 1 else BookScore.objects.filter(user_id__in=ids)
     if profile is not None:
-        scores = scores.filter(profile=profile)
+        copies = copies.filter(profile=profile)
+    if len(ids) > 1:  # an account in two of the team's books: counted on the row of the smaller user id
+        copies = copies.exclude(shared_with__in=ids, shared_with__lt=F("user_id"))
+    # Grouped in the order of `book_score_user`, so that the count reads that index alone, unsorted.
     groups = (
-        scores.annotate(bucket=Least(Floor(F("score") / 10), Value(9.0), output_field=FloatField()))
-        .values_list("status", "bucket")
-        .annotate(n=Count("pk"), total=Sum("score"))
+        copies.values_list("user_id", "profile", "status", "bucket")
+        .annotate(n=Count("*"), total=Sum("score"))
+        .values_list("status", "bucket", "n", "total")
         .order_by()
     )
     counts: dict[str, int] = defaultdict(int)

@@ -4,7 +4,7 @@ enqueued when the transaction commits; each task loads its run by id and is safe
 from django.db import transaction
 from django_tasks import task
 
-from . import jobs
+from . import books, jobs
 from .models import RecomputeRun, ScoreProfile
 
 
@@ -46,3 +46,18 @@ def ensure_daily() -> RecomputeRun | None:
         run_id, run_after = run.pk, run.run_after
         transaction.on_commit(lambda: recompute_full_task.using(run_after=run_after).enqueue(run_id))
     return run
+
+
+@task()
+def rebuild_books_task() -> int:
+    """Copy every record's book onto its alerts and score copies again (see `books`)."""
+    books.rebuild()
+    return 0
+
+
+def rebuild_books_when_the_csm_changes(section: str, *, before: object, after: object) -> None:
+    """A settings hook (tend.core.hooks): whose book a record is in follows the CSM property."""
+    if section != "customers" or not isinstance(before, dict) or not isinstance(after, dict):
+        return
+    if before.get("csmProperty") != after.get("csmProperty"):
+        transaction.on_commit(rebuild_books_task.enqueue)

@@ -8,6 +8,7 @@ from tend.core import clock
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.policy import Actor
 from tend.crm.models import Record
+from tend.crm.services import record_update
 from tend.health import services
 from tend.health.definitions.statuses import status_schemes
 from tend.health.definitions.template import template
@@ -533,7 +534,7 @@ def test_summary_average_over_time_is_the_book_as_each_day_left_it(csm, viewer, 
     nps(other, 2, days_ago=0)
     recompute()
     at_now.move_to(NOW + dt.timedelta(days=2))
-    Record.objects.filter(pk=other.pk).update(properties={"csm": viewer.pk})
+    record_update(actor=csm_actor, record=Record.objects.get(pk=other.pk), properties={"csm": viewer.pk})
 
     # when the summary is read
     with CaptureQueriesContext(connection) as queries_run:

@@ -18,6 +18,7 @@ from tend.core.web import VIEW_AS_SESSION_KEY
 from tend.crm.models import ObjectType, Record
 from tend.directory.services import user_create
 from tend.engagement.models import Meeting, Task
+from tend.health import books
 from tend.health.models import HealthAlert, HealthScore
 from tend.workspace.models import SavedView
 
@@ -79,8 +80,9 @@ def company(name, csm=None, owner=None):
 
 
 def alert(record, *, days_ago=0.0, user=None, kind="status_change", title="Health changed", minutes=0):
+    """An alert as the recompute raises it: with whose book its record is in (`health.books`)."""
     raised = NOW - dt.timedelta(days=days_ago, minutes=minutes)
-    return HealthAlert.objects.create(
+    created = HealthAlert.objects.create(
         record=record,
         kind=kind,
         priority="high",
@@ -90,6 +92,8 @@ def alert(record, *, days_ago=0.0, user=None, kind="status_change", title="Healt
         raised_at=raised,
         expires_at=raised + dt.timedelta(days=14),
     )
+    books.restamp_alerts([record.pk])
+    return created
 
 
 def tokyo(day, hour, minute=0):
@@ -437,6 +441,7 @@ def test_an_empty_day_says_so(yuki):
 
 
 def score(record, profile, value, status):
+    """A score as the recompute writes it: the row and its books' copies (`health.books`)."""
     HealthScore.objects.create(
         record=record,
         profile=profile,
@@ -445,6 +450,7 @@ def score(record, profile, value, status):
         status=status,
         computed_at=NOW,
     )
+    books.copy_scores([record.pk])
 
 
 def test_health_summary_per_status_with_links_and_a_profile_choice(yuki, morgan):

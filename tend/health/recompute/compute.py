@@ -128,6 +128,7 @@ def compute_chunk(
     no_props: dict = {}
     owners = chunk.owners()
     book_pairs: dict[tuple, list] = {}  # (owner, CSM as read) → [sum of scores, count]
+    books_changed: list[int] = []  # accounts whose BookScore rows change (a new score, status or profile)
 
     for version_id, account_ids in by_version.items():
         active = versions[version_id]
@@ -192,6 +193,8 @@ def compute_chunk(
                     )
                 )
             current = props.get(account_id, no_props)
+            if not same_profile or old_score != score or old_status != new_status:
+                books_changed.append(account_id)
             if score is not None:
                 pair = (owners.get(account_id), current.get(csm_property))
                 book = book_pairs.get(pair)
@@ -226,6 +229,20 @@ def compute_chunk(
             user_ids=user_ids,
             now=now,
         )
+    # Whose book each alert's record is in, as read now (HealthAlert.book_*).
+    archived = (
+        set()
+        if full
+        else set(Record.objects.filter(pk__in=ids, archived_at__isnull=False).values_list("pk", flat=True))
+    )
+    alerts = [
+        a._replace(
+            book_owner_id=owners.get(a.record_id),
+            book_csm_id=_as_int(props.get(a.record_id, no_props).get(csm_property)),
+            record_live=a.record_id not in archived,
+        )
+        for a in alerts
+    ]
     books: dict[int, list] = {}
     for (owner_id, csm), (total, n) in book_pairs.items():
         for user_id in {owner_id, _as_int(csm)} - {None}:  # an account owned and CSM'd by one user: once
@@ -233,7 +250,14 @@ def compute_chunk(
             book[0] += total
             book[1] += n
     return ChunkWrites(
-        now=now, remove=remove, inserts=inserts, upserts=upserts, history=history, alerts=alerts, books=books
+        now=now,
+        remove=remove,
+        inserts=inserts,
+        upserts=upserts,
+        history=history,
+        alerts=alerts,
+        books=books,
+        books_changed=books_changed,
     )
 
 

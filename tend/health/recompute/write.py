@@ -9,6 +9,7 @@ from operator import itemgetter
 from django.db import IntegrityError, connection, transaction
 
 from tend.core import bulk
+from tend.health import books
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, NewHealthAlert
 
 from .plan import to_json
@@ -34,11 +35,15 @@ class ChunkWrites:
     alerts: list[NewHealthAlert]
     # user id → [sum of scores, count] of the chunk's accounts in the user's book (owner or CSM)
     books: dict[int, list] = field(default_factory=dict)
+    # accounts whose score, status or profile changed: their `BookScore` rows are written again
+    books_changed: list[int] = field(default_factory=list)
 
 
 def write_chunk(writes: ChunkWrites) -> None:
     with bulk.write_turn(), transaction.atomic():
+        moved = list(writes.books_changed)
         if writes.remove:
+            moved += HealthScore.objects.filter(pk__in=writes.remove).values_list("record_id", flat=True)
             HealthScore.objects.filter(pk__in=writes.remove).delete()
         if bulk.is_postgres():
             _write_scores_and_history_staged(writes.inserts, writes.upserts, writes.history, writes.now)
@@ -46,6 +51,8 @@ def write_chunk(writes: ChunkWrites) -> None:
             _write_scores(writes.inserts, writes.upserts, writes.now)
             _write_history(writes.history, writes.now)
         write_alerts(writes.alerts)
+        if moved:
+            books.copy_scores(moved)
 
 
 def _write_scores(new: list[ScoreRow], changed: list[ScoreRow], now: dt.datetime) -> None:
@@ -164,6 +171,9 @@ _ALERT_COLUMNS = (
     "user_id",
     "raised_at",
     "expires_at",
+    "book_owner_id",
+    "book_csm_id",
+    "record_live",
 )
 
 
@@ -193,6 +203,9 @@ def write_alerts(alerts: list[NewHealthAlert]) -> None:
             a.user_id,
             dates[a.raised_at],
             dates[a.expires_at],
+            a.book_owner_id,
+            a.book_csm_id,
+            a.record_live,
         )
         for a in alerts
     ]
@@ -221,7 +234,7 @@ def _alerts_text(alerts: list[NewHealthAlert]) -> str:
         lines.append(
             f"{a.record_id}\t{word(a.profile_id)}\t{word(a.kind)}\t{word(a.signal)}\t{word(a.priority)}\t"
             f"{word(a.title)}\t{copy_json(to_json(a.evidence))}\t{word(a.user_id)}\t{word(a.raised_at)}\t"
-            f"{word(a.expires_at)}"
+            f"{word(a.expires_at)}\t{word(a.book_owner_id)}\t{word(a.book_csm_id)}\t{'t' if a.record_live else 'f'}"
         )
     lines.append("")
     return "\n".join(lines)
