@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from babel.dates import format_skeleton
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from tend.core import clock
 
-from ..data import Category
+from ..data import Category, ReportData, Series
 from . import KpiScope
 
 UNITS = ("month", "quarter")
@@ -62,6 +63,18 @@ class Periods:
         # A skeleton, not a pattern: each language orders it its own way ("Mar 2026", "2026年3月").
         skeleton = "yQQQ" if self.unit == "quarter" else "yMMM"
         return [Category(key=d.isoformat(), label=format_skeleton(skeleton, d, locale=locale)) for d in self.days[:-1]]
+
+    @property
+    def title(self) -> str:
+        """The axis' name."""
+        return _("Quarter") if self.unit == "quarter" else _("Month")
+
+    def data(self, series: list[Series], *, chart: str = "line", headline: list | None = None, **more) -> ReportData:
+        """A KPI's data over these periods; its number is the latest complete period of
+        `headline` (the first series' values unless given) beside the one before it."""
+        value, previous = self.headline(series[0].values if headline is None else headline)
+        fields = {"value": value, "previous": previous, "value_format": series[0].format} | more
+        return ReportData(categories=self.categories(), series=series, chart=chart, category_title=self.title, **fields)
 
     def headline(self, values: list[float | None]) -> tuple[float | None, float | None]:
         """The value of the latest complete period and of the one before it."""

@@ -35,16 +35,7 @@ def compute(scope: KpiScope) -> ReportData:
     periods = Periods.of(scope)
     active, churned = counts(scope, periods)
     rates = [c / a if a else None for a, c in zip(active, churned, strict=True)]
-    value, previous = periods.headline(rates)
-    return ReportData(
-        categories=periods.categories(),
-        series=[
-            Series(key="churn_rate", label=_("Churn rate"), values=rates, format="percent"),
-        ],
-        chart="line",
-        value=value,
-        previous=previous,
-        value_format="percent",
-        category_title=_("Quarter") if periods.unit == "quarter" else _("Month"),
+    return periods.data(
+        [Series(key="churn_rate", label=_("Churn rate"), values=rates, format="percent")],
         extra={"active": active, "churned": churned},
     )

@@ -39,16 +39,7 @@ def compute(scope: KpiScope) -> ReportData:
         answers[k] = row["answers"]
         nps[k] = round((row["promoters"] - row["detractors"]) * 100 / row["answers"], 1)
         average[k] = round(row["average"], 2)
-    value, previous = periods.headline(nps)
-    return ReportData(
-        categories=periods.categories(),
-        series=[
-            Series("nps", _("NPS"), nps),
-            Series("average", _("Average score"), average),
-        ],
-        chart="line",
-        value=value,
-        previous=previous,
-        category_title=_("Quarter") if periods.unit == "quarter" else _("Month"),
+    return periods.data(
+        [Series("nps", _("NPS"), nps), Series("average", _("Average score"), average)],
         extra={"answers": answers},
     )

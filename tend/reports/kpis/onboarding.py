@@ -99,16 +99,12 @@ def _days(value: dt.timedelta | None) -> float | None:
     return round(value.total_seconds() / 86400, 2) if value is not None else None
 
 
-def _title(periods: Periods) -> str:
-    return _("Quarter") if periods.unit == "quarter" else _("Month")
-
-
 def _no_pipeline(periods: Periods, series: Series) -> ReportData:
     return ReportData(
         categories=periods.categories(),
         series=[series],
         value_format=series.format,
-        category_title=_title(periods),
+        category_title=periods.title,
         notes=[_("There is no services pipeline with a complete stage.")],
     )
 
@@ -157,7 +153,7 @@ def completion(scope: KpiScope) -> ReportData:
         chart="bar",
         value=sum(in_time) / sum(counted) if sum(counted) else None,
         value_format="percent",
-        category_title=_title(periods),
+        category_title=periods.title,
         notes=notes if pending else [],
         extra={"in_time": in_time, "counted": counted, "pending": pending, "target_days": flow.target_days},
     )
@@ -192,6 +188,6 @@ def duration(scope: KpiScope) -> ReportData:
         chart="bar",
         value=overall,
         value_format="days",
-        category_title=_title(periods),
+        category_title=periods.title,
         extra={"completed": counts},
     )

@@ -71,18 +71,11 @@ def compute(scope: KpiScope) -> ReportData:
     periods = Periods.of(scope)
     moves = movements(scope, periods)
     nrr, grr = [m.nrr for m in moves], [m.grr for m in moves]
-    value, previous = periods.headline(nrr)
-    return ReportData(
-        categories=periods.categories(),
-        series=[
+    return periods.data(
+        [
             Series(key="nrr", label=_("Net revenue retention"), values=nrr, format="percent"),
             Series(key="grr", label=_("Gross revenue retention"), values=grr, format="percent"),
         ],
-        chart="line",
-        value=value,
-        previous=previous,
-        value_format="percent",
         currency=settings.TEND_CURRENCY,
-        category_title=_("Quarter") if periods.unit == "quarter" else _("Month"),
         extra={"movements": [vars(m) for m in moves]},
     )

@@ -82,16 +82,7 @@ def compute(scope: KpiScope) -> ReportData:
     for k, open_for in middle.values_list("period", "open_for"):
         halves.setdefault(k, []).append(open_for)
     median = [_hours(sum(halves[k], dt.timedelta()) / len(halves[k])) if k in halves else None for k in range(n)]
-    value, previous = periods.headline(average)
-    return ReportData(
-        categories=periods.categories(),
-        series=[
-            Series("average", _("Average hours to close"), average),
-            Series("median", _("Median hours to close"), median),
-        ],
-        chart="line",
-        value=value,
-        previous=previous,
-        category_title=_("Quarter") if periods.unit == "quarter" else _("Month"),
+    return periods.data(
+        [Series("average", _("Average hours to close"), average), Series("median", _("Median hours to close"), median)],
         extra={"closed": counts},
     )

@@ -309,9 +309,8 @@ def report_new(request: HttpRequest):
 def _sources_context() -> dict:
     cards = []
     for key, label in source_choices():
-        hint = SOURCE_HINTS.get(key) or _("Every %(things)s record: count, sum or average its properties.") % {
-            "things": label.lower()
-        }
+        # The card shows the type's name; a sentence built around it would not read in every language.
+        hint = SOURCE_HINTS.get(key) or _("Count these records, or sum or average any of their number properties.")
         cards.append({"key": key, "label": label, "hint": hint, "url": reverse("report-new") + f"?source={key}"})
     return {"active_tab": "dashboards", "cards": cards}
 
