@@ -112,6 +112,20 @@ def test_archived_customers_and_other_records_are_not_customers(csms, now):
     assert churn.compute(scope("2026-01-01", "2026-01-31")).extra == {"active": [1], "churned": [0]}
 
 
+def test_archiving_a_churned_customer_takes_it_out_of_past_months_too(csms, now):
+    ann, _ben = csms
+    customer("Kept", csm=ann.pk)
+    left = customer("Left", csm=ann.pk)
+    churn_at(left, "2026-02-10")
+
+    before = churn.compute(scope("2026-01-01", "2026-02-28")).extra
+    record_archive(actor=SYSTEM, record=left)
+    after = churn.compute(scope("2026-01-01", "2026-02-28")).extra
+
+    assert before == {"active": [2, 2], "churned": [0, 1]}
+    assert after == {"active": [1, 1], "churned": [0, 0]}
+
+
 def test_a_history_row_inserted_directly_counts_like_a_write(csms, now):
     ann, _ben = csms
     imported = customer("Imported", csm=ann.pk)

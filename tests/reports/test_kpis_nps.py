@@ -3,10 +3,12 @@ in the viewer's months, of a CSM's customers, bounded queries."""
 
 import pytest
 
+from tend.core.policy import SYSTEM
+from tend.crm.services import record_archive
 from tend.reports.kpis import nps
 from tend.usage.models import SurveyResponse
 
-from .conftest import TOKYO, at, create, customer, scope
+from .conftest import TOKYO, at, create, customer, scope, update
 
 pytestmark = pytest.mark.django_db
 QUERIES = 2  # the settings row, the aggregate
@@ -47,6 +49,27 @@ def test_a_csms_customers_only(answers, csms, now):
     data = nps.compute(scope("2026-01-01", "2026-02-28", csm_ids=(ann.pk,)))
 
     assert (data.series[0].values, data.series[1].values) == ([66.7, None], [8.67, None])
+
+
+def test_a_reassigned_customers_answers_follow_its_current_csm(answers, csms, now):
+    ann, ben = csms
+    a, _b = answers
+    update(a, at("2026-03-01"), csm=ben.pk)  # after its January answers
+
+    anns = nps.compute(scope("2026-01-01", "2026-02-28", csm_ids=(ann.pk,)))
+    bens = nps.compute(scope("2026-01-01", "2026-02-28", csm_ids=(ben.pk,)))
+
+    assert anns.extra == {"answers": [0, 0]}
+    assert (bens.extra, bens.series[0].values) == ({"answers": [4, 3]}, [25.0, -33.3])
+
+
+def test_an_archived_customers_answers_are_not_counted(answers, now):
+    _a, b = answers
+    record_archive(actor=SYSTEM, record=b)
+
+    data = nps.compute(scope("2026-01-01", "2026-02-28"))
+
+    assert (data.extra, data.series[0].values) == ({"answers": [3, 0]}, [66.7, None])
 
 
 def test_months_are_the_viewers(csms, now):

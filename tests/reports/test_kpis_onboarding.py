@@ -4,7 +4,9 @@ counted, the viewer's zone, the service's own CSM, bounded queries."""
 
 import pytest
 
+from tend.core.policy import SYSTEM
 from tend.crm.models import Stage
+from tend.crm.services import record_archive
 from tend.reports.kpis import onboarding
 
 from .conftest import TOKYO, at, create, scope, stage, update
@@ -75,6 +77,45 @@ def test_days_are_the_viewers(csms, now):
 
     assert utc.series[0].values == [30.0, None]
     assert tokyo.series[0].values == [None, 31.0]
+
+
+def test_start_days_are_the_viewers(csms, now):
+    ann, _ben = csms
+    service("Late", created="2026-03-31T23:30", csm=ann)  # no start date: created on 1 April in Tokyo
+
+    utc = onboarding.completion(scope("2026-03-01", "2026-04-30"))
+    tokyo = onboarding.completion(scope("2026-03-01", "2026-04-30", tz=TOKYO))
+
+    # Still open 75 days (UTC) or 74 days (Tokyo) after its start: past the 59 days, not within them.
+    assert (utc.extra["counted"], utc.series[0].values) == ([1, 0], [0.0, None])
+    assert (tokyo.extra["counted"], tokyo.series[0].values) == ([0, 1], [None, 0.0])
+
+
+def test_a_reassigned_service_counts_for_its_current_csm(csms, now):
+    ann, ben = csms
+    moved = service("Moved", created="2026-01-05", start_date="2026-01-10", csm=ann)
+    complete(moved, "2026-02-20")
+    update(moved, at("2026-03-01"), csm=ben.pk)
+
+    anns = onboarding.completion(scope("2026-01-01", "2026-02-28", csm_ids=(ann.pk,)))
+    bens = onboarding.completion(scope("2026-01-01", "2026-02-28", csm_ids=(ben.pk,)))
+    bens_days = onboarding.duration(scope("2026-01-01", "2026-02-28", csm_ids=(ben.pk,)))
+
+    assert (anns.extra["counted"], bens.extra["counted"]) == ([0, 0], [1, 0])
+    assert bens_days.series[0].values == [None, 41.0]
+
+
+def test_archived_services_are_not_counted(csms, now):
+    ann, _ben = csms
+    kept, gone = (service(n, created="2026-01-05", start_date="2026-01-10", csm=ann) for n in ("Kept", "Gone"))
+    complete(kept, "2026-02-20")  # 41 days
+    complete(gone, "2026-02-09")  # 30 days
+    record_archive(actor=SYSTEM, record=gone)
+
+    rates = onboarding.completion(scope("2026-01-01", "2026-02-28"))
+    days = onboarding.duration(scope("2026-01-01", "2026-02-28"))
+
+    assert (rates.extra["counted"], days.series[0].values) == ([1, 0], [None, 41.0])
 
 
 def test_without_an_onboarding_pipeline_it_says_so(csms, now):

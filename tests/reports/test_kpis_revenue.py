@@ -4,6 +4,8 @@ zone, the book at the period's start, bounded queries."""
 
 import pytest
 
+from tend.core.policy import SYSTEM
+from tend.crm.services import record_archive
 from tend.reports.kpis import revenue
 
 from .conftest import TOKYO, at, customer, scope, update
@@ -88,6 +90,31 @@ def test_a_reassigned_customer_stays_in_the_book_it_started_the_month_in(csms, n
     assert anns.extra["movements"] == moves((1000, 0, 1000, 0), (0, 0, 0, 0))
     assert anns.series[0].values == [2.0, None]
     assert bens.extra["movements"] == moves((300, 0, 0, 0), (2300, 0, 0, 0))
+
+
+def test_a_customer_back_after_a_churn_rejoins_the_cohort_without_expansion(csms, now):
+    ann, _ben = csms
+    back = customer("Back", csm=ann.pk, mrr=500)
+    update(back, at("2026-01-10"), cs_stage="churned", mrr=0)
+    update(back, at("2026-03-05"), cs_stage="active", mrr=600)  # won back in March
+
+    data = revenue.compute(scope("2026-01-01", "2026-04-30"))
+
+    # January loses its 500; February and March start without it; April's cohort has its 600.
+    assert data.extra["movements"] == moves((500, 500, 0, 0), (0, 0, 0, 0), (0, 0, 0, 0), (600, 0, 0, 0))
+    assert data.series[0].values == [0.0, None, None, 1.0]
+
+
+def test_archived_customers_are_in_no_cohort(csms, now):
+    ann, _ben = csms
+    customer("Kept", csm=ann.pk, mrr=100)
+    gone = customer("Gone", csm=ann.pk, mrr=300)
+    update(gone, at("2026-02-10"), cs_stage="churned")
+    record_archive(actor=SYSTEM, record=gone)
+
+    data = revenue.compute(scope("2026-01-01", "2026-02-28"))
+
+    assert data.extra["movements"] == moves((100, 0, 0, 0), (100, 0, 0, 0))
 
 
 def test_queries_do_not_grow_with_the_customers(csms, now, django_assert_max_num_queries):

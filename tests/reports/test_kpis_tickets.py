@@ -4,7 +4,9 @@ associations, in the viewer's months, bounded queries."""
 
 import pytest
 
-from tend.crm.services import association_link
+from tend.core.policy import SYSTEM
+from tend.crm.models import Record
+from tend.crm.services import association_link, record_archive
 from tend.reports.kpis import tickets
 
 from .conftest import TOKYO, at, create, customer, scope, stage, update
@@ -60,6 +62,31 @@ def test_a_csms_tickets_are_those_of_their_customers(queue, csms, now):
     data = tickets.compute(scope("2026-01-01", "2026-02-28", csm_ids=(ann.pk,)))
 
     assert (data.series[0].values, data.series[1].values) == ([17.0, None], [17.0, None])
+
+
+def test_archived_tickets_are_not_counted_and_a_month_without_closes_has_no_value(queue, now):
+    record_archive(actor=SYSTEM, record=Record.objects.get(name="T3"))
+
+    data = tickets.compute(scope("2026-01-01", "2026-03-31"))
+
+    # January: 10, 13.5 and 24 hours; February: 4 and 120; March: none closed.
+    assert data.extra == {"closed": [3, 2, 0]}
+    assert data.series[0].values == [15.83, 62.0, None]
+    assert data.series[1].values == [13.5, 62.0, None]
+    assert (data.value, data.previous) == (None, 62.0)
+
+
+def test_a_reassigned_customers_tickets_follow_its_current_csm(queue, csms, now):
+    ann, ben = csms
+    update(Record.objects.get(name="Ann's"), at("2026-03-01"), csm=ben.pk)
+
+    anns = tickets.compute(scope("2026-01-01", "2026-02-28", csm_ids=(ann.pk,)))
+    bens = tickets.compute(scope("2026-01-01", "2026-02-28", csm_ids=(ben.pk,)))
+
+    assert anns.extra == {"closed": [0, 0]}
+    # January: T1 (24 h), T2 (10 h) and Ben's own T3 (120 h).
+    assert bens.extra == {"closed": [3, 0]}
+    assert (bens.series[0].values, bens.series[1].values) == ([51.33, None], [24.0, None])
 
 
 def test_queries_do_not_grow_with_the_tickets(csms, now, django_assert_max_num_queries):
