@@ -4,7 +4,7 @@ a report groups by, their labels in the viewer's language, and the instants that
 import datetime as dt
 import zoneinfo
 
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -73,10 +73,11 @@ def bucket_label(day: dt.date, unit: str) -> str:
             return formats.date_format(day, "SHORT_DATE_FORMAT")
         case "week":
             return _("Week of %(date)s") % {"date": formats.date_format(day, "SHORT_DATE_FORMAT")}
+        # Skeletons, not patterns: each language orders them its own way ("Mar 2026", "2026年3月").
         case "month":
-            return format_date(day, "MMM y", locale=locale)
+            return format_skeleton("yMMM", day, locale=locale)
         case "quarter":
-            return format_date(day, "QQQ y", locale=locale)
+            return format_skeleton("yQQQ", day, locale=locale)
     return str(day.year)
 
 

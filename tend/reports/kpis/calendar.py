@@ -5,14 +5,13 @@ a datetime or a date into its period."""
 import datetime as dt
 from dataclasses import dataclass
 
-from babel.dates import format_skeleton
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from tend.core import clock
 
 from ..data import Category, ReportData, Series
+from ..periods import bucket_label
 from . import KpiScope
 
 UNITS = ("month", "quarter")
@@ -59,10 +58,7 @@ class Periods:
         return self.bounds[k + 1] <= self.now
 
     def categories(self) -> list[Category]:
-        locale = translation.to_locale(translation.get_language() or "en")
-        # A skeleton, not a pattern: each language orders it its own way ("Mar 2026", "2026年3月").
-        skeleton = "yQQQ" if self.unit == "quarter" else "yMMM"
-        return [Category(key=d.isoformat(), label=format_skeleton(skeleton, d, locale=locale)) for d in self.days[:-1]]
+        return [Category(key=d.isoformat(), label=bucket_label(d, self.unit)) for d in self.days[:-1]]
 
     @property
     def title(self) -> str:

@@ -146,6 +146,8 @@
     const integers = spec.format === "number" && spec.series.every((s) => s.values.every((v) => v === null || Number.isInteger(v)));
     const valueAxis = {
       type: "value",
+      // A line (not an area or a bar) reads its changes: from zero, 97 % and 102 % look the same.
+      scale: spec.type === "line",
       minInterval: integers ? 1 : undefined,
       splitLine: { lineStyle: { color: "#eef0f2" } },
       axisLabel: { color: "#6c757d", fontSize: 11, formatter: (value) => ticks.format(value) },
