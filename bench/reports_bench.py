@@ -26,19 +26,25 @@ Usage (from the repository root):
 
 import argparse
 import datetime as dt
+import http.client
 import os
 import re
+import socket
 import statistics
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 try:
-    from bench.filter_bench import DEFAULT_URL, ensure_data, percentile, setup
+    from bench.filter_bench import DEFAULT_URL, ROOT, ensure_data, percentile, setup
+    from bench.ingest_bench import free_port
     from bench.workspace_bench import BREAKDOWN_REQUESTS, _short, breakdown, captured_get
 except ImportError:  # run as a script: bench/ is on sys.path, the repository root not yet
-    from filter_bench import DEFAULT_URL, ensure_data, percentile, setup
+    from filter_bench import DEFAULT_URL, ROOT, ensure_data, percentile, setup
+    from ingest_bench import free_port
     from workspace_bench import BREAKDOWN_REQUESTS, _short, breakdown, captured_get
 
 TARGET_P95_MS = 200.0
@@ -59,6 +65,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--manager", default="manager@demo.tend", help="the manager of the team-* cases")
     parser.add_argument("--cases", default="", help="comma-separated prefixes of case keys, e.g. 'team-nrr,csm'")
     parser.add_argument("--explain", action="store_true", help="print the query plans of each case")
+    parser.add_argument(
+        "--server-loads",
+        type=int,
+        default=10,
+        help="dashboard loads over real HTTP (gunicorn as `tend serve` runs it; 0 = skip)",
+    )
+    parser.add_argument("--server-workers", type=int, default=2, help="gunicorn workers (TEND_WEB_WORKERS)")
+    parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (TEND_WEB_THREADS)")
+    parser.add_argument("--connections", type=int, default=6, help="the browser's connections to one host")
     return parser.parse_args(argv)
 
 
@@ -395,13 +410,21 @@ def onboarding_days_sql(ctx: Ctx) -> Sql:
     return Sql([(sql, all_params)], figures)
 
 
+def current(ctx: Ctx, alias: str = "r") -> tuple[str, list]:
+    """A book's customers today: of the scope's CSMs, CS stage not churned."""
+    scope, sparams = ctx.in_scope(alias)
+    return f" AND COALESCE({ctx.prop_text('cs_stage', alias)}, '') <> %s{scope}", [CHURNED, *sparams]
+
+
 def health_sql(ctx: Ctx) -> Sql:
-    scope, sparams = ctx.in_scope()
+    """The current customers per status of the default profile; unscored ones as "" (No score)."""
+    book, bparams = current(ctx)
     sql = (
-        "SELECT s.status, COUNT(*) FROM health_healthscore s JOIN crm_record r ON r.id = s.record_id "
-        f"WHERE s.profile_id = %s AND r.object_type_id = %s AND r.archived_at IS NULL{scope} GROUP BY s.status"
+        "SELECT COALESCE(s.status, ''), COUNT(*) FROM crm_record r "
+        "LEFT JOIN health_healthscore s ON s.record_id = r.id AND s.profile_id = %s "
+        f"WHERE r.object_type_id = %s AND r.archived_at IS NULL{book} GROUP BY 1"
     )
-    return Sql([(sql, [ctx.lookups["profile"], ctx.customers, *sparams])], lambda results: dict(results[0]))
+    return Sql([(sql, [ctx.lookups["profile"], ctx.customers, *bparams])], lambda results: dict(results[0]))
 
 
 def nps_sql(ctx: Ctx) -> Sql:
@@ -487,7 +510,7 @@ def tickets_sql(ctx: Ctx) -> Sql:
 
 
 def books_sql(ctx: Ctx) -> Sql:
-    scope, sparams = ctx.in_scope()
+    scope, sparams = current(ctx)
     csm = ctx.prop_text(ctx.csm)
     sql = (
         f"SELECT {csm}, COUNT(*), SUM({ctx.prop('mrr', number=True)}), AVG(s.score), "
@@ -748,7 +771,98 @@ def run_page(args, client, connection, case: Case, expected: dict[int, str]) -> 
     }
 
 
-def report(args, connection, cases: list[Case]) -> None:
+# ---- the dashboard over real HTTP -------------------------------------------------------------
+
+
+def start_server(args, port: int) -> subprocess.Popen:
+    """gunicorn as `tend serve` runs it: TEND_WEB_WORKERS processes of TEND_WEB_THREADS threads."""
+    env = {**os.environ, "TEND_DATABASE_URL": args.database_url, "DJANGO_SETTINGS_MODULE": "tend.settings"}
+    env["TEND_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tend.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.server_workers), "--threads", str(args.server_threads), "--timeout", "120",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def load_dashboard(port: int, cookie: str, page: str, connections: int) -> tuple[float, float, list[float]]:
+    """What a browser does: GET the page, then its tiles' charts at once over `connections`
+    keep-alive connections. Returns (page ms, page + every tile ms, each tile's ms)."""
+    headers = {"Cookie": cookie, "Host": "127.0.0.1"}
+
+    def fetch(conn, path: str) -> bytes:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise SystemExit(f"{path} answered {response.status} over HTTP: {body[:200]!r}")
+        return body
+
+    started = time.perf_counter()
+    first = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    body = fetch(first, page)
+    page_done = time.perf_counter()
+    queue = list(reversed([u.replace("&amp;", "&") for u in TILE.findall(body.decode())]))
+    lock = threading.Lock()
+    tiles: list[float] = []
+
+    def worker(conn):
+        while True:
+            with lock:
+                if not queue:
+                    break
+                path = queue.pop()
+            t = time.perf_counter()
+            fetch(conn, path)
+            with lock:
+                tiles.append((time.perf_counter() - t) * 1000)
+        conn.close()
+
+    conns = [first] + [http.client.HTTPConnection("127.0.0.1", port, timeout=120) for _ in range(connections - 1)]
+    threads = [threading.Thread(target=worker, args=(c,)) for c in conns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done = time.perf_counter()
+    return (page_done - started) * 1000, (done - started) * 1000, tiles
+
+
+def server_loads(args, clients: dict, pages: dict[str, str]) -> dict[str, dict]:
+    from django.conf import settings
+
+    port = free_port()
+    server = start_server(args, port)
+    out = {}
+    try:
+        for who, client in clients.items():
+            cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+            load_dashboard(port, cookie, pages[who], args.connections)  # every worker imports the URLconf
+            load_dashboard(port, cookie, pages[who], args.connections)
+            runs = [load_dashboard(port, cookie, pages[who], args.connections) for _ in range(args.server_loads)]
+            out[who] = {
+                "page": (percentile([r[0] for r in runs], 50), percentile([r[0] for r in runs], 95)),
+                "complete": (percentile([r[1] for r in runs], 50), percentile([r[1] for r in runs], 95)),
+                "slowest_tile": percentile([max(r[2]) for r in runs], 50),
+            }
+            print(f"  {who}-dashboard over HTTP: complete p95 {out[who]['complete'][1]:8.1f} ms", flush=True)
+    finally:
+        server.terminate()
+        server.wait()
+    return out
+
+
+def report(args, connection, cases: list[Case], served: dict | None = None) -> None:
     print(
         f"\n{'case':<30}{'shows':<34}{'queries':>8}{'view p50':>10}{'p95':>9}{'compute p95':>12}"
         f"{'SQL p50':>9}{'p95':>9}{'ratio p95':>10}  budget"
@@ -789,6 +903,16 @@ def report(args, connection, cases: list[Case]) -> None:
             f"({slowest.kpi}) p95 {total:.1f} ms [{verdict}]; page + every tile in turn p50 {p50 + s50:.1f} / "
             f"p95 {p95 + s95:.1f} ms"
         )
+        if served and who in served:
+            r = served[who]
+            total = r["complete"][1]
+            verdict = "met" if total <= TARGET_DASHBOARD_MS else f"MISSED by {total - TARGET_DASHBOARD_MS:.0f} ms"
+            print(
+                f"  over HTTP (gunicorn {args.server_workers} workers × {args.server_threads} threads, "
+                f"{args.connections} connections, {args.server_loads} loads): page {r['page'][0]:.1f} / "
+                f"{r['page'][1]:.1f} ms, complete {r['complete'][0]:.1f} / {total:.1f} ms [{verdict}], slowest "
+                f"tile p50 {r['slowest_tile']:.1f} ms"
+            )
     print(
         f"\nWhere a chart request's time goes (ms, medians of {max(3, BREAKDOWN_REQUESTS // 3)} instrumented requests):"
     )
@@ -913,7 +1037,12 @@ def main(argv=None) -> int:
             else:
                 case.result = run_page(args, clients[case.who], connection, case, expected[case.who])
                 print(f"  {case.key:<30} view p95 {case.result['view'][1]:8.2f} ms", flush=True)
-        report(args, connection, cases)
+        served = None
+        pages = {c.who: c.path for c in cases if not c.kpi}
+        if args.server_loads and pages:
+            connection.close()  # SQLite: no open transaction of ours while the server reads
+            served = server_loads(args, {w: clients[w] for w in pages}, pages)
+        report(args, connection, cases, served)
     finally:
         for client in clients.values():
             client.logout()  # deletes the benchmark's session row
