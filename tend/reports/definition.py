@@ -61,8 +61,8 @@ def _spec(
         errors.append(
             FieldError(
                 field,
-                _("%(label)s cannot be used to %(what)s (a %(type)s property).")
-                % {"label": spec.label, "what": what, "type": spec.type},
+                _("%(label)s cannot be used to %(what)s: its type is “%(type)s”.")
+                % {"label": spec.label, "what": what, "type": T(spec.type).label},
                 "invalid_property",
             )
         )

@@ -311,7 +311,8 @@ def _format_of(plan: Plan) -> str:
 
 def _measure_label(plan: Plan) -> str:
     if plan.measure == "count":
-        return _("Count of %(things)s") % {"things": str(plan.source.label).lower()}
+        # The type's name as it is written: lower-casing it breaks German nouns.
+        return _("Count of %(things)s") % {"things": plan.source.label}
     spec = _must(plan.measure_spec)
     match plan.measure:
         case "distinct":

@@ -328,7 +328,7 @@ def test_the_builder_refuses_a_measure_the_property_cannot_take_and_saves_nothin
     page.get_by_test_id("builder-number-property").select_option("name")
 
     # the preview refuses it next to the field
-    message = "Name cannot be used to sum or average (a text property)."
+    message = "Name cannot be used to sum or average: its type is “Single-line text”."
     expect(page.locator("#error-measure_property")).to_have_text(message)
     expect(page.get_by_test_id("builder-preview-invalid")).to_contain_text(message)
     expect(page.get_by_test_id("builder-preview").get_by_test_id("report-chart")).to_have_count(0)

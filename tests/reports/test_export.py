@@ -63,7 +63,7 @@ def test_a_name_without_ascii_letters_gets_the_reports_number(people, book):
     response = _csv(signed_in(yuki), rep)
     # 12:00 on 15 June in Tokyo
     assert response["Content-Disposition"] == f'attachment; filename="report-{rep.pk}-2026-06-15.csv"'
-    assert response.content.decode("utf-8")[1:].splitlines()[0] == "CS stage,Count of companies"
+    assert response.content.decode("utf-8")[1:].splitlines()[0] == "CS stage,Count of Companies"
 
 
 def test_xlsx_cells_are_typed_and_formatted(people, book):

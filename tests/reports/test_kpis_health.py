@@ -33,6 +33,8 @@ def scored(csms, manager, now):
     c, d = customer("C", csm=ann.pk), customer("D", csm=ben.pk, mrr=200)
     e, f = customer("E", mrr=100), customer("F", csm=ben.pk, mrr=50)
     gone = customer("Gone", csm=ann.pk, mrr=900)
+    lost = customer("Lost", csm=ann.pk, mrr=700, cs_stage="churned")  # in no book today
+    score(lost, standard, 40, "neutral")
     score(a, standard, 80, "healthy")
     score(b, standard, 30, "at_risk")
     score(d, standard, 50, "neutral")
@@ -52,13 +54,14 @@ def test_customers_per_status_of_the_default_profile(scored, now):
         ("at_risk", "At risk"),
         ("", "No score"),
     ]
-    assert data.series[0].values == [2, 1, 1, 1]
-    assert (data.value, data.chart, data.drill_url) == (5, "donut", "/customers/")
+    assert data.series[0].values == [2, 1, 1, 2]  # C, never scored, and F, scored without data
+    assert (data.value, data.chart, data.drill_url) == (6, "donut", "/customers/")
+    current = {"propertyName": "cs_stage", "operator": "NEQ", "value": "churned"}
     assert [c.drill for c in data.categories] == [
-        [{"propertyName": "health_status", "operator": "EQ", "value": "healthy"}],
-        [{"propertyName": "health_status", "operator": "EQ", "value": "neutral"}],
-        [{"propertyName": "health_status", "operator": "EQ", "value": "at_risk"}],
-        [{"propertyName": "health_status", "operator": "NOT_HAS_PROPERTY"}],
+        [{"propertyName": "health_status", "operator": "EQ", "value": "healthy"}, current],
+        [{"propertyName": "health_status", "operator": "EQ", "value": "neutral"}, current],
+        [{"propertyName": "health_status", "operator": "EQ", "value": "at_risk"}, current],
+        [{"propertyName": "health_status", "operator": "NOT_HAS_PROPERTY"}, current],
     ]
 
 
@@ -70,6 +73,7 @@ def test_a_csms_customers_only(scored, csms, now):
     assert [(c.key, v) for c, v in zip(data.categories, data.series[0].values, strict=True)] == [
         ("healthy", 1),
         ("at_risk", 1),
+        ("", 1),
     ]
 
 
@@ -79,8 +83,8 @@ def test_another_profile_is_counted_but_not_drilled(scored, manager, now):
 
     data = health.compute(scope("2026-01-01", "2026-06-15", profile_id=second.pk))
 
-    assert [(c.key, c.drill) for c in data.categories] == [("at_risk", None)]
-    assert (data.series[0].values, data.drill_url) == ([1], "")
+    assert [(c.key, c.drill) for c in data.categories] == [("at_risk", None), ("", None)]
+    assert (data.series[0].values, data.drill_url) == ([1, 5], "")
 
 
 def test_without_an_active_profile_it_says_so(csms, now):
@@ -105,8 +109,9 @@ def test_books_per_csm(scored, csms, now):
     )
     assert [s.format for s in data.series] == ["number", "currency", "number", "number"]
     assert (data.value, data.chart, data.currency) == (6, "table", "USD")
-    assert data.categories[0].drill == [{"propertyName": "csm", "operator": "EQ", "value": ann.pk}]
-    assert data.categories[2].drill == [{"propertyName": "csm", "operator": "NOT_HAS_PROPERTY"}]
+    current = {"propertyName": "cs_stage", "operator": "NEQ", "value": "churned"}
+    assert data.categories[0].drill == [{"propertyName": "csm", "operator": "EQ", "value": ann.pk}, current]
+    assert data.categories[2].drill == [{"propertyName": "csm", "operator": "NOT_HAS_PROPERTY"}, current]
 
 
 def test_at_risk_is_the_profiles_lowest_band(csms, manager, now):
@@ -134,4 +139,4 @@ def test_queries_do_not_grow_with_the_customers(scored, csms, now, django_assert
     with django_assert_max_num_queries(QUERIES):
         book = books.compute(scope("2026-01-01", "2026-06-15"))
 
-    assert (distribution.value, book.value) == (25, 26)
+    assert (distribution.value, book.value) == (26, 26)

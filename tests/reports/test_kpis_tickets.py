@@ -97,3 +97,13 @@ def test_queries_do_not_grow_with_the_tickets(csms, now, django_assert_max_num_q
         data = tickets.compute(scope("2026-01-01", "2026-06-15"))
 
     assert sum(data.extra["closed"]) == 20
+
+
+def test_a_close_date_before_the_creation_is_left_out(queue, now):
+    t8 = ticket("T8", "2026-02-10")
+    update(t8, at("2026-02-11"), closed_at="2026-02-05T09:00:00Z")  # mistyped: before it was created
+
+    data = tickets.compute(scope("2026-01-01", "2026-02-28"))
+
+    assert data.extra == {"closed": [4, 2]}
+    assert data.series[0].values == [41.88, 62.0]

@@ -129,12 +129,12 @@ def test_the_chart_fragment_draws_the_reports_data_for_someone_it_is_shared_with
     assert spec["categories"] == ["Active", "At risk", "(No value)"]
     assert spec["keys"] == ["active", "at_risk", ""]
     assert [(s["name"], s["values"], s["labels"]) for s in spec["series"]] == [
-        ("Count of companies", [3, 1, 1], ["3", "1", "1"])
+        ("Count of Companies", [3, 1, 1], ["3", "1", "1"])
     ]
     assert spec["drill"] == f"/reports/{rep.pk}/drill/"
     assert spec["drillable"] == [True, True, True]
     assert table_of(response) == [
-        ["CS stage", "Count of companies"],
+        ["CS stage", "Count of Companies"],
         ["Active", "3"],
         ["At risk", "1"],
         ["(No value)", "1"],
@@ -414,6 +414,31 @@ def test_a_built_in_kpi_report_says_its_computation_is_built_in(people, monkeypa
     assert '<option value="last_12_months" selected>' in html
 
 
+def test_a_kpi_slice_opens_its_customers_within_the_dashboards_csms(people, book, monkeypatch):
+    mia, yuki, *_ = people
+    active = [{"propertyName": "cs_stage", "operator": "EQ", "value": "active"}]
+    data = ReportData(
+        categories=[Category("active", "Active", drill=active)],
+        series=[Series("customers", "Customers", [3])],
+        chart="donut",
+        drill_url="/customers/?view=all",
+    )
+    monkeypatch.setitem(
+        KPIS, "test_stages", Kpi("test_stages", "Stages", "Customers", "donut", "companies", lambda scope: data)
+    )
+    rep = Report.objects.create(
+        name="Stages", source="companies", kpi="test_stages", chart="donut", access="everyone", built_in=True,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
+
+    _path, _query, body = _drill(signed_in(mia), rep, category="active")
+    assert body == {"filterGroups": [{"filters": active}]}
+    _path, _query, body = _drill(signed_in(mia), rep, category="active", owner=yuki.pk)
+    mine = {"propertyName": "csm", "operator": "IN", "values": [yuki.pk]}
+    assert body == {"filterGroups": [{"filters": [*active, mine]}]}
+    assert _listed("companies", body, mia) == {"Acme", "Globex"}
+
+
 def test_archive_and_add_to_my_summary(people, book):
     mia, yuki, *_ = people
     reports = [report(yuki, name=f"R{i}") for i in range(6)]
@@ -529,7 +554,7 @@ def test_a_measure_the_property_cannot_take_is_refused_next_to_its_field_and_not
     response = signed_in(yuki).post(reverse("report-new"), _form(measure="sum", measure_number_property="name"))
     assert response.status_code == 422
     html = response.content.decode()
-    assert _slot(html, "measure_property") == "Name cannot be used to sum or average (a text property)."
+    assert _slot(html, "measure_property") == "Name cannot be used to sum or average: its type is “Single-line text”."
     assert "Nothing was saved." in html
     response = signed_in(yuki).post(reverse("report-new"), _form(name="", group_by="no_such_thing"))
     html = response.content.decode()
@@ -597,7 +622,7 @@ def test_the_preview_puts_each_error_next_to_its_field(people, book):
     body = _form(measure="avg", measure_number_property="cs_stage", chart="line", filters=json.dumps(filters))
     html = signed_in(yuki).post(reverse("report-preview"), body, **HX).content.decode()
     assert "data-report-chart" not in html
-    assert _slot(html, "measure_property") == "CS stage cannot be used to sum or average (a enumeration property)."
+    assert _slot(html, "measure_property") == "CS stage cannot be used to sum or average: its type is “Pick one”."
     assert _slot(html, "chart") == "Line and area charts need a date bucket."
     assert _slot(html, "filters") != ""
     assert (

@@ -1,5 +1,5 @@
-"""Customers per CSM: each CSM's book of business as it is now — customers, MRR, average health
-score and customers at risk (docs/kpis.md)."""
+"""Customers per CSM: each CSM's book of business as it is now (its customers not churned) —
+customers, MRR, average health score and customers at risk (docs/kpis.md)."""
 
 from django.conf import settings
 from django.db.models import Avg, Count, F, FilteredRelation, FloatField, Q, Sum
@@ -12,7 +12,7 @@ from tend.directory.models import User
 
 from ..data import Category, ReportData, Series
 from . import KpiScope
-from .customers import customers, profile_for, profile_statuses
+from .customers import CURRENT_FILTER, current_customers, profile_for, profile_statuses
 from .urls import tab_url
 
 AT_RISK = "at_risk"
@@ -25,7 +25,7 @@ def compute(scope: KpiScope) -> ReportData:
     statuses = profile_statuses(profile) if profile is not None else []
     lowest = statuses[-1]["key"] if statuses else AT_RISK
     rows = (
-        customers(scope)
+        current_customers(scope)
         .alias(scored=FilteredRelation("health_scores", condition=Q(health_scores__profile=profile)))
         .values(csm=F(f"properties__{prop}"))
         .annotate(
@@ -44,9 +44,12 @@ def compute(scope: KpiScope) -> ReportData:
         Category(
             key=str(r["csm"] or ""),
             label=names.get(r["csm"], f"#{r['csm']}") if r["csm"] is not None else _("No CSM"),
-            drill=[{"propertyName": prop, "operator": "EQ", "value": r["csm"]}]
-            if r["csm"] is not None
-            else [{"propertyName": prop, "operator": "NOT_HAS_PROPERTY"}],
+            drill=[
+                {"propertyName": prop, "operator": "EQ", "value": r["csm"]}
+                if r["csm"] is not None
+                else {"propertyName": prop, "operator": "NOT_HAS_PROPERTY"},
+                CURRENT_FILTER,
+            ],
         )
         for r in rows
     ]

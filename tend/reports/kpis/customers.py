@@ -9,6 +9,8 @@ from tend.health.models import ScoreProfile
 
 from . import KpiScope
 
+STAGE, CHURNED = "cs_stage", "churned"
+
 
 def customers(scope: KpiScope) -> QuerySet[Record]:
     """The customers as they are now, of the scope's CSMs (their current CSM)."""
@@ -17,6 +19,15 @@ def customers(scope: KpiScope) -> QuerySet[Record]:
     if scope.csm_ids is not None:
         rows = rows.filter(csm_q(ws.customer_csm_property, scope.csm_ids))
     return rows
+
+
+def current_customers(scope: KpiScope) -> QuerySet[Record]:
+    """The customers a book holds today: those whose CS stage is not "churned"."""
+    return customers(scope).exclude(**{f"properties__{STAGE}": CHURNED})
+
+
+# The same selection in the filter language, for a drill into the Customers tab.
+CURRENT_FILTER = {"propertyName": "cs_stage", "operator": "NEQ", "value": "churned"}
 
 
 def csm_q(prop: str, csm_ids: tuple[int, ...], prefix: str = "") -> Q:

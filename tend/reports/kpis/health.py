@@ -1,15 +1,16 @@
-"""Health distribution: the customers per status of a health profile (docs/kpis.md)."""
+"""Health distribution: the current customers (not churned) per status of a health profile, those
+it has not scored as "No score" (docs/kpis.md)."""
 
-from django.db.models import Count
+from django.db.models import Count, FilteredRelation, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from tend.health.definitions.statuses import STATUS_KEYS
 from tend.health.definitions.texts import text
-from tend.health.models import HealthScore
 
 from ..data import Category, ReportData, Series
 from . import KpiScope
-from .customers import customers, default_profile, profile_for, profile_statuses
+from .customers import CURRENT_FILTER, current_customers, default_profile, profile_for, profile_statuses
 from .urls import tab_url
 
 STATUS_PROPERTY = "health_status"
@@ -25,9 +26,11 @@ def compute(scope: KpiScope) -> ReportData:
             category_title=_("Health status"),
             notes=[_("No health profile is active.")],
         )
+    # The customers the profile has not scored yet are "No score" too, as the slice's drill lists them.
     counts = dict(
-        HealthScore.objects.filter(profile=profile, record__in=customers(scope))
-        .values_list("status")
+        current_customers(scope)
+        .alias(scored=FilteredRelation("health_scores", condition=Q(health_scores__profile=profile)))
+        .values_list(Coalesce("scored__status", Value("")))
         .annotate(n=Count("pk"))
         .order_by()
     )
@@ -60,5 +63,5 @@ def _label(key: str, status: dict | None) -> str:
 
 def _drill(key: str) -> list[dict]:
     if not key:
-        return [{"propertyName": STATUS_PROPERTY, "operator": "NOT_HAS_PROPERTY"}]
-    return [{"propertyName": STATUS_PROPERTY, "operator": "EQ", "value": key}]
+        return [{"propertyName": STATUS_PROPERTY, "operator": "NOT_HAS_PROPERTY"}, CURRENT_FILTER]
+    return [{"propertyName": STATUS_PROPERTY, "operator": "EQ", "value": key}, CURRENT_FILTER]

@@ -168,7 +168,7 @@ def duration(scope: KpiScope) -> ReportData:
         return _no_pipeline(periods, Series("days", _("Average days to complete"), [None] * n, "days"))
     rows = (
         services(scope, flow)
-        .filter(periods.within("done_at"))
+        .filter(periods.within("done_at"), days__gte=dt.timedelta(0))  # completed before its start: a data error
         .annotate(period=periods.index_of("done_at"))
         .values("period")
         .annotate(average=Avg("days"), count=Count("pk"))

@@ -68,7 +68,12 @@ def _hours(value: dt.timedelta | None) -> float | None:
 def compute(scope: KpiScope) -> ReportData:
     periods = Periods.of(scope)
     n = len(periods)
-    closed = tickets(scope).filter(periods.within("closed")).annotate(period=periods.index_of("closed"))
+    # A close typed before the ticket's creation is a data error, not a negative resolution time.
+    closed = (
+        tickets(scope)
+        .filter(periods.within("closed"), closed__gte=F("created_at"))
+        .annotate(period=periods.index_of("closed"))
+    )
     average: list[float | None] = [None] * n
     counts = [0] * n
     for row in closed.values("period").annotate(average=Avg("open_for"), count=Count("pk")).order_by():

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -29,13 +30,13 @@ LIBRARY_PER_PAGE = 25
 PICKER_LIMIT = 50
 SIZES = {
     "width": [
-        (3, _("Quarter")),
-        (4, _("Third")),
-        (6, _("Half")),
-        (8, _("Two thirds")),
-        (12, _("Full width")),
+        (3, pgettext_lazy("tile width", "Quarter")),
+        (4, gettext_lazy("Third")),
+        (6, gettext_lazy("Half")),
+        (8, gettext_lazy("Two thirds")),
+        (12, gettext_lazy("Full width")),
     ],
-    "height": [(1, _("Short")), (2, _("Tall"))],
+    "height": [(1, gettext_lazy("Short")), (2, gettext_lazy("Tall"))],
 }
 
 

@@ -101,7 +101,11 @@ def drill_url(
     base = data.drill_url or tab_url(source.key)
     if not base:
         return None
-    if report.kpi:  # a built-in KPI's drill filters are its own whole selection
+    if report.kpi:  # a built-in KPI's drill filters are its own whole selection, within the dashboard's CSMs
+        if owner_ids is not None and source.key == workspace_settings().customer_object_type.name:
+            csm = workspace_settings().customer_csm_property
+            if not any(f.get("propertyName") == csm for f in extra):
+                extra.append({"propertyName": csm, "operator": "IN", "values": list(owner_ids)})
         body = {"filterGroups": [{"filters": extra}]}
     else:
         scope = scope_filters(source, report, date_range=date_range, owner_ids=owner_ids, tz=tz)
