@@ -286,8 +286,8 @@ def health_summary(
         sums = day_sums[at.astimezone(zone).date()]
         sums[0] += day_total
         sums[1] += n
-    for day, (day_total, n) in day_sums.items():
-        days[day] = day_total / n
+    for day, (score_sum, scored) in day_sums.items():
+        days[day] = score_sum / scored
     if average is not None:
         days[now.astimezone(zone).date()] = average
     return {
