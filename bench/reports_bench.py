@@ -398,7 +398,10 @@ def onboarding_completion_sql(ctx: Ctx) -> Sql:
 def onboarding_days_sql(ctx: Ctx) -> Sql:
     with_, params = services_cte(ctx)
     period, pp = ctx.period("done_at")
-    sql = f"{with_} SELECT {period}, AVG(days), COUNT(*) FROM sv WHERE done_at >= %s AND done_at < %s GROUP BY 1"
+    sql = (
+        f"{with_} SELECT {period}, AVG(days), COUNT(*) FROM sv "
+        "WHERE done_at >= %s AND done_at < %s AND days >= 0 GROUP BY 1"
+    )
     all_params = [*params, *pp, ctx.at(ctx.bounds[0]), ctx.at(ctx.bounds[-1])]
 
     def figures(results):
@@ -483,7 +486,8 @@ def tickets_sql(ctx: Ctx) -> Sql:
     hours = ctx.hours_between("closed", "created_at")
     ranked = (
         f"SELECT k, h, ROW_NUMBER() OVER (PARTITION BY k ORDER BY h, id) AS rk, COUNT(*) OVER (PARTITION BY k) AS cnt "
-        f"FROM (SELECT id, {period} AS k, {hours} AS h FROM ({closed}) c WHERE closed >= %s AND closed < %s) t"
+        f"FROM (SELECT id, {period} AS k, {hours} AS h FROM ({closed}) c "
+        "WHERE closed >= %s AND closed < %s AND closed >= created_at) t"
     )
     sql = (
         "SELECT k, AVG(h), COUNT(*), AVG(CASE WHEN 2 * rk >= cnt AND 2 * rk <= cnt + 2 THEN h END) "

@@ -32,6 +32,22 @@ class Sql:
             return f"CAST({column} ->> %s AS double precision)", [name]
         return f"json_extract({column}, %s)", [f"$.{name}"]
 
+    def property_instant(self, column: str, name: str) -> tuple[str, list]:
+        """One key of a record's `properties` holding an ISO datetime, as the database compares
+        instants (SQLite: UTC text)."""
+        if self.postgres:
+            return f"CAST({column} ->> %s AS timestamptz)", [name]
+        return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', json_extract({column}, %s))", [f"$.{name}"]
+
+    def json_param(self) -> str:
+        """A placeholder for a JSON value compared with a JSON column (the parameter: json.dumps)."""
+        return "CAST(%s AS jsonb)" if self.postgres else "%s"
+
+    def hours_between(self, later: str, earlier: str) -> str:
+        if self.postgres:
+            return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
+        return f"((julianday({later}) - julianday({earlier})) * 24.0)"
+
     def greatest(self, *expressions: str) -> str:
         if len(expressions) == 1:
             return expressions[0]
