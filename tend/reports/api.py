@@ -122,7 +122,8 @@ def report_data(
     end: str | None = None,
     owner: int | None = None,
     team: int | None = None,
+    frequency: str | None = None,
 ):
     report = queries.get_report_for_user(request.auth, request.auth.user, report_id)
-    filters = queries.filters_from(range, start, end, owner, team)
+    filters = queries.filters_from(range, start, end, owner, team, frequency)
     return data_out(queries.report_data(request.auth, request.auth.user, report, filters))

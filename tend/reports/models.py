@@ -60,7 +60,8 @@ class Report(models.Model):
 
 class Dashboard(models.Model):
     """Reports in a grid with dashboard-wide filters
-    ({"dateRange": "last_12_months|…", "owner": user id | null, "team": team id | null})."""
+    ({"dateRange": "last_12_months|…", "owner": user id | null, "team": team id | null,
+    "frequency": "month|quarter|…"})."""
 
     name = models.CharField(_("name"), max_length=120)
     description = models.CharField(_("description"), max_length=300, blank=True, default="")

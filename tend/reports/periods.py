@@ -28,6 +28,14 @@ DATE_RANGES = {
     "custom": gettext_lazy("Custom"),
 }
 MAX_BUCKETS = 400
+# A dashboard's frequency: the unit its date-bucketed reports and periodic KPIs use, key → label.
+FREQUENCIES = {
+    "day": gettext_lazy("Daily"),
+    "week": gettext_lazy("Weekly"),
+    "month": gettext_lazy("Monthly"),
+    "quarter": gettext_lazy("Quarterly"),
+    "year": gettext_lazy("Yearly"),
+}
 
 
 def bucket_start(day: dt.date, unit: str) -> dt.date:

@@ -1,6 +1,7 @@
 """Reads of reports and dashboards, scoped to the user by the one policy (VIEW_SHARED), and
 running a report into its data."""
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from .models import Access, Dashboard, DashboardItem, Report, SummaryReport, Tab
 
 MAX_SUMMARY_REPORTS = 5
 DEFAULT_KPI_RANGE = "last_12_months"
+# The units a periodic KPI is computed in (kpis/calendar.py): a finer frequency shows its months,
+# a coarser one its quarters, the nearest it has.
+KPI_UNITS = {"day": "month", "week": "month", "month": "month", "quarter": "quarter", "year": "quarter"}
 
 
 def _shared_q(user: User) -> Q:
@@ -102,16 +106,28 @@ class Filters:
     start: str = ""  # custom range, ISO dates
     end: str = ""
     owner_ids: tuple[int, ...] | None = None  # the CSMs / owners (a person, or a team's members)
+    # a periods.FREQUENCIES key: the unit of the date buckets and of the periodic KPIs' periods
+    # ("" = each report's own); reports without periods ignore it
+    frequency: str = ""
 
 
 def filters_from(
-    date_range: str | None, start: str | None, end: str | None, owner: int | str | None, team: int | str | None
+    date_range: str | None,
+    start: str | None,
+    end: str | None,
+    owner: int | str | None,
+    team: int | str | None,
+    frequency: str | None = None,
 ) -> Filters:
     """A dashboard's filters as a request gives them (a team means its members); ValidationFailed
     names the bad parameter."""
     if date_range and date_range not in periods.DATE_RANGES:
         raise ValidationFailed.single(
             "range", _("Choose a date range: %(choices)s.") % {"choices": ", ".join(periods.DATE_RANGES)}
+        )
+    if frequency and frequency not in periods.FREQUENCIES:
+        raise ValidationFailed.single(
+            "frequency", _("Choose a frequency: %(choices)s.") % {"choices": ", ".join(periods.FREQUENCIES)}
         )
     if date_range == "custom":
         for name, value in (("start", start), ("end", end)):
@@ -129,7 +145,34 @@ def filters_from(
         if found is None:
             raise ValidationFailed.single("team", _("No team with this id."), "unknown")
         owner_ids = tuple(found.members.values_list("pk", flat=True))
-    return Filters(date_range=date_range or "", start=start or "", end=end or "", owner_ids=owner_ids)
+    return Filters(
+        date_range=date_range or "", start=start or "", end=end or "", owner_ids=owner_ids, frequency=frequency or ""
+    )
+
+
+def report_frequency(report: Report) -> str:
+    """The unit of a report's periods as it is saved ("month", "quarter"…), or "" for a report
+    without periods (no date bucket; a KPI of the state now): what a frequency changes."""
+    definition = report.definition if isinstance(report.definition, dict) else {}
+    if report.kpi:
+        from .kpis import registry  # noqa: F401  (fills KPIS)
+
+        kpi = KPIS.get(report.kpi)
+        return str({**(kpi.options if kpi else {}), **definition}.get("unit") or "")
+    bucket = definition.get("dateBucket")
+    if not isinstance(bucket, dict) or not bucket.get("property"):
+        return ""
+    return str(bucket.get("unit") or "month")
+
+
+def frequencies_of(report: Report) -> list[str]:
+    """The frequencies a report can be shown at: a date bucket's every unit, a periodic KPI's
+    months and quarters, none for a report without periods."""
+    if not report_frequency(report):
+        return []
+    if report.kpi:
+        return [unit for unit in periods.FREQUENCIES if unit in KPI_UNITS.values()]
+    return list(periods.FREQUENCIES)
 
 
 def report_data(actor: Actor, user: User, report: Report, filters: Filters | None = None) -> ReportData:
@@ -139,6 +182,8 @@ def report_data(actor: Actor, user: User, report: Report, filters: Filters | Non
     if report.kpi:
         return _kpi_data(report, filters, tz)
     plan = plan_for(report.source, report.definition, report.chart, user=user)
+    if filters.frequency and plan.bucket is not None:  # the saved definition keeps its own unit
+        plan = dataclasses.replace(plan, unit=filters.frequency)
     span = periods.date_range(filters.date_range, tz, start=filters.start, end=filters.end)
     return run(plan, RunContext(actor=actor, user=user, tz=tz, date_range=span, owner_ids=filters.owner_ids))
 
@@ -154,14 +199,23 @@ def _kpi_data(report: Report, filters: Filters, tz: zoneinfo.ZoneInfo) -> Report
         today = clock.today(tz)
         span = (dt.date(today.year - 10, 1, 1), today)
     options = {**kpi.options, **(report.definition or {})}
+    unit, note = options.get("unit", "month"), ""
+    if filters.frequency and "unit" in options:  # a periodic KPI; the state-now ones have no periods
+        unit = KPI_UNITS[filters.frequency]
+        if filters.frequency in ("day", "week"):
+            note = _("This KPI has no daily or weekly figures: it is shown by month.")
+        elif filters.frequency == "year":
+            note = _("This KPI has no yearly figures: it is shown by quarter.")
     scope = KpiScope(
         start=span[0],
         end=span[1],
         tz=tz,
         csm_ids=filters.owner_ids,
-        unit=options.get("unit", "month"),
+        unit=unit,
         profile_id=options.get("profile_id"),
     )
     data = kpi.compute(scope)
     data.chart = report.chart or data.chart
+    if note:
+        data.notes = [*data.notes, note]
     return data

@@ -15,7 +15,7 @@ from tend.directory.models import Team, User
 
 from .definition import plan_for
 from .models import Access, Dashboard, DashboardItem, Report, SummaryReport, TabDashboard
-from .periods import DATE_RANGES
+from .periods import DATE_RANGES, FREQUENCIES
 from .queries import MAX_SUMMARY_REPORTS
 
 WIDTHS = (3, 4, 6, 8, 12)
@@ -178,6 +178,12 @@ def _dashboard_filters(raw: Any, errors: list[FieldError]) -> dict:
     for key in ("start", "end"):
         if raw.get(key):
             out[key] = str(raw[key])[:10]
+    frequency = raw.get("frequency") or ""
+    if frequency and frequency not in FREQUENCIES:
+        choices = ", ".join(FREQUENCIES)
+        errors.append(FieldError("filters.frequency", _("Choose a frequency: %(choices)s.") % {"choices": choices}))
+    elif frequency:
+        out["frequency"] = frequency
     for key, model in (("owner", User), ("team", Team)):
         value = raw.get(key)
         if value in (None, ""):

@@ -23,9 +23,9 @@ from tend.directory.models import Team, User
 
 from .. import queries, services
 from ..models import Access, Dashboard, DashboardItem, TabDashboard
-from ..periods import DATE_RANGES
+from ..periods import DATE_RANGES, FREQUENCIES
 
-FILTER_KEYS = ("range", "start", "end", "owner", "team")
+FILTER_KEYS = ("range", "start", "end", "owner", "team", "frequency")
 LIBRARY_PER_PAGE = 25
 PICKER_LIMIT = 50
 SIZES = {
@@ -77,7 +77,7 @@ class FilterState:
     def as_saved(self) -> dict:
         """The values as Dashboard.filters keeps them."""
         v = self.values
-        saved: dict = {"dateRange": v["range"], "start": v["start"], "end": v["end"]}
+        saved: dict = {"dateRange": v["range"], "start": v["start"], "end": v["end"], "frequency": v["frequency"]}
         saved |= {"owner": int(v["owner"]) if v["owner"] else None, "team": int(v["team"]) if v["team"] else None}
         return {k: value for k, value in saved.items() if value}
 
@@ -94,7 +94,9 @@ def _normal(raw) -> dict[str, str]:
 def _checked(values: dict[str, str]) -> str:
     """The message of the first bad value, or ""."""
     try:
-        queries.filters_from(values["range"], values["start"], values["end"], values["owner"], values["team"])
+        queries.filters_from(
+            values["range"], values["start"], values["end"], values["owner"], values["team"], values["frequency"]
+        )
     except ValidationFailed as exc:
         return exc.errors[0].message
     return ""
@@ -109,6 +111,7 @@ def filter_state(dashboard: Dashboard, params: QueryDict) -> FilterState:
             "end": saved.get("end"),
             "owner": saved.get("owner"),
             "team": saved.get("team"),
+            "frequency": saved.get("frequency"),
         }
     )
     values, error = defaults, ""
@@ -164,6 +167,13 @@ def _people() -> list[User]:
     )
 
 
+def _frequencies(items: list[DashboardItem], current: str) -> list[tuple[str, str]]:
+    """The Frequency filter's choices: months and quarters (what the KPIs have), every unit when a
+    report buckets by date; the one chosen now in any case."""
+    shown = {unit for item in items for unit in queries.frequencies_of(item.report)} | {"month", "quarter", current}
+    return [(key, str(label)) for key, label in FREQUENCIES.items() if key in shown]
+
+
 def _dashboard_context(request, current: Viewing, dashboard: Dashboard, *, page_url: str, keep=None) -> dict:
     """Everything the dashboard partial shows. `page_url` and `keep` (its other parameters, e.g. the
     tab's selected dashboard) are where the filters bar and the edit links lead."""
@@ -173,9 +183,10 @@ def _dashboard_context(request, current: Viewing, dashboard: Dashboard, *, page_
     editing = can_edit and params.get("edit") == "1"
     state = filter_state(dashboard, params)
     view_query = urlencode({**keep, **state.page_params})
+    items = queries.dashboard_items(dashboard)
     return {
         "dashboard": dashboard,
-        "items": queries.dashboard_items(dashboard),
+        "items": items,
         "can_edit": can_edit,
         "editing": editing,
         "filters": state,
@@ -185,6 +196,7 @@ def _dashboard_context(request, current: Viewing, dashboard: Dashboard, *, page_
         "edit_query": urlencode({**keep, **state.page_params, "edit": "1"}),
         "reset_query": urlencode({**keep, **({"edit": "1"} if editing else {})}),
         "date_ranges": list(DATE_RANGES.items()),
+        "frequencies": _frequencies(items, state.values["frequency"]),
         "people": _people(),
         "teams": list(Team.objects.only("pk", "name")),
         "sizes": SIZES,

@@ -28,7 +28,7 @@ from .chart import Drill, chart_spec, headline, shows_nothing, table
 from .drill import drill_url, tab_url
 
 # The dashboard filters a chart, a page or an export is run with, kept in every link.
-FILTER_PARAMS = ("range", "start", "end", "owner", "team")
+FILTER_PARAMS = ("range", "start", "end", "owner", "team", "frequency")
 LIBRARY_SHOWS = ("all", "mine", "shared", "builtin")
 PER_PAGE = 25
 CHART_ICONS = {
@@ -62,7 +62,12 @@ def filter_query(params) -> str:
 def filters_of(params) -> queries.Filters:
     """ValidationFailed names the bad parameter."""
     return queries.filters_from(
-        params.get("range"), params.get("start"), params.get("end"), params.get("owner"), params.get("team")
+        params.get("range"),
+        params.get("start"),
+        params.get("end"),
+        params.get("owner"),
+        params.get("team"),
+        params.get("frequency"),
     )
 
 
@@ -96,10 +101,17 @@ def drill_base(report: Report, data: ReportData, params) -> str:
 
 
 def range_label(filters: queries.Filters, report: Report) -> str:
+    """The range a chart shows ("Last 12 months"), and the frequency it was asked at where the
+    report has periods ("Last 12 months · Quarterly")."""
     key = filters.date_range or (queries.DEFAULT_KPI_RANGE if report.kpi else "")
     if key == "custom":
-        return f"{filters.start} – {filters.end}"
-    return str(periods.DATE_RANGES.get(key, "")) if key else ""
+        text = f"{filters.start} – {filters.end}"
+    else:
+        text = str(periods.DATE_RANGES.get(key, "")) if key else ""
+    if filters.frequency and queries.report_frequency(report):
+        shown = queries.KPI_UNITS[filters.frequency] if report.kpi else filters.frequency
+        text = " · ".join(t for t in (text, str(periods.FREQUENCIES[shown])) if t)
+    return text
 
 
 def chart_context(run: Run, params, **extra) -> dict:
@@ -141,7 +153,7 @@ def _refused_filters(request, exc: ValidationFailed, report: Report):
 @require_GET
 def report_chart(request: HttpRequest, report_id: int):
     """The chart of one report as an HTML fragment, with a dashboard's filters (range, start,
-    end, owner or team)."""
+    end, owner or team, frequency)."""
     current = viewing(request)
     report = get_report(current, report_id)
     try:
@@ -295,6 +307,9 @@ def report_detail(request: HttpRequest, report_id: int):
         "current_range": filters.date_range or (queries.DEFAULT_KPI_RANGE if report.kpi else "all"),
         "start": filters.start,
         "end": filters.end,
+        "frequencies": _frequency_choices(report, filters.frequency),
+        "own_frequency": str(periods.FREQUENCIES.get(queries.report_frequency(report), "")),
+        "current_frequency": filters.frequency,
         "export_csv": reverse("report-export-csv", args=[report.pk]) + query,
         "export_xlsx": reverse("report-export-xlsx", args=[report.pk]) + query,
         "can_edit": can_edit,
@@ -303,6 +318,15 @@ def report_detail(request: HttpRequest, report_id: int):
     }
     template = "reports/report_detail.html#report-body" if request.htmx else "reports/report_detail.html"
     return render(request, template, context)
+
+
+def _frequency_choices(report: Report, current: str) -> list[tuple[str, str]]:
+    """The report page's Frequency choices (none for a report without periods), with the one in
+    its address even where the report cannot have it (a KPI shown yearly says how it is shown)."""
+    keys = queries.frequencies_of(report)
+    if keys and current and current not in keys:
+        keys = [k for k in periods.FREQUENCIES if k in {*keys, current}]
+    return [(k, str(periods.FREQUENCIES[k])) for k in keys]
 
 
 def _filter_summary(report: Report) -> list[str]:
