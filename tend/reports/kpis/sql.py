@@ -39,6 +39,25 @@ class Sql:
             return f"CAST({column} ->> %s AS timestamptz)", [name]
         return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', json_extract({column}, %s))", [f"$.{name}"]
 
+    def property_date(self, column: str, name: str) -> tuple[str, list]:
+        """One key of a record's `properties` holding an ISO date, as a date."""
+        if self.postgres:
+            return f"CAST({column} ->> %s AS date)", [name]
+        return f"date(json_extract({column}, %s))", [f"$.{name}"]
+
+    def days_between(self, later: str, earlier: str) -> str:
+        """Days from one date to another (a number)."""
+        return f"({later} - {earlier})" if self.postgres else f"(julianday({later}) - julianday({earlier}))"
+
+    def day(self, value: dt.date):
+        """A date parameter as the database compares it."""
+        return connection.ops.adapt_datefield_value(value)
+
+    def index_of_day(self, expression: str, days: Sequence[dt.date]) -> tuple[str, list]:
+        """index_of for a date expression and days as bounds."""
+        whens = " ".join(f"WHEN {expression} < %s THEN {k - 1}" for k in range(len(days)))
+        return f"(CASE {whens} ELSE {len(days) - 1} END)", [self.day(d) for d in days]
+
     def json_param(self) -> str:
         """A placeholder for a JSON value compared with a JSON column (the parameter: json.dumps)."""
         return "CAST(%s AS jsonb)" if self.postgres else "%s"
