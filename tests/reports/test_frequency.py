@@ -281,6 +281,10 @@ def test_the_chart_fragment_and_the_report_page_keep_the_frequency(starts, now, 
     csv = client.get(reverse("report-export-csv", args=[report.pk]), params).content.decode("utf-8-sig")
     assert csv.splitlines()[1:] == ["2026-01-01,2", "2026-04-01,3"]
 
+    bad = client.get(reverse("report-chart", args=[report.pk]), {"frequency": "hourly"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422
+    assert "Choose a frequency: day, week, month, quarter, year." in bad.content.decode()
+
     stages = client.get(reverse("report-detail", args=[custom(ann, BY_STAGE, name="Stages").pk]))
     assert 'id="report-frequency"' not in stages.content.decode()
 
