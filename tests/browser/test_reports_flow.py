@@ -94,8 +94,10 @@ def test_the_manager_builds_a_report_and_shares_a_dashboard_with_east_only(new_p
     page.goto("/reports/")
     page.get_by_test_id("report-create").click()
     expect(page).to_have_url(re.compile(r"/reports/new/$"))
+    page.wait_for_load_state()
     page.get_by_test_id("report-source").get_by_role("link", name="Companies", exact=True).click()
     expect(page).to_have_url(re.compile(r"/reports/new/\?source=companies$"))
+    page.wait_for_load_state()  # htmx listens for the form's changes once its deferred script ran
     builder = page.get_by_test_id("report-builder")
     preview = page.get_by_test_id("builder-preview")
     # a new report starts as bars: the companies counted by create date, month by month
@@ -129,6 +131,7 @@ def test_the_manager_builds_a_report_and_shares_a_dashboard_with_east_only(new_p
 
     # then: the report's page, with the chart and the table of the exact numbers
     expect(page).to_have_url(re.compile(r"/reports/\d+/$"))
+    page.wait_for_load_state()
     report = Report.objects.get(name=REPORT)
     assert page.url.endswith(f"/reports/{report.pk}/")
     expect(page.get_by_role("alert")).to_contain_text(f"“{REPORT}” was saved.")
@@ -158,6 +161,7 @@ def test_the_manager_builds_a_report_and_shares_a_dashboard_with_east_only(new_p
 
     # then: it opens in edit mode, empty; she adds the report from the picker
     expect(page).to_have_url(re.compile(r"/dashboards/\d+/\?edit=1$"))
+    page.wait_for_load_state()
     dashboard = Dashboard.objects.get(name=DASHBOARD)
     assert page.url.endswith(f"/dashboards/{dashboard.pk}/?edit=1")
     expect(page.get_by_test_id("dashboard-empty")).to_be_visible()
@@ -177,6 +181,7 @@ def test_the_manager_builds_a_report_and_shares_a_dashboard_with_east_only(new_p
     expect(tile.get_by_test_id("tile-edit-bar")).to_be_visible()
     page.get_by_test_id("edit-done").click()
     expect(page).to_have_url(re.compile(rf"/dashboards/{dashboard.pk}/$"))
+    page.wait_for_load_state()
     expect(page.get_by_test_id("tile-edit-bar")).to_have_count(0)
     expect(page.get_by_test_id("dashboard-tile").get_by_test_id("report-chart")).to_have_attribute(
         "data-chart-type", "donut"
@@ -214,6 +219,7 @@ def test_the_manager_builds_a_report_and_shares_a_dashboard_with_east_only(new_p
 
     # then: the dashboard is on the tab, for the members of East
     expect(page).to_have_url(re.compile(rf"/dashboards/\?d={dashboard.pk}$"))
+    page.wait_for_load_state()
     expect(page.get_by_role("alert")).to_contain_text(f"“{DASHBOARD}” was added to the Dashboards tab.")
     expect(page.get_by_test_id("dashboard-tab")).to_have_text([DASHBOARD])
     expect(page.get_by_test_id("tab-audience")).to_have_text("On the tab for the members of East.")
@@ -341,4 +347,5 @@ def test_the_builder_refuses_a_measure_the_property_cannot_take_and_saves_nothin
     expect(page.get_by_test_id("builder-number-property")).to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.get_by_test_id("builder-name")).to_have_value("Sum of names")
     expect(page).to_have_url(re.compile(r"/reports/new/$"))
+    page.wait_for_load_state()
     assert Report.objects.count() == before
