@@ -61,6 +61,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--companies", type=int, default=100_000)
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--case-seconds",
+        type=float,
+        default=90.0,
+        help="fewer iterations (at least 8) for a KPI whose view + compute + SQL round takes longer than this allows",
+    )
     parser.add_argument("--csm", default="yuki@demo.tend", help="the CSM of the csm-* cases")
     parser.add_argument("--manager", default="manager@demo.tend", help="the manager of the team-* cases")
     parser.add_argument("--cases", default="", help="comma-separated prefixes of case keys, e.g. 'team-nrr,csm'")
@@ -714,12 +720,15 @@ def run_kpi(args, client, connection, ctx: Ctx, case: Case) -> dict:
     def view():
         get(client, case.path)
 
+    started = time.perf_counter()
     for _ in range(args.warmup):
         view()
         kpi.compute(scope)
         sql.run(connection)
+    round_s = (time.perf_counter() - started) / max(args.warmup, 1)
+    iterations = max(min(args.iterations, 8), min(args.iterations, int(args.case_seconds / max(round_s, 1e-3))))
     view_ms, compute_ms, sql_ms = [], [], []
-    for _ in range(args.iterations):
+    for _ in range(iterations):
         t0 = time.perf_counter()
         view()
         t1 = time.perf_counter()
@@ -739,6 +748,7 @@ def run_kpi(args, client, connection, ctx: Ctx, case: Case) -> dict:
         parts.append((total, p["sql"], p["template"], total - p["sql"] - p["template"]))
     return {
         "shows": describe(case.kpi, hand),
+        "iterations": iterations,
         "queries": queries,
         "compute_queries": list(captured.captured_queries),
         "view": (percentile(view_ms, 50), percentile(view_ms, 95)),
@@ -868,17 +878,17 @@ def server_loads(args, clients: dict, pages: dict[str, str]) -> dict[str, dict]:
 
 def report(args, connection, cases: list[Case], served: dict | None = None) -> None:
     print(
-        f"\n{'case':<30}{'shows':<34}{'queries':>8}{'view p50':>10}{'p95':>9}{'compute p95':>12}"
-        f"{'SQL p50':>9}{'p95':>9}{'ratio p95':>10}  budget"
+        f"\n{'case':<30}{'shows':<32}{'queries':>8}{'view p50':>9}{'p95':>8}{'compute p50':>12}{'p95':>8}"
+        f"{'SQL p50':>9}{'p95':>8}{'view/SQL':>9}{'compute/SQL':>12}  budget"
     )
     for case in cases:
         r = case.result
         v50, v95 = r["view"]
         if not case.kpi:
-            print(f"{case.key:<30}{r['shows'][:33]:<34}{len(r['queries']):>8}{v50:>10.2f}{v95:>9.2f}")
+            print(f"{case.key:<30}{r['shows'][:31]:<32}{len(r['queries']):>8}{v50:>9.2f}{v95:>8.2f}")
             continue
-        (s50, s95), c95 = r["sql"], r["compute"][1]
-        ratio = v95 / s95
+        (c50, c95), (s50, s95) = r["compute"], r["sql"]
+        ratio = c95 / s95
         misses = []
         if v95 > TARGET_P95_MS:
             misses.append(f"{v95 - TARGET_P95_MS:.0f} ms over")
@@ -886,11 +896,12 @@ def report(args, connection, cases: list[Case], served: dict | None = None) -> N
             misses.append(f"{ratio:.1f}× the SQL")
         verdict = "met" if not misses else "MISSED: " + ", ".join(misses)
         print(
-            f"{case.key:<30}{r['shows'][:33]:<34}{len(r['queries']):>8}{v50:>10.2f}{v95:>9.2f}{c95:>12.2f}"
-            f"{s50:>9.2f}{s95:>9.2f}{ratio:>10.2f}  {verdict}"
+            f"{case.key:<30}{r['shows'][:31]:<32}{len(r['queries']):>8}{v50:>9.2f}{v95:>8.2f}{c50:>12.2f}{c95:>8.2f}"
+            f"{s50:>9.2f}{s95:>8.2f}{v95 / s95:>9.2f}{ratio:>12.2f}  {verdict}"
         )
-    print("(view: the tile's chart GET through the test client, no network; compute: the KPI's function;")
-    print(" SQL: the same figures hand-written; ratio: view p95 / SQL p95)")
+    print("(view: the tile's chart GET through the test client, no network; compute: the KPI's function on the")
+    print(" same scope; SQL: the same figures hand-written; ratios of the p95s; budget: view p95 ≤ 200 ms and")
+    print(" compute ≤ 2× the SQL)")
     for who in ("team", "csm"):
         page = next((c for c in cases if c.who == who and not c.kpi), None)
         tiles = [c for c in cases if c.who == who and c.kpi]
@@ -1035,7 +1046,7 @@ def main(argv=None) -> int:
                 r = case.result
                 print(
                     f"  {case.key:<30} view p95 {r['view'][1]:8.2f} ms · compute p95 {r['compute'][1]:8.2f} ms · "
-                    f"SQL p95 {r['sql'][1]:8.2f} ms · {r['shows']}",
+                    f"SQL p95 {r['sql'][1]:8.2f} ms · {r['shows']} · {r['iterations']} iterations",
                     flush=True,
                 )
             else:
