@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from tend.activity.api import router as activity_router
 from tend.core.api import SessionAuth, install_problem_handlers
 from tend.crm.api import collection_router, pipeline_router, schema_router
 from tend.crm.api import router as records_router
@@ -35,5 +36,6 @@ api.add_router("", directory_router)
 api.add_router("", tasks_router)
 api.add_router("", schedule_router)
 api.add_router("", usage_router)
+api.add_router("", activity_router)
 api.add_router("", health_router)
 api.add_router("", reports_router)

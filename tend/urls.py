@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("tend.boards.urls")),
     path("", include("tend.tasks.urls")),
     path("", include("tend.schedule.urls")),
+    path("", include("tend.feed.urls")),
     path("", include("tend.health.urls")),
     path("", include("tend.reports.urls")),
     path("settings/", include("tend.workspace.settings_urls")),

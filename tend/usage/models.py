@@ -169,10 +169,29 @@ class SurveyResponse(models.Model):
         return f"{self.survey} {self.score} ({self.account_id})"
 
 
+def default_activity_events() -> dict[str, str]:
+    """Segment's spec names for the events that are contact activity (track event → activity type)."""
+    return {
+        "Email Opened": "email_opened",
+        "Email Link Clicked": "email_clicked",
+        "Email Replied": "email_replied",
+        "Form Submitted": "form_submitted",
+        "Meeting Booked": "meeting_booked",
+        "Document Viewed": "document_viewed",
+    }
+
+
 class UsageSettings(models.Model):
     """The one usage settings row (see `settings.usage_settings`)."""
 
     account_key_property = models.CharField(_("account key property"), max_length=64, default="domain")
+    # Contact activity from track and page calls: how a userId names a contact (its email, or
+    # an external-id property of contacts), which track events are which activity type, and
+    # whether page calls are page views.
+    activity_contact_match = models.CharField(max_length=16, default="email")
+    activity_contact_property = models.CharField(max_length=64, blank=True, default="")
+    activity_events = models.JSONField(default=default_activity_events, blank=True)
+    activity_page_views = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -10,12 +10,19 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from tend.activity.models import ActivityType
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.web import viewing
 from tend.crm.models import PropertyDefinition
 from tend.cs_settings.queries import settings_changes, workspace_settings
 from tend.usage import csv_import
-from tend.usage.settings import key_property_choices, settings_update_usage, usage_settings
+from tend.usage.settings import (
+    contact_property_choices,
+    key_property_choices,
+    settings_update_activity,
+    settings_update_usage,
+    usage_settings,
+)
 
 from .settings_views import HISTORY_LIMIT, SECTIONS, HistoryEntry, settings_view
 
@@ -36,8 +43,11 @@ def _history() -> list[HistoryEntry]:
     )
     entries = []
     for change in changes:
-        old = (change.old_value or {}).get("accountKeyProperty")
-        new = (change.new_value or {}).get("accountKeyProperty")
+        before, after = change.old_value or {}, change.new_value or {}
+        if "activityEvents" in after:
+            entries.append(HistoryEntry(change=change, lines=_activity_lines(before, after)))
+            continue
+        old, new = before.get("accountKeyProperty"), after.get("accountKeyProperty")
         entries.append(
             HistoryEntry(
                 change=change,
@@ -45,6 +55,51 @@ def _history() -> list[HistoryEntry]:
             )
         )
     return entries
+
+
+def _match_text(value: dict) -> str:
+    if value.get("activityContactMatch") == "property":
+        return _("External id (%(name)s)") % {"name": value.get("activityContactProperty") or "—"}
+    return _("Email")
+
+
+def _events_text(events: dict) -> str:
+    labels = dict(ActivityType.choices)
+    return "; ".join(f"{name} → {labels.get(kind, kind)}" for name, kind in sorted(events.items())) or "—"
+
+
+def _activity_lines(before: dict, after: dict) -> list[tuple[str, str, str]]:
+    lines = []
+    if _match_text(before) != _match_text(after):
+        lines.append((_("A userId names the contact by"), _match_text(before), _match_text(after)))
+    if before.get("activityEvents") != after.get("activityEvents"):
+        lines.append(
+            (
+                _("Events as contact activity"),
+                _events_text(before.get("activityEvents") or {}),
+                _events_text(after["activityEvents"]),
+            )
+        )
+    if before.get("activityPageViews") != after.get("activityPageViews"):
+        yes, no = _("Yes"), _("No")
+        lines.append(
+            (
+                _("Page calls are page views"),
+                yes if before.get("activityPageViews") else no,
+                yes if after.get("activityPageViews") else no,
+            )
+        )
+    return lines
+
+
+EMPTY_EVENT_ROWS = 3
+
+
+def _event_rows(request: HttpRequest | None, current) -> list[tuple[str, str]]:
+    if request is not None and request.method == "POST" and request.POST.get("action") == "activity":
+        return list(zip(request.POST.getlist("event_name"), request.POST.getlist("event_type"), strict=False))
+    rows = sorted((current.activity_events or {}).items())
+    return rows + [("", "")] * EMPTY_EVENT_ROWS
 
 
 def _render(request: HttpRequest, *, errors=None, import_outcome=None, status: int = 200) -> HttpResponse:
@@ -59,6 +114,11 @@ def _render(request: HttpRequest, *, errors=None, import_outcome=None, status: i
         "read_only": viewing(request).is_view_as,
         "history": _history(),
         "ingest_url": request.build_absolute_uri("/api/v1/ingest"),
+        "activity": current,
+        "activity_errors": [m for f, m in (errors or {}).items() if f.startswith("activity")],
+        "event_rows": _event_rows(request, current),
+        "activity_types": ActivityType.choices,
+        "contact_properties": contact_property_choices(),
     }
     return render(request, "usage/settings.html", context, status=status)
 
@@ -73,6 +133,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         raise Forbidden(_("Stop viewing as another user to change settings."))
     if request.POST.get("action") == "import":
         return _import(request, view)
+    if request.POST.get("action") == "activity":
+        return _activity(request, view)
     try:
         settings_update_usage(actor=view.actor, account_key_property=request.POST.get("accountKeyProperty", ""))
     except ValidationFailed as exc:
@@ -92,3 +154,19 @@ def _import(request: HttpRequest, view) -> HttpResponse:
     dry_run = request.POST.get("dry_run") == "1"
     outcome = csv_import.import_csv(actor=view.actor, data=upload.read(), dry_run=dry_run)
     return _render(request, import_outcome=outcome, status=422 if outcome.errors else 200)
+
+
+def _activity(request: HttpRequest, view) -> HttpResponse:
+    events = list(zip(request.POST.getlist("event_name"), request.POST.getlist("event_type"), strict=False))
+    try:
+        settings_update_activity(
+            actor=view.actor,
+            contact_match=request.POST.get("activityContactMatch", ""),
+            contact_property=request.POST.get("activityContactProperty", ""),
+            events=events,
+            page_views=request.POST.get("activityPageViews") == "1",
+        )
+    except ValidationFailed as exc:
+        return _render(request, errors={e.field: e.message for e in exc.errors}, status=422)
+    messages.success(request, _("The contact activity settings are saved."))
+    return redirect("settings-usage")

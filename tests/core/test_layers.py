@@ -10,7 +10,7 @@ TEND = Path(__file__).resolve().parents[2] / "tend"
 
 # The apps between the record engine and the tabs: they may use each other and anything below,
 # never the tabs (workspace, boards, tasks, schedule) nor the demo generator.
-BELOW_THE_TABS = {"core", "directory", "crm", "engagement", "cs_settings", "usage", "health"}
+BELOW_THE_TABS = {"core", "directory", "crm", "engagement", "activity", "cs_settings", "usage", "health"}
 
 # app → the apps it may import (besides itself)
 ALLOWED = {
@@ -19,8 +19,10 @@ ALLOWED = {
     "crm": {"core", "directory"},
     "cs_settings": {"core", "directory", "crm"},
     "engagement": {"core", "directory", "crm"},
+    # contact activity, beside the engagements: the usage ingestion above writes it
+    "activity": {"core", "directory", "crm"},
     # usage announces news of accounts through tend.core.hooks; health reads usage
-    "usage": {"core", "directory", "crm", "engagement", "cs_settings"},
+    "usage": {"core", "directory", "crm", "engagement", "activity", "cs_settings"},
     "health": BELOW_THE_TABS,
     # reports, dashboards and the CS KPIs: read everything below the tabs
     "reports": BELOW_THE_TABS,

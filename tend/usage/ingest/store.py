@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from tend.activity.services import activities_store
+from tend.activity.write import ActivityRow
 from tend.core import bulk, clock, hooks, policy
 from tend.core.errors import Forbidden, ValidationFailed
 from tend.core.policy import Actor
 
 from .accounts import IdentityChanges, map_accounts
+from .activity import activity_rows
 from .parse import MAX_BATCH_MESSAGES, USAGE_KINDS, Message, parse_message
 from .rollups import insert_events, insert_events_with_rollups, rollups_add
 
@@ -84,8 +87,10 @@ def events_ingest(
             fresh[m.message_id] = m
     if fresh:
         identities = map_accounts(list(fresh.values()))
+        activity = activity_rows(list(fresh.values()))
         with bulk.write_turn(), transaction.atomic():
             _store(fresh, identities, now, result, statuses)
+            _store_activity(actor, fresh, activity, statuses, now)
     if with_results:
         result.results = [
             {
@@ -138,3 +143,16 @@ def _store(
         rollups_add(counted)
     if result.account_ids:
         hooks.accounts_changed(result.account_ids, reason="usage")
+
+
+def _store_activity(
+    actor: Actor,
+    fresh: dict[str, Message],
+    activity: dict[str, ActivityRow],
+    statuses: dict[int, str],
+    now: dt.datetime,
+) -> None:
+    """The contact activity of the messages stored now (a replayed message adds none)."""
+    rows = [row for message_id, row in activity.items() if statuses.get(fresh[message_id].index) != "duplicate"]
+    if rows:
+        activities_store(actor=actor, rows=rows, now=now)
