@@ -525,23 +525,34 @@ def page_sql(ctx: Ctx) -> Sql:
 
 
 def alerts_sql(ctx: Ctx) -> Sql:
+    """Over the alerts' copies of whose book the record is in (health.books): three index ranges."""
     from tend.summary.views import ALERTS_PER_PAGE
 
     def run(q):
-        book, bp = ctx.book("r")
-        addressed, ap = ctx.ids_in("a.user_id")
-        where = f"a.expires_at > %s AND a.dismissed_at IS NULL AND r.archived_at IS NULL AND ({book} OR {addressed})"
-        params = [ctx.when(ctx.now), *bp, *ap]
-        tables = "health_healthalert a JOIN crm_record r ON r.id = a.record_id"
+        seen, sp = [], []
+        for column in ("a.user_id", "a.book_owner_id", "a.book_csm_id"):
+            term, params = ctx.ids_in(column)
+            seen.append(term)
+            sp += params
+        live = "a.dismissed_at IS NULL AND a.record_live"  # the partial indexes' own condition
+        where = f"{live} AND a.expires_at > %s AND ({' OR '.join(seen)})"
+        params = [ctx.when(ctx.now), *sp]
         rows = q(
-            f"SELECT a.id, a.title, a.evidence, r.name, p.name FROM {tables} "
-            f"LEFT JOIN health_scoreprofile p ON p.id = a.profile_id "
+            f"SELECT a.id, a.title, a.evidence, r.name, p.name FROM health_healthalert a "
+            f"JOIN crm_record r ON r.id = a.record_id LEFT JOIN health_scoreprofile p ON p.id = a.profile_id "
             f"WHERE {where} ORDER BY a.raised_at DESC, a.id DESC LIMIT {ALERTS_PER_PAGE}",
             params,
         )
-        count = q(capped(f"{tables} WHERE {where}"), params)[0][0]
-        kinds = dict(q(f"SELECT a.kind, COUNT(*) FROM {tables} WHERE {where} GROUP BY a.kind", params))
-        return {"ids": [r[0] for r in rows], "count": count, "kinds": kinds}
+        # Each kind's capped count in one query; the card's total is their sum.
+        kinds = ("status_change", "churn_signal")
+        parts = [capped(f"health_healthalert a WHERE {where} AND a.kind = %s") for _k in kinds]
+        sql = "SELECT " + ", ".join(f"({part})" for part in parts)
+        counts = q(sql, [v for k in kinds for v in (*params, k)])[0]
+        return {
+            "ids": [r[0] for r in rows],
+            "count": min(sum(counts), CAP + 1),
+            "kinds": {k: n for k, n in zip(kinds, counts, strict=True) if n},
+        }
 
     return Sql(run)
 
@@ -688,13 +699,19 @@ def health_sql(ctx: Ctx) -> Sql:
     from tend.health.queries import HISTORY_DAYS as LINE_DAYS
 
     def run(q):
-        book, bp = ctx.book()
-        bucket = "MIN(CAST(s.score / 10 AS INTEGER), 9)" if ctx.vendor == "sqlite" else "LEAST(FLOOR(s.score / 10), 9)"
+        # The books' copies of the scores (health.models.BookScore): one grouped range of one index;
+        # an account in two of a team's books counts once (on the row of the smaller user id).
+        users, up = ctx.ids_in("b.user_id")
+        shared, sp = ctx.ids_in("b.shared_with")
+        once = (
+            f" AND (b.shared_with IS NULL OR NOT ({shared} AND b.shared_with < b.user_id))"
+            if len(ctx.user_ids) > 1
+            else ""
+        )
         groups = q(
-            f"SELECT s.status, {bucket} AS bucket, COUNT(*), SUM(s.score) FROM health_healthscore s "
-            f"WHERE s.score IS NOT NULL AND s.record_id IN (SELECT crm_record.id FROM crm_record WHERE "
-            f"crm_record.object_type_id = %s AND crm_record.archived_at IS NULL AND {book}) GROUP BY 1, 2",
-            [ctx.object_type_id, *bp],
+            f"SELECT b.status, b.bucket, COUNT(*), SUM(b.score) FROM health_bookscore b WHERE {users}{once} "
+            f"GROUP BY b.user_id, b.profile_id, b.status, b.bucket",
+            [*up, *(sp if once else [])],
         )
         users, up = ctx.ids_in("user_id")
         line = q(
