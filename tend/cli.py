@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.parse
 
 
 def _django(argv: list[str]) -> None:
@@ -21,6 +22,16 @@ def _django(argv: list[str]) -> None:
     from django.core.management import execute_from_command_line  # `serve` only supervises: no Django there
 
     execute_from_command_line(["tend", *argv])
+
+
+def _email_notice(url: str) -> str:
+    """Where the email Tend sends goes, without the URL's password."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "console":
+        return "Email is printed on this console, not sent (set TEND_EMAIL_URL=smtp://… to send it)."
+    if parts.scheme == "file":
+        return f"Email is written as files to {parts.path or 'var/mail'}, not sent (TEND_EMAIL_URL)."
+    return f"Email is sent through {parts.scheme}://{parts.hostname}:{parts.port or ''} (TEND_EMAIL_URL)."
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -52,6 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.no_worker:
         children.append(subprocess.Popen([sys.executable, "-m", "tend.cli", "worker"]))
     print(f"Tend is listening on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)", flush=True)
+    print(_email_notice(os.environ.get("TEND_EMAIL_URL") or "console://"), flush=True)
 
     def stop(signum, frame):
         for child in children:

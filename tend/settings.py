@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import urllib.parse
 from pathlib import Path
 
 import dj_database_url
@@ -163,6 +164,63 @@ TASKS = {
 # Money is shown in this ISO 4217 currency, formatted for the reader's language.
 TEND_CURRENCY = (os.environ.get("TEND_CURRENCY") or "USD").upper()
 TEND_HEALTH_PROCESSES = int(os.environ.get("TEND_HEALTH_PROCESSES") or 0)
+
+
+def _email_settings(url: str) -> dict:
+    """Django's EMAIL_* settings from TEND_EMAIL_URL: smtp://user:pass@host:port (no TLS),
+    smtp+tls:// (STARTTLS), smtp+ssl:// (implicit TLS), console://, file:///absolute/dir.
+    dj-email-url reads neither the +tls / +ssl schemes nor an absolute file path, hence this."""
+    parsed = urllib.parse.urlsplit(url)
+    scheme = parsed.scheme.lower()
+    query = urllib.parse.parse_qs(parsed.query)
+    if scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if scheme == "file":
+        path = urllib.parse.unquote(parsed.path) or str(VAR_DIR / "mail")
+        return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": path}
+    if scheme == "locmem":  # tests
+        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if scheme not in ("smtp", "smtp+tls", "smtp+ssl"):
+        raise ValueError(f"TEND_EMAIL_URL: unknown scheme {scheme!r} (smtp, smtp+tls, smtp+ssl, console, file)")
+    default_port = {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}[scheme]
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parsed.hostname or "localhost",
+        "EMAIL_PORT": parsed.port or default_port,
+        "EMAIL_HOST_USER": urllib.parse.unquote(parsed.username or ""),
+        "EMAIL_HOST_PASSWORD": urllib.parse.unquote(parsed.password or ""),
+        "EMAIL_USE_TLS": scheme == "smtp+tls",
+        "EMAIL_USE_SSL": scheme == "smtp+ssl",
+        "EMAIL_TIMEOUT": int(query.get("timeout", ["20"])[0]),
+    }
+
+
+# Outgoing email (docs/configuration.md, "Email"). The embedded default prints messages on the
+# console of `tend serve`; TEND_EMAIL_URL=file:///path keeps each one as a file instead.
+TEND_EMAIL_URL = os.environ.get("TEND_EMAIL_URL") or "console://"
+_EMAIL = _email_settings(TEND_EMAIL_URL)
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_FILE_PATH = _EMAIL.get("EMAIL_FILE_PATH", "")
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _EMAIL.get("EMAIL_TIMEOUT", 20)
+# The From of every message Tend sends; a user's email goes out as "Their Name (via Tend)" from
+# this address with Reply-To the user, unless TEND_EMAIL_FROM_USER lets the user's own address be
+# the From (only where the mail server may send for the users' domain: SPF, DKIM, DMARC).
+DEFAULT_FROM_EMAIL = os.environ.get("TEND_EMAIL_FROM") or "Tend <tend@localhost>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+TEND_EMAIL_FROM_USER = _env_bool("TEND_EMAIL_FROM_USER", False)
+# Open and click tracking of emails sent from records (a pixel and signed redirects through Tend).
+TEND_EMAIL_TRACKING = _env_bool("TEND_EMAIL_TRACKING", False)
+# The address recipients reach Tend at, for tracking links and password-reset links sent outside a
+# request; empty: the address of the request that sent the email.
+TEND_BASE_URL = os.environ.get("TEND_BASE_URL", "").rstrip("/")
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("TEND_PASSWORD_RESET_TIMEOUT") or 3 * 24 * 3600)
+
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.test import Client
 from tend.core.policy import Actor, Scope
 from tend.crm.models import ObjectType
 from tend.directory.services import token_create, user_create
+from tests.smtp import smtp_server  # noqa: F401  (a live SMTP server, for tests that send email)
 
 
 @pytest.fixture(autouse=True)

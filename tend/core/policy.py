@@ -33,10 +33,20 @@ class Action(StrEnum):
     EDIT_SAVED_VIEW = "edit_saved_view"  # rename, refilter, share, delete one saved view (the target)
     VIEW_SHARED = "view_shared"  # see one report or dashboard (the target): its owner, everyone or its teams
     EDIT_SHARED = "edit_shared"  # change, share or archive one report or dashboard (the target)
+    EDIT_ENGAGEMENT = "edit_engagement"  # change or archive one logged note, call or email (the target)
+    EDIT_EMAIL_TEMPLATE = "edit_email_template"  # change, share or archive one email template (the target)
 
 
 READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.VIEW_SHARED})
-_TARGET_ACTIONS = frozenset({Action.EDIT_SAVED_VIEW, Action.VIEW_SHARED, Action.EDIT_SHARED})
+_TARGET_ACTIONS = frozenset(
+    {
+        Action.EDIT_SAVED_VIEW,
+        Action.VIEW_SHARED,
+        Action.EDIT_SHARED,
+        Action.EDIT_ENGAGEMENT,
+        Action.EDIT_EMAIL_TEMPLATE,
+    }
+)
 
 
 class Scope(StrEnum):
@@ -67,10 +77,10 @@ class Actor:
 # Tend itself: history rows it writes have no user (shown as "Tend").
 SYSTEM = Actor(None, Scope.SYSTEM)
 
-# What background work needs: reading the workspace, writing records, engagements and
+# What background work needs: reading the workspace, writing records, engagements (anyone's) and
 # associations (automation, survey answers, imports, the demo), defining properties (imports).
 # Nothing about users, settings, views or profiles: those are a person's decisions.
-SYSTEM_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.EDIT_RECORDS, Action.MANAGE_SCHEMA})
+SYSTEM_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.EDIT_RECORDS, Action.EDIT_ENGAGEMENT, Action.MANAGE_SCHEMA})
 
 
 def _role_allows(user, action: Action) -> bool:
@@ -99,7 +109,7 @@ def _role_allows(user, action: Action) -> bool:
 def _target_allows(user, action: Action, target) -> bool:
     """Rules about one object. The target is duck-typed so that core imports no app."""
     match action:
-        case Action.EDIT_SAVED_VIEW:
+        case Action.EDIT_SAVED_VIEW | Action.EDIT_EMAIL_TEMPLATE:
             # Owners edit their private views; views shared with everyone belong to settings managers.
             if target is None or not _role_allows(user, Action.USE_WORKSPACE):
                 return False
@@ -125,6 +135,12 @@ def _target_allows(user, action: Action, target) -> bool:
             if target.access == "private":
                 return target.owner_id == user.pk
             return _role_allows(user, Action.MANAGE_CS_SETTINGS)
+        case Action.EDIT_ENGAGEMENT:
+            # What a person logged (a note, a call, a sent email) is theirs to correct; settings
+            # managers tidy up after anyone. Both need the seat that writing records needs.
+            if target is None or not _role_allows(user, Action.EDIT_RECORDS):
+                return False
+            return target.owner_id == user.pk or _role_allows(user, Action.MANAGE_CS_SETTINGS)
     return True
 
 
@@ -165,6 +181,14 @@ _REASONS = {
         "Only its owner changes a private report or dashboard; shared ones need the "
         "“Manage Customer Success settings” permission."
     ),
+    Action.EDIT_ENGAGEMENT: gettext_lazy(
+        "Only the person who logged it, or someone with the “Manage Customer Success settings” "
+        "permission, changes or deletes a note, call or email; changing it also needs a Service seat."
+    ),
+    Action.EDIT_EMAIL_TEMPLATE: gettext_lazy(
+        "Only its owner changes a private email template; templates shared with everyone need the "
+        "“Manage Customer Success settings” permission."
+    ),
 }
 _WORKSPACE_ACTIONS = frozenset(
     {
@@ -175,6 +199,8 @@ _WORKSPACE_ACTIONS = frozenset(
         Action.EDIT_SAVED_VIEW,
         Action.VIEW_SHARED,
         Action.EDIT_SHARED,
+        Action.EDIT_ENGAGEMENT,
+        Action.EDIT_EMAIL_TEMPLATE,
     }
 )
 

@@ -1,12 +1,16 @@
 """Sign-in, personal preferences (language, time zone) and View as."""
 
+import urllib.parse
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -81,3 +85,54 @@ def view_as(request):
     return render(
         request, "directory/view_as.html", {"users": users, "current": request.session.get(VIEW_AS_SESSION_KEY)}
     )
+
+
+class LocalizedPasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form; the email goes out in the language the user chose in Tend (not the
+    language of whoever asked for it), from TEND_EMAIL_FROM."""
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        user = context.get("user")
+        with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
+            super().send_mail(
+                subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name
+            )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """ "Forgot your password?": a link by email, valid for PASSWORD_RESET_TIMEOUT and only until used."""
+
+    template_name = "directory/password_reset.html"
+    email_template_name = "directory/password_reset_email.txt"
+    subject_template_name = "directory/password_reset_subject.txt"
+    form_class = LocalizedPasswordResetForm
+
+    def form_valid(self, form):
+        # With TEND_BASE_URL the link points at the address users reach Tend at, whatever Host
+        # the request named; without it, at the request's own address.
+        base = urllib.parse.urlsplit(settings.TEND_BASE_URL) if settings.TEND_BASE_URL else None
+        form.save(
+            domain_override=base.netloc if base else None,
+            use_https=base.scheme == "https" if base else self.request.is_secure(),
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            request=self.request,
+            extra_email_context={"site_name": "Tend"},
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "directory/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "directory/password_reset_confirm.html"
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "directory/password_reset_complete.html"

@@ -276,3 +276,47 @@ class Email(Engagement):
     occurred_at = models.DateTimeField(_("time"))
     owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails")
     records = models.ManyToManyField("crm.Record", related_name="emails", blank=True)
+    cc_addresses = models.JSONField(_("cc"), default=list, blank=True)
+    reply_to = models.CharField(_("reply to"), max_length=254, blank=True, default="")
+    # The Message-ID header of a sent email (with its angle brackets), how tracking finds it.
+    message_id = models.CharField(_("message ID"), max_length=255, blank=True, default="")
+    tracked = models.BooleanField(_("tracked"), default=False)
+    links = models.JSONField(default=list, blank=True)  # the URLs a tracked email's redirects may lead to
+    open_count = models.PositiveIntegerField(_("opens"), default=0)
+    first_opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
+    last_opened_at = models.DateTimeField(_("last opened"), null=True, blank=True)
+    click_count = models.PositiveIntegerField(_("clicks"), default=0)
+    first_clicked_at = models.DateTimeField(_("first clicked"), null=True, blank=True)
+    last_clicked_at = models.DateTimeField(_("last clicked"), null=True, blank=True)
+
+    class Meta(Engagement.Meta):
+        indexes = [
+            models.Index(fields=["message_id"], name="email_message_id", condition=~models.Q(message_id="")),
+        ]
+
+
+class EmailTemplate(models.Model):
+    """A reusable subject and body for emails sent from records, with variables such as
+    {{ contact.first_name }} (tend.engagement.mail.variables). Private to its owner or shared with
+    everyone, like saved views."""
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", _("Private")
+        EVERYONE = "everyone", _("Everyone")
+
+    name = models.CharField(_("name"), max_length=120)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"))
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_templates")
+    visibility = models.CharField(
+        _("shared with"), max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

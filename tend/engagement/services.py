@@ -31,6 +31,17 @@ def _require(actor: Actor, action: policy.Action) -> None:
     policy.require(actor, action)
 
 
+# What a person logs is theirs: only they (or a settings manager) change or delete it. Tasks and
+# meetings are shared work, assigned and reassigned, so writing records is enough for those.
+LOGGED = (Note, Call, Email)
+
+
+def _require_change(actor: Actor, engagement: AnyEngagement) -> None:
+    _require(actor, policy.Action.EDIT_RECORDS)
+    if isinstance(engagement, LOGGED):
+        policy.require(actor, policy.Action.EDIT_ENGAGEMENT, engagement)
+
+
 def _clean(kind: Kind, incoming: object, *, creating: bool, errors: list[FieldError]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     if not isinstance(incoming, dict):
@@ -263,7 +274,7 @@ def engagement_update(
     source: str = TaskChange.Source.UI,
 ) -> E:
     """Change an engagement; for a task every changed property gets a history row (`source`)."""
-    _require(actor, policy.Action.EDIT_RECORDS)
+    _require_change(actor, engagement)
     errors: list[FieldError] = []
     if engagement.archived_at is not None:
         raise ValidationFailed.single("id", _("Deleted engagements cannot be changed."), "archived")
@@ -298,7 +309,8 @@ def engagement_update(
 
 
 def engagement_archive(*, actor: Actor, engagement: AnyEngagement, source: str = TaskChange.Source.UI) -> None:
-    _require(actor, policy.Action.EDIT_RECORDS)
+    """Delete (archive) an engagement: it leaves timelines and lists, and stays in the database."""
+    _require_change(actor, engagement)
     if engagement.archived_at is None:
         engagement.archived_at = clock.now()
         with transaction.atomic():

@@ -18,7 +18,8 @@ ALLOWED = {
     "directory": {"core"},
     "crm": {"core", "directory"},
     "cs_settings": {"core", "directory", "crm"},
-    "engagement": {"core", "directory", "crm"},
+    # engagement reads the Customer Success settings (the customer object, its CSM and renewal date)
+    "engagement": {"core", "directory", "crm", "cs_settings"},
     # contact activity, beside the engagements: the usage ingestion above writes it
     "activity": {"core", "directory", "crm"},
     # usage announces news of accounts through tend.core.hooks; health reads usage

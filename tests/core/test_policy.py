@@ -13,7 +13,7 @@ from tend.directory.models import Team
 from tend.directory.services import user_create
 from tend.workspace.models import SavedView
 
-U, W, E, S, C, V, M, H, SV, VS, ES = (
+U, W, E, S, C, V, M, H, SV, VS, ES, EN, ET = (
     Action.USE_WORKSPACE,
     Action.USE_WORK_TABS,
     Action.EDIT_RECORDS,
@@ -25,8 +25,10 @@ U, W, E, S, C, V, M, H, SV, VS, ES = (
     Action.EDIT_SAVED_VIEW,
     Action.VIEW_SHARED,
     Action.EDIT_SHARED,
+    Action.EDIT_ENGAGEMENT,
+    Action.EDIT_EMAIL_TEMPLATE,
 )
-TARGET_ACTIONS = (SV, VS, ES)
+TARGET_ACTIONS = (SV, VS, ES, EN, ET)
 ROLE_ACTIONS = [a for a in Action if a not in TARGET_ACTIONS]  # actions about no object; the others have matrices
 
 # role → what it may do through a browser session (or a read-write token).
@@ -72,14 +74,22 @@ REASONS = {
         "Only its owner changes a private report or dashboard; shared ones need the "
         "“Manage Customer Success settings” permission."
     ),
+    EN: (
+        "Only the person who logged it, or someone with the “Manage Customer Success settings” "
+        "permission, changes or deletes a note, call or email; changing it also needs a Service seat."
+    ),
+    ET: (
+        "Only its owner changes a private email template; templates shared with everyone need the "
+        "“Manage Customer Success settings” permission."
+    ),
 }
-SYSTEM_ALLOWED = {U, E, S}  # background work reads, writes records and defines properties; nothing else
+SYSTEM_ALLOWED = {U, E, EN, S}  # background work reads, writes records and defines properties; nothing else
 
 
 def reason(role: str, action: Action, scope: Scope) -> str:
     if scope == Scope.READ and action not in READS:
         return READ_ONLY
-    if role in NO_WORKSPACE and action in (U, W, E, H, SV, VS, ES):
+    if role in NO_WORKSPACE and action in (U, W, E, H, SV, VS, ES, EN, ET):
         return NEEDS_ACCESS  # a seat would not help them
     return REASONS[action]
 
@@ -119,7 +129,7 @@ MATRIX = [
 
 
 def test_the_matrix_covers_every_action():
-    assert set(Action) == {U, W, E, S, C, V, M, H, SV, VS, ES}
+    assert set(Action) == {U, W, E, S, C, V, M, H, SV, VS, ES, EN, ET}
     assert set(REASONS) == set(Action)
 
 
@@ -195,20 +205,57 @@ VIEW_MATRIX = [
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("action", [SV, ET])  # email templates are shared the way saved views are
 @pytest.mark.parametrize(("role", "target", "scope", "allowed"), VIEW_MATRIX)
-def test_saved_view_matrix(role, target, scope, allowed):
+def test_saved_view_matrix(action, role, target, scope, allowed):
     user = make_user(role)
     other = user_create(email="other@example.com", has_service_seat=True)
     actor = Actor(user, scope)
     view = saved_view(target, user, other)
 
-    assert allows(actor, SV, view) is allowed
+    assert allows(actor, action, view) is allowed
     if allowed:
-        assert require(actor, SV, view) is None
+        assert require(actor, action, view) is None
     else:
         with pytest.raises(Forbidden) as excinfo:
-            require(actor, SV, view)
-        assert str(excinfo.value) == reason(role, SV, scope)
+            require(actor, action, view)
+        assert str(excinfo.value) == reason(role, action, scope)
+
+
+# --------------------------------------------------------------------------- a logged note, call or email as the target
+
+ENGAGEMENT_TARGETS = ("own", "someone else's", "nobody's", "none")
+
+
+def expected_for_engagement(role: str, target: str, scope: Scope) -> bool:
+    if scope == Scope.READ or target == "none" or E not in ROLES[role]:
+        return False  # changing what was logged needs the seat that logging needs
+    return target == "own" or C in ROLES[role]
+
+
+ENGAGEMENT_MATRIX = [
+    pytest.param(role, target, scope, expected_for_engagement(role, target, scope), id=f"{role}-{target}-{scope}")
+    for role in ROLES
+    for target in ENGAGEMENT_TARGETS
+    for scope in (Scope.SESSION, Scope.READ, Scope.WRITE)
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "target", "scope", "allowed"), ENGAGEMENT_MATRIX)
+def test_logged_engagement_matrix(role, target, scope, allowed):
+    user = make_user(role)
+    other = user_create(email="other@example.com", has_service_seat=True)
+    owner = {"own": getattr(user, "pk", None), "someone else's": other.pk, "nobody's": None}.get(target)
+    thing = None if target == "none" else SimpleNamespace(owner_id=owner)
+
+    assert allows(Actor(user, scope), EN, thing) is allowed
+    if allowed:
+        assert require(Actor(user, scope), EN, thing) is None
+    else:
+        with pytest.raises(Forbidden) as excinfo:
+            require(Actor(user, scope), EN, thing)
+        assert str(excinfo.value) == reason(role, EN, scope)
 
 
 # --------------------------------------------------------------------------- a report or dashboard as the target

@@ -86,8 +86,14 @@ def record_preview(request, access: RecordAccess):
     """The side panel: properties (inline edit), recent activity, associations, actions."""
     if not request.htmx:
         return redirect("record-detail", access.object_type.name, access.record.pk)
+    return preview_response(request, access)
+
+
+def preview_response(request, access: RecordAccess, **extra):
+    """The preview panel of the record, also what a form opened from the panel answers once
+    it is done (a note logged, an email sent): the record again, the new entry in its activity."""
     context = _record_context(access, in_panel=True)
-    context["activity"] = recent_activity(access)
+    context.update(activity=recent_activity(access), **extra)
     return render(request, "crm/_preview.html", context)
 
 

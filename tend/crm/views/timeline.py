@@ -7,9 +7,10 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from tend.core import clock
+from tend.core import clock, policy
 from tend.crm import queries
 from tend.crm.models import PropertyType
 from tend.crm.registry import PropSpec
@@ -38,6 +39,8 @@ class Activity:
     done: bool = False
     upcoming: bool = False  # a task due or a meeting starting later than now
     changes: tuple = ()
+    editable: bool = False  # a note or call the viewer may change (an email only deleted)
+    deletable: bool = False
 
     @property
     def icon(self) -> str:
@@ -94,9 +97,34 @@ def _parse_cursor(raw: str | None) -> tuple | None:
         return None
 
 
+def _duration(seconds: int | None) -> str:
+    if not seconds:
+        return ""
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return ngettext("%(count)s min", "%(count)s min", minutes) % {"count": minutes}
+    return _("%(hours)s h %(minutes)s min") % {"hours": minutes // 60, "minutes": minutes % 60}
+
+
+def _email_meta(item) -> str:
+    parts = [str(item.get_direction_display())]
+    if item.to_addresses:
+        parts.append(_("to %(addresses)s") % {"addresses": ", ".join(item.to_addresses)})
+    if item.tracked:
+        parts.append(
+            ngettext("opened %(count)s time", "opened %(count)s times", item.open_count) % {"count": item.open_count}
+        )
+        parts.append(ngettext("%(count)s click", "%(count)s clicks", item.click_count) % {"count": item.click_count})
+    return " · ".join(parts)
+
+
 def _engagement_activity(access: RecordAccess, kind: str, item) -> Activity:
     fmt = access.formatter
     common = {"kind": kind, "rank": RANKS[kind], "pk": item.pk, "when": item.when}
+    if kind in ("notes", "calls", "emails") and access.can_edit:
+        # What the viewer logged (or, for settings managers, anyone's); a sent email stays as sent.
+        changeable = policy.allows(access.actor, policy.Action.EDIT_ENGAGEMENT, item)
+        common["editable"], common["deletable"] = changeable and kind != "emails", changeable
     common["when_text"] = when_text(access, item.when)
     common["upcoming"] = kind in ("tasks", "meetings") and item.when > clock.now()
     match kind:
@@ -125,9 +153,11 @@ def _engagement_activity(access: RecordAccess, kind: str, item) -> Activity:
         case "notes":
             return Activity(**common, title=_("Note"), body=item.body, who=fmt.format(_USER, item.owner_id))
         case "calls":
-            meta = item.get_direction_display()
-            if item.outcome:
-                meta = f"{meta} · {item.get_outcome_display()}"
+            meta = " · ".join(
+                str(p)
+                for p in (item.get_direction_display(), item.get_outcome_display(), _duration(item.duration_seconds))
+                if p
+            )
             return Activity(
                 **common, title=item.title or _("Call"), body=item.body, who=fmt.format(_USER, item.owner_id), meta=meta
             )
@@ -137,7 +167,7 @@ def _engagement_activity(access: RecordAccess, kind: str, item) -> Activity:
                 title=item.subject,
                 body=item.body,
                 who=fmt.format(_USER, item.owner_id),
-                meta=item.get_direction_display(),
+                meta=_email_meta(item),
             )
     raise ValueError(kind)
 
@@ -230,4 +260,5 @@ def timeline_page(access: RecordAccess, cursor: tuple | None, size: int = TIMELI
 def record_timeline(request, access: RecordAccess):
     """The next page of the timeline ("Load older")."""
     timeline = timeline_page(access, _parse_cursor(request.GET.get("before")))
-    return render(request, "crm/_timeline.html", {"access": access, "record": access.record, "timeline": timeline})
+    context = {"access": access, "record": access.record, "object_type": access.object_type, "timeline": timeline}
+    return render(request, "crm/_timeline.html", context)

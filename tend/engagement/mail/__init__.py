@@ -1,0 +1,1 @@
+"""Email from records: template variables, sending through Django's email backends, tracking."""
