@@ -35,6 +35,7 @@ from tend.engagement.models import Call, Email, Meeting, Note, Task
 from tend.health import demo as health_demo
 from tend.usage import demo as usage_demo
 
+from .contact_activity import write_contact_activity
 from .details import plan_details
 from .health_history import write_health_history
 from .kpi_history import KpiHistory
@@ -244,6 +245,7 @@ class Generator:
             self.summary.counts["saved views"] += write_default_views(manager, self.types["companies"])
         self.summary.counts.update(usage_demo.generate(seed=self.rng.random(), now=self.now, companies=self.n))
         self.summary.counts.update(self.kpi.write_nps())
+        self.summary.counts.update(write_contact_activity(seed=self.seed, now=self.now))
         # Health last: the template profile, active, scored over everything written above.
         health_demo.install(actor_user=self.csms[0][0])
         self.summary.counts.update(write_health_history(seed=self.rng.random(), now=self.now, csm_ids=self.csm_ids))
