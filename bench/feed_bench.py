@@ -216,10 +216,15 @@ def book_sql(vendor: str, user_ids: list[int]) -> tuple[str, list]:
 
 def page_sql(vendor, type_id, user_ids, viewer_id, *, small, cursor=None, kind=None):
     book, book_params = book_sql(vendor, user_ids)
-    company = "a.company_id" if small else "(a.company_id + 0)"
-    where = [f"{company} IN ({book})", "NOT EXISTS (SELECT 1 FROM activity_activitydismissal d "
+    first = f"{book} LIMIT 301"
+    if small:  # the view reads a small book's ids first, then its companies' rows by those ids
+        ids = [row[0] for row in run_sql(connection_(), [(first, [type_id, *book_params])])]
+        company_in = f"a.company_id IN ({', '.join(str(int(i)) for i in ids)})"
+    else:
+        company_in = f"(a.company_id + 0) IN ({book})"
+    where = [company_in, "NOT EXISTS (SELECT 1 FROM activity_activitydismissal d "
              "WHERE d.user_id = %s AND d.activity_id = a.id)"]  # fmt: skip
-    params = [type_id, *book_params, viewer_id]
+    params = ([] if small else [type_id, *book_params]) + [viewer_id]
     if cursor is not None:
         where.append("a.occurred_at <= %s AND (a.occurred_at < %s OR a.id < %s)")
         when = cursor[0] if vendor == "postgresql" else str(cursor[0].astimezone(dt.UTC).replace(tzinfo=None))
@@ -232,8 +237,13 @@ def page_sql(vendor, type_id, user_ids, viewer_id, *, small, cursor=None, kind=N
         "JOIN crm_record c ON c.id = a.contact_id LEFT JOIN crm_record co ON co.id = a.company_id "
         f"WHERE {' AND '.join(where)} ORDER BY a.occurred_at DESC, a.id DESC LIMIT {PAGE + 1}"
     )
-    count = f"SELECT COUNT(*) FROM ({book} LIMIT 300) b"
-    return [(count, [type_id, *book_params]), (sql, params)]
+    return [(first, [type_id, *book_params]), (sql, params)]
+
+
+def connection_():
+    from django.db import connection
+
+    return connection
 
 
 def run_sql(connection, statements):

@@ -158,14 +158,14 @@ def filtered(rows: QuerySet[Activity], filters: FeedFilters) -> QuerySet[Activit
 
 def feed_page(
     *,
-    companies: QuerySet,
+    companies: QuerySet | list[int],
     small_book: bool,
     user_id: int,
     filters: FeedFilters,
     cursor: Cursor | None,
     limit: int,
 ) -> tuple[list[Activity], Cursor | None]:
-    """One page of the activity of `companies` (a queryset of company ids) that `user_id` has not
+    """One page of the activity of `companies` (company ids, or a queryset of them) that `user_id` has not
     dismissed, newest first, after `cursor`; and the cursor of the next page, if there is one.
     One query, whatever the page size: the contact and company come with each row."""
     if small_book:

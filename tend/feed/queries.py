@@ -12,7 +12,6 @@ from tend.activity import queries as activity_queries
 from tend.activity.models import Activity, ActivityType
 from tend.core import clock
 from tend.core.errors import ValidationFailed
-from tend.core.paging import capped_count
 from tend.crm.filters import compile_search
 from tend.crm.queries import records_for
 from tend.crm.registry import registry_for
@@ -91,12 +90,16 @@ def _day(raw: str | None) -> dt.date | None:
 
 
 def feed_page(scope: Scope, query: FeedQuery) -> tuple[list[Activity], activity_queries.Cursor | None]:
-    """Two queries: how large the book is (capped: a small one is read company by company) and the page."""
+    """Two queries: the book's first companies (a small book is read company by company, by its
+    ids: the planner then knows how few rows it holds) and the page."""
     companies = book_companies(scope)
-    size, _more = capped_count(companies, cap=activity_queries.SMALL_BOOK)
+    first = list(companies.values_list("pk", flat=True)[: activity_queries.SMALL_BOOK + 1])
+    if not first:
+        return [], None
+    small = len(first) <= activity_queries.SMALL_BOOK
     return activity_queries.feed_page(
-        companies=companies,
-        small_book=size < activity_queries.SMALL_BOOK,
+        companies=first if small else companies,
+        small_book=small,
         user_id=scope.user.pk,
         filters=query.filters,
         cursor=query.cursor,
