@@ -10,6 +10,7 @@ from tend.directory.api import router as directory_router
 from tend.directory.auth import TokenAuth
 from tend.engagement.api import router as engagement_router
 from tend.health.api import router as health_router
+from tend.notifications.api import router as notifications_router
 from tend.reports.api import router as reports_router
 from tend.schedule.api import router as schedule_router
 from tend.tasks.api import router as tasks_router
@@ -39,3 +40,4 @@ api.add_router("", usage_router)
 api.add_router("", activity_router)
 api.add_router("", health_router)
 api.add_router("", reports_router)
+api.add_router("", notifications_router)

@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("rest", nargs=argparse.REMAINDER)
     token = sub.add_parser("token", help="create, list or revoke API tokens")
     token.add_argument("rest", nargs=argparse.REMAINDER)
+    notifications = sub.add_parser("notifications", help="notifications: send the daily digest (digest [--schedule])")
+    notifications.add_argument("rest", nargs=argparse.REMAINDER)
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
 
@@ -119,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             _django(["createadmin", *args.rest])
         case "token":
             _django(["token", *args.rest])
+        case "notifications":
+            _django(["notifications", *args.rest])
         case "manage":
             _django(args.rest)
     return 0

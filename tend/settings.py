@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tend.cs_settings",
     "tend.engagement",
     "tend.activity",
+    "tend.notifications",
     "tend.workspace",
     "tend.boards",
     "tend.tasks",

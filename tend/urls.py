@@ -41,6 +41,7 @@ urlpatterns = [
     path("", include("tend.reports.urls")),
     path("settings/", include("tend.workspace.settings_urls")),
     path("", include("tend.engagement.urls")),
+    path("", include("tend.notifications.urls")),
     path("", include("tend.crm.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

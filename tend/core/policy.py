@@ -35,9 +35,11 @@ class Action(StrEnum):
     EDIT_SHARED = "edit_shared"  # change, share or archive one report or dashboard (the target)
     EDIT_ENGAGEMENT = "edit_engagement"  # change or archive one logged note, call or email (the target)
     EDIT_EMAIL_TEMPLATE = "edit_email_template"  # change, share or archive one email template (the target)
+    READ_NOTIFICATIONS = "read_notifications"  # see the notifications of one user (the target)
+    MANAGE_NOTIFICATIONS = "manage_notifications"  # mark read, choose kinds and the digest: one user's (the target)
 
 
-READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.VIEW_SHARED})
+READ_ACTIONS = frozenset({Action.USE_WORKSPACE, Action.USE_WORK_TABS, Action.VIEW_SHARED, Action.READ_NOTIFICATIONS})
 _TARGET_ACTIONS = frozenset(
     {
         Action.EDIT_SAVED_VIEW,
@@ -45,6 +47,8 @@ _TARGET_ACTIONS = frozenset(
         Action.EDIT_SHARED,
         Action.EDIT_ENGAGEMENT,
         Action.EDIT_EMAIL_TEMPLATE,
+        Action.READ_NOTIFICATIONS,
+        Action.MANAGE_NOTIFICATIONS,
     }
 )
 
@@ -141,6 +145,16 @@ def _target_allows(user, action: Action, target) -> bool:
             if target is None or not _role_allows(user, Action.EDIT_RECORDS):
                 return False
             return target.owner_id == user.pk or _role_allows(user, Action.MANAGE_CS_SETTINGS)
+        case Action.READ_NOTIFICATIONS:
+            # One's own bell; View as shows the viewed user's (read-only) to whoever may View as.
+            if target is None or not _role_allows(user, Action.USE_WORKSPACE):
+                return False
+            return target.pk == user.pk or _role_allows(user, Action.VIEW_AS)
+        case Action.MANAGE_NOTIFICATIONS:
+            # Read is what the person notified has seen: nobody marks it for them, View as included.
+            if target is None or not _role_allows(user, Action.USE_WORKSPACE):
+                return False
+            return target.pk == user.pk
     return True
 
 
@@ -189,6 +203,10 @@ _REASONS = {
         "Only its owner changes a private email template; templates shared with everyone need the "
         "“Manage Customer Success settings” permission."
     ),
+    Action.READ_NOTIFICATIONS: gettext_lazy("These are another person's notifications."),
+    Action.MANAGE_NOTIFICATIONS: gettext_lazy(
+        "Only the person notified marks their notifications as read or changes their notification settings."
+    ),
 }
 _WORKSPACE_ACTIONS = frozenset(
     {
@@ -201,6 +219,8 @@ _WORKSPACE_ACTIONS = frozenset(
         Action.EDIT_SHARED,
         Action.EDIT_ENGAGEMENT,
         Action.EDIT_EMAIL_TEMPLATE,
+        Action.READ_NOTIFICATIONS,
+        Action.MANAGE_NOTIFICATIONS,
     }
 )
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tend.core import clock, hooks, policy
@@ -17,6 +18,7 @@ from tend.crm.registry import PropSpec
 from tend.crm.services import record_touch_activity
 
 from .kinds import KINDS, AnyEngagement, Kind
+from .mentions import mentioned_user_ids
 from .models import Call, Email, Meeting, MeetingAttendee, Note, Task, TaskChange
 
 if TYPE_CHECKING:
@@ -224,6 +226,38 @@ def _write_attendees(meeting: Meeting, *, replace: bool) -> None:
     MeetingAttendee.objects.bulk_create([MeetingAttendee(meeting=meeting, email=e) for e in emails])
 
 
+def _notices(engagement: AnyEngagement, *, actor: Actor, record_id: int | None, assignee_before: int | None) -> None:
+    """Tell people (through tend.core.hooks, to the notifications above): the assignee of a task
+    newly assigned to them, the people a note mentions. Each event is named, so telling twice is once."""
+    notices = []
+    actor_id = actor.user.pk if actor.user is not None else None
+    if isinstance(engagement, Task) and engagement.assignee_id and engagement.assignee_id != assignee_before:
+        notices.append(
+            hooks.Notice(
+                kind="task_assigned",
+                event=f"task:{engagement.pk}:assignee:{engagement.assignee_id}:{engagement.updated_at.timestamp()}",
+                user_ids=(engagement.assignee_id,),
+                actor_id=actor_id,
+                record_id=record_id,
+                url="" if record_id else reverse("tasks"),
+                params={"subject": engagement.subject},
+            )
+        )
+    if isinstance(engagement, Note) and (mentioned := mentioned_user_ids(engagement.body)):
+        excerpt = " ".join(engagement.body.split())
+        notices.append(
+            hooks.Notice(
+                kind="mention",
+                event=f"note:{engagement.pk}:mention",
+                user_ids=tuple(mentioned),
+                actor_id=actor_id,
+                record_id=record_id,
+                params={"excerpt": excerpt[:140] + ("…" if len(excerpt) > 140 else "")},
+            )
+        )
+    hooks.notices(notices)
+
+
 def engagement_create(
     *,
     actor: Actor,
@@ -261,6 +295,7 @@ def engagement_create(
         if (at := _activity_time(kind, engagement)) is not None:
             record_touch_activity(record_ids=[r.pk for r in records], at=at)
         hooks.records_changed([r.pk for r in records], reason="engagement")
+        _notices(engagement, actor=actor, record_id=records[0].pk if records else None, assignee_before=None)
     return engagement
 
 
@@ -279,6 +314,7 @@ def engagement_update(
     if engagement.archived_at is not None:
         raise ValidationFailed.single("id", _("Deleted engagements cannot be changed."), "archived")
     before = _task_snapshot(engagement) if isinstance(engagement, Task) else None
+    assignee_before = engagement.assignee_id if isinstance(engagement, Task) else None
     was_completed = isinstance(engagement, Task) and engagement.status == Task.Status.COMPLETED
     cleaned = _clean(kind, properties, creating=False, errors=errors)
     records = _records(associations, errors) if associations is not None else None
@@ -305,6 +341,10 @@ def engagement_update(
         if (at := _activity_time(kind, engagement)) is not None:
             record_touch_activity(record_ids=engagement.records.values_list("pk", flat=True), at=at)
         hooks.records_changed(engagement.records.values_list("pk", flat=True), reason="engagement")
+        first = None
+        if isinstance(engagement, Task | Note):
+            first = records[0].pk if records else engagement.records.order_by("pk").values_list("pk", flat=True).first()
+        _notices(engagement, actor=actor, record_id=first, assignee_before=assignee_before)
     return engagement
 
 

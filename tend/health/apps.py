@@ -9,7 +9,7 @@ class HealthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import books, tasks
+        from . import alert_notices, books, tasks  # noqa: F401 - alert_notices registers its text
         from .dirty import mark_accounts_dirty, mark_related_accounts  # models are ready only now
 
         hooks.on_records_changed(mark_related_accounts)

@@ -125,8 +125,12 @@ def run_incremental(run_id: int | None = None) -> int:
     return total
 
 
-def run_full(run_id: int | None = None, *, on_progress=None, kind: str = RecomputeRun.Kind.FULL) -> RecomputeRun:
-    """A full recompute with progress on a RecomputeRun row (the given queued one, or a new one)."""
+def run_full(
+    run_id: int | None = None, *, on_progress=None, kind: str = RecomputeRun.Kind.FULL, notify: bool | None = None
+) -> RecomputeRun:
+    """A full recompute with progress on a RecomputeRun row (the given queued one, or a new one).
+    Its new alerts go to the bells of their accounts' owners and CSMs (`notify`), except after an
+    activation: a new profile's first scores raise alerts on every account at once."""
     if run_id is not None:
         run = _start(run_id)
         if run is None:
@@ -137,7 +141,9 @@ def run_full(run_id: int | None = None, *, on_progress=None, kind: str = Recompu
         )
     reason = "activation" if run.kind == RecomputeRun.Kind.ACTIVATION else "daily"
     try:
-        recompute(None, reason=reason, run=run, on_progress=on_progress)
+        if notify is None:
+            notify = run.kind != RecomputeRun.Kind.ACTIVATION
+        recompute(None, reason=reason, run=run, on_progress=on_progress, notify=notify)
     except Exception as exc:
         _finish(run, error=repr(exc))
         raise

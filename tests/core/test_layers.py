@@ -10,7 +10,17 @@ TEND = Path(__file__).resolve().parents[2] / "tend"
 
 # The apps between the record engine and the tabs: they may use each other and anything below,
 # never the tabs (workspace, boards, tasks, schedule) nor the demo generator.
-BELOW_THE_TABS = {"core", "directory", "crm", "engagement", "activity", "cs_settings", "usage", "health"}
+BELOW_THE_TABS = {
+    "core",
+    "directory",
+    "crm",
+    "engagement",
+    "activity",
+    "cs_settings",
+    "usage",
+    "notifications",
+    "health",
+}
 
 # app → the apps it may import (besides itself)
 ALLOWED = {
@@ -22,6 +32,8 @@ ALLOWED = {
     "engagement": {"core", "directory", "crm", "cs_settings"},
     # contact activity, beside the engagements: the usage ingestion above writes it
     "activity": {"core", "directory", "crm"},
+    # the bells: told by engagement through tend.core.hooks, called by health and the workflows
+    "notifications": {"core", "directory", "crm"},
     # usage announces news of accounts through tend.core.hooks; health reads usage
     "usage": {"core", "directory", "crm", "engagement", "activity", "cs_settings"},
     "health": BELOW_THE_TABS,

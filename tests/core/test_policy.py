@@ -13,7 +13,7 @@ from tend.directory.models import Team
 from tend.directory.services import user_create
 from tend.workspace.models import SavedView
 
-U, W, E, S, C, V, M, H, SV, VS, ES, EN, ET = (
+U, W, E, S, C, V, M, H, SV, VS, ES, EN, ET, RN, MN = (
     Action.USE_WORKSPACE,
     Action.USE_WORK_TABS,
     Action.EDIT_RECORDS,
@@ -27,8 +27,10 @@ U, W, E, S, C, V, M, H, SV, VS, ES, EN, ET = (
     Action.EDIT_SHARED,
     Action.EDIT_ENGAGEMENT,
     Action.EDIT_EMAIL_TEMPLATE,
+    Action.READ_NOTIFICATIONS,
+    Action.MANAGE_NOTIFICATIONS,
 )
-TARGET_ACTIONS = (SV, VS, ES, EN, ET)
+TARGET_ACTIONS = (SV, VS, ES, EN, ET, RN, MN)
 ROLE_ACTIONS = [a for a in Action if a not in TARGET_ACTIONS]  # actions about no object; the others have matrices
 
 # role → what it may do through a browser session (or a read-write token).
@@ -46,7 +48,7 @@ ROLES = {
     "super admin with seat": {U, W, E, S, C, V, M, H},
 }
 NO_WORKSPACE = {"anonymous", "inactive CSM with seat", "user without workspace access", "seat without workspace access"}
-READS = {U, W, VS}  # what a read-only token may still do
+READS = {U, W, VS, RN}  # what a read-only token may still do
 
 NEEDS_ACCESS = "You need access to the Customer Success workspace."
 NEEDS_SEAT = "You need an assigned Service seat to change records."
@@ -82,6 +84,8 @@ REASONS = {
         "Only its owner changes a private email template; templates shared with everyone need the "
         "“Manage Customer Success settings” permission."
     ),
+    RN: "These are another person's notifications.",
+    MN: "Only the person notified marks their notifications as read or changes their notification settings.",
 }
 SYSTEM_ALLOWED = {U, E, EN, S}  # background work reads, writes records and defines properties; nothing else
 
@@ -89,7 +93,7 @@ SYSTEM_ALLOWED = {U, E, EN, S}  # background work reads, writes records and defi
 def reason(role: str, action: Action, scope: Scope) -> str:
     if scope == Scope.READ and action not in READS:
         return READ_ONLY
-    if role in NO_WORKSPACE and action in (U, W, E, H, SV, VS, ES, EN, ET):
+    if role in NO_WORKSPACE and action in (U, W, E, H, SV, VS, ES, EN, ET, RN, MN):
         return NEEDS_ACCESS  # a seat would not help them
     return REASONS[action]
 
@@ -129,7 +133,7 @@ MATRIX = [
 
 
 def test_the_matrix_covers_every_action():
-    assert set(Action) == {U, W, E, S, C, V, M, H, SV, VS, ES, EN, ET}
+    assert set(Action) == {U, W, E, S, C, V, M, H, SV, VS, ES, EN, ET, RN, MN}
     assert set(REASONS) == set(Action)
 
 

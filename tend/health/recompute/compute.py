@@ -93,6 +93,7 @@ def compute_chunk(
     reason: str,
     rules: list,
     full: bool = True,
+    notify: bool = False,
 ) -> ChunkWrites:
     """What recomputing the chunk's accounts writes (the reads happen here, outside the write
     transaction)."""
@@ -258,6 +259,7 @@ def compute_chunk(
         alerts=alerts,
         books=books,
         books_changed=books_changed,
+        notify=notify,
     )
 
 

@@ -56,9 +56,11 @@ def recompute(
     run: RecomputeRun | None = None,
     chunk_size: int = CHUNK_SIZE,
     on_progress: Callable[[int, int], None] | None = None,
+    notify: bool = True,
 ) -> int:
     """Recompute the given accounts (None = every customer); returns how many were scored or cleared.
-    Progress goes to `run` (a RecomputeRun row) and `on_progress(done, total)` after each chunk."""
+    Progress goes to `run` (a RecomputeRun row) and `on_progress(done, total)` after each chunk;
+    the alerts raised go to their accounts' owners' and CSMs' bells unless `notify` is off."""
     ctype = customer_type()
     if account_ids is None:
         ids = customer_ids(ctype)
@@ -78,6 +80,7 @@ def recompute(
         "renewal_property": ws.customer_renewal_property,
         "rules": rules,
         "full": account_ids is None,
+        "notify": notify,
     }
     if run is not None:
         run.total = len(ids)

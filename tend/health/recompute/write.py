@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from tend.core import bulk
 from tend.health import books
+from tend.health.alert_notices import notify_alerts
 from tend.health.models import HealthAlert, HealthScore, HealthScoreHistory, NewHealthAlert
 
 from .plan import to_json
@@ -37,6 +38,7 @@ class ChunkWrites:
     books: dict[int, list] = field(default_factory=dict)
     # accounts whose score, status or profile changed: their `BookScore` rows are written again
     books_changed: list[int] = field(default_factory=list)
+    notify: bool = False  # tell the alerts' book owners and CSMs (tend.health.alert_notices)
 
 
 def write_chunk(writes: ChunkWrites) -> None:
@@ -51,6 +53,8 @@ def write_chunk(writes: ChunkWrites) -> None:
             _write_scores(writes.inserts, writes.upserts, writes.now)
             _write_history(writes.history, writes.now)
         write_alerts(writes.alerts)
+        if writes.notify:
+            notify_alerts(writes.alerts, at=writes.now)
         if moved:
             books.copy_scores(moved)
 
