@@ -1,5 +1,7 @@
 """A contact's page view arrives by the Segment API, shows in the CSM's Feed, and the CSM follows it
-up with a task (prefilled with the contact and the company) that shows on the record's timeline."""
+up with a task (prefilled with the contact and the company) that shows on the record's timeline;
+then "Log a call" lands on the contact's page with the call form open, and the call logged there
+shows on the timelines of the contact and the company."""
 
 import base64
 import json
@@ -11,7 +13,7 @@ from tend.core.policy import SYSTEM
 from tend.crm.models import Association, ObjectType
 from tend.crm.services import record_create
 from tend.directory.services import token_create, user_create
-from tend.engagement.models import Task
+from tend.engagement.models import Call, Task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,3 +79,21 @@ def test_a_page_view_from_segment_is_followed_up_with_a_task_from_the_feed(new_p
     expect(page.get_by_test_id("timeline")).to_contain_text("Ask Jane about the pricing page")
     page.goto(f"/records/companies/{acme.pk}/")
     expect(page.get_by_test_id("timeline")).to_contain_text("Ask Jane about the pricing page")
+
+    page.goto("/feed/")
+    row = page.get_by_test_id("feed-row").filter(has_text="Jane Doe")
+    row.hover()
+    row.get_by_test_id("follow-call").click()
+    form = page.get_by_test_id("call-form")
+    expect(form).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}/records/contacts/{jane.pk}/")  # a reload opens nothing again
+    expect(form.get_by_test_id("record-picker-selected")).to_contain_text("Jane Doe")
+    expect(form.get_by_test_id("record-picker-selected")).to_contain_text("Acme")
+    form.get_by_test_id("call-title").fill("Called Jane about pricing")
+    form.get_by_test_id("log-save").click()
+    expect(form).to_be_hidden()
+    expect(page.get_by_test_id("timeline")).to_contain_text("Called Jane about pricing")
+    call = Call.objects.get(title="Called Jane about pricing")
+    assert set(call.records.values_list("pk", flat=True)) == {jane.pk, acme.pk}
+    page.goto(f"/records/companies/{acme.pk}/")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Called Jane about pricing")

@@ -4,6 +4,8 @@ fragments; and following a record."""
 from dataclasses import dataclass
 
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -97,12 +99,31 @@ def preview_response(request, access: RecordAccess, **extra):
     return render(request, "crm/_preview.html", context)
 
 
+# ?action= on the record page (the Feed's follow-ups link there): the form it opens at once.
+ACTIONS = {"note": ("record-log", "notes"), "call": ("record-log", "calls"), "email": ("record-email", None)}
+
+
+def _action_url(request, access: RecordAccess) -> str:
+    """The form that `?action=note|call|email` opens in the side panel, with the records of
+    `?records=` (the contact's company, from the Feed) associated beside this one."""
+    action = ACTIONS.get(request.GET.get("action", ""))
+    if action is None or not access.can_edit:
+        return ""
+    name, kind = action
+    args = [access.object_type.name, access.record.pk] + ([kind] if kind else [])
+    extra = [int(r) for r in request.GET.getlist("records") if r.isdigit() and int(r) != access.record.pk]
+    query = urlencode([("records", r) for r in dict.fromkeys(extra)])
+    return reverse(name, args=args) + (f"?{query}" if query else "")
+
+
 @require_GET
 @record_view
 def record_detail(request, access: RecordAccess):
-    """The full record page: the preview's content, a timeline and association management."""
+    """The full record page: the preview's content, a timeline and association management;
+    `?action=note|call|email` opens that form in the side panel."""
     context = _record_context(access, in_panel=False)
     context["timeline"] = timeline_page(access, None)
+    context["action_url"] = _action_url(request, access)
     return render(request, "crm/record.html", context)
 
 

@@ -2,6 +2,7 @@
 through Django's email backend (TEND_EMAIL_URL), logged as an email engagement once it is sent."""
 
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 
@@ -153,9 +154,10 @@ def email_send(
     body: str,
     track: bool = False,
     base_url: str = "",
+    also: Sequence[int] = (),
 ) -> Email:
-    """Send one email from `record` and log it (on the record and its contacts that received it)
-    as a sent email engagement with its Message-ID. Nothing is logged unless the mail server
+    """Send one email from `record` and log it (on the record, its contacts that received it and
+    the records of `also`, e.g. the contact's company) as a sent email engagement with its Message-ID. Nothing is logged unless the mail server
     accepted it; a refusal raises ValidationFailed with the server's reason (field "send")."""
     policy.require(actor, policy.Action.EDIT_RECORDS)
     user = actor.user
@@ -215,7 +217,7 @@ def email_send(
                 "to_addresses": to_addresses,
                 "occurred_at": clock.now().isoformat(),
             },
-            associations=list(dict.fromkeys([record.pk, *contacts])),
+            associations=list(dict.fromkeys([record.pk, *contacts, *also])),
             source=TaskChange.Source.UI,
         )
         assert isinstance(email, Email)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tend.core.errors import Forbidden, NotFound, ValidationFailed
+from tend.crm.picker import records_by_ids
 from tend.crm.views.shared import RecordAccess, record_view, require_edit
 
 from ..mail import library, sending
@@ -34,6 +35,7 @@ def _values(request) -> dict:
         "template": data.get("template", ""),
         "template_name": data.get("template_name", ""),
         "visibility": data.get("visibility", EmailTemplate.Visibility.PRIVATE),
+        "records": [r for r in data.getlist("records") if r.isdigit()],  # associated besides the record
     }
 
 
@@ -56,6 +58,7 @@ def _compose(request, access: RecordAccess, values: dict, *, errors=None, status
         "context": "panel" if from_panel(request) else "page",
         "message": message,
         "visibilities": EmailTemplate.Visibility.choices,
+        "also": records_by_ids(access.actor, values["records"]),
     }
     return render(request, "engagement/_compose.html", context, status=status)
 
@@ -101,6 +104,7 @@ def email_compose(request, access: RecordAccess):
             body=values["body"],
             track=values["track"],
             base_url=_base_url(request),
+            also=[r.pk for r in records_by_ids(access.actor, values["records"])],
         )
     except ValidationFailed as exc:
         return _compose(request, access, values, errors=field_errors(exc.errors), status=INVALID_STATUS)

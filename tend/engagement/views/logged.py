@@ -108,7 +108,9 @@ def engagement_new(request, access: RecordAccess, kind: str):
         return not_found(request)
     require_edit(access)
     if request.method == "GET":
-        return _form(request, access, kind, values=_initial(access, kind, None), records=[access.record])
+        # ?records= adds records to the picker beside this one (the Feed passes the contact's company)
+        records = records_by_ids(access.actor, [access.record.pk, *request.GET.getlist("records")])
+        return _form(request, access, kind, values=_initial(access, kind, None), records=records)
     record_ids = request.POST.getlist("records")
     records = records_by_ids(access.actor, record_ids)
     properties, errors = _properties(request, access, kind)
