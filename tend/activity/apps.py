@@ -10,3 +10,10 @@ class ActivityConfig(AppConfig):
     label = "activity"
     verbose_name = _("Contact activity")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tend.engagement.mail.events import on_email_event
+
+        from .email_tracking import email_event_store
+
+        on_email_event(email_event_store)

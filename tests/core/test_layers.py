@@ -30,8 +30,9 @@ ALLOWED = {
     "cs_settings": {"core", "directory", "crm"},
     # engagement reads the Customer Success settings (the customer object, its CSM and renewal date)
     "engagement": {"core", "directory", "crm", "cs_settings"},
-    # contact activity, beside the engagements: the usage ingestion above writes it
-    "activity": {"core", "directory", "crm"},
+    # contact activity, beside the engagements: the usage ingestion above writes it; it subscribes
+    # to engagement's email events (tend.engagement.mail.events), which never imports it
+    "activity": {"core", "directory", "crm", "engagement"},
     # the bells: told by engagement through tend.core.hooks, called by health and the workflows
     "notifications": {"core", "directory", "crm"},
     # usage announces news of accounts through tend.core.hooks; health reads usage

@@ -18,10 +18,12 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.urls import reverse
 
 from ..models import Email
+from . import events
 
 SALT = "tend.engagement.email-tracking"
 URL = re.compile(r"https?://[^\s<>\"'{}]+")
 _TRAILING = ".,;:!?)]'"
+CONTACTS = "contacts"
 
 
 class BadToken(Exception):
@@ -114,10 +116,22 @@ def click_for(token: str, url: str) -> Click:
     return Click(email, url)
 
 
-def record_email_event(email: Email, kind: str, at: dt.datetime) -> None:
-    """Count an open or a click ("opened" / "clicked") of a sent email at `at`: its count, first
-    and last time. The one entry point for email events; contact activity may be recorded from here."""
-    if kind not in ("opened", "clicked"):
+def _recipient_contacts(email: Email) -> tuple[int, ...]:
+    """The email's contacts that it was sent to (To or Cc), by their email address."""
+    sent_to = {a.lower() for a in [*(email.to_addresses or []), *(email.cc_addresses or [])]}
+    contacts = email.records.filter(object_type__name=CONTACTS, archived_at__isnull=True).order_by("pk")
+    return tuple(
+        pk
+        for pk, address in contacts.values_list("pk", "properties__email")
+        if isinstance(address, str) and address.strip().lower() in sent_to
+    )
+
+
+def record_email_event(email: Email, kind: str, at: dt.datetime, *, url: str = "") -> None:
+    """Count an open or a click ("opened" / "clicked", `url` the link) of a sent email at `at`:
+    its count, first and last time; and announce it (events.on_email_event) for the contacts it was
+    sent to. The one entry point for email events."""
+    if kind not in (events.OPENED, events.CLICKED):
         raise ValueError(kind)
     prefix = "open" if kind == "opened" else "click"
     first, last = f"first_{kind}_at", f"last_{kind}_at"
@@ -130,3 +144,14 @@ def record_email_event(email: Email, kind: str, at: dt.datetime) -> None:
                 last: Coalesce(Greatest(F(last), at), at),
             }
         )
+        if contacts := _recipient_contacts(email):
+            events.email_event_announce(
+                events.EmailEvent(
+                    kind=kind,
+                    at=at,
+                    message_id=email.message_id,
+                    subject=email.subject,
+                    url=url if kind == events.CLICKED else "",
+                    contact_ids=contacts,
+                )
+            )

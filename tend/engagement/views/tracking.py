@@ -35,5 +35,5 @@ def email_click(request, token: str):
     except tracking.BadToken as exc:
         raise Http404 from exc
     if request.method == "GET":
-        tracking.record_email_event(click.email, "clicked", clock.now())
+        tracking.record_email_event(click.email, "clicked", clock.now(), url=click.url)
     return HttpResponseRedirect(click.url)
