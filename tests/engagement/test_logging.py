@@ -115,7 +115,7 @@ def test_a_call_is_logged_in_the_users_time_zone(tokyo_csm, acme):
     )
     assert call.occurred_at == dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
     timeline = client.get(f"/records/companies/{acme.pk}/timeline/", headers=HTMX).content.decode()
-    assert "25 min" in timeline and "Check-in" in timeline
+    assert "25 分" in timeline and "Check-in" in timeline  # in her language
 
 
 def test_a_call_in_the_future_or_a_bad_duration_is_refused(csm, acme):
