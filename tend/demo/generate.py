@@ -39,6 +39,7 @@ from .contact_activity import write_contact_activity
 from .details import plan_details
 from .health_history import write_health_history
 from .kpi_history import KpiHistory
+from .notifications import write_demo_notifications
 from .rows import Company, Rec
 from .saved_views import write_default_views
 from .schedule import write_schedules
@@ -249,6 +250,7 @@ class Generator:
         # Health last: the template profile, active, scored over everything written above.
         health_demo.install(actor_user=self.csms[0][0])
         self.summary.counts.update(write_health_history(seed=self.rng.random(), now=self.now, csm_ids=self.csm_ids))
+        self.summary.counts.update(write_demo_notifications(now=self.now))
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 

@@ -3,6 +3,7 @@ user's notification settings. The bell's reads are in `queries`, the texts in `t
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -16,6 +17,9 @@ from .tasks import ensure_digest
 
 KINDS = set(Notification.Kind.values)
 BATCH = 2000
+
+if TYPE_CHECKING:
+    from tend.directory.models import User
 
 
 def notify_many(*, actor: Actor, notices: Iterable[Notice], at: dt.datetime | None = None) -> int:
@@ -116,7 +120,7 @@ def notices_received(notices: list[Notice]) -> None:
     notify_many(actor=policy.SYSTEM, notices=notices)
 
 
-def notifications_mark_read(*, actor: Actor, user, ids: Iterable[int] | None = None) -> int:
+def notifications_mark_read(*, actor: Actor, user: "User", ids: Iterable[int] | None = None) -> int:
     """Mark read the user's given notifications (None: all of them); returns how many changed."""
     policy.require(actor, policy.Action.MANAGE_NOTIFICATIONS, user)
     rows = Notification.objects.for_user(user).unread()
@@ -125,13 +129,13 @@ def notifications_mark_read(*, actor: Actor, user, ids: Iterable[int] | None = N
     return rows.update(read_at=clock.now())
 
 
-def notification_settings_for(user) -> NotificationSettings:
+def notification_settings_for(user: "User") -> NotificationSettings:
     """The user's settings (the defaults, unsaved, when they never chose)."""
     found = NotificationSettings.objects.filter(user=user).first()
     return found or NotificationSettings(user=user)
 
 
-def notification_settings_update(*, actor: Actor, user, **choices: bool) -> NotificationSettings:
+def notification_settings_update(*, actor: Actor, user: "User", **choices: bool) -> NotificationSettings:
     """Save which kinds the user is told about and whether they get the daily digest."""
     policy.require(actor, policy.Action.MANAGE_NOTIFICATIONS, user)
     fields = {*OPTIONAL_KINDS, "digest"}

@@ -1,12 +1,21 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from tend.core.policy import SYSTEM
 from tend.crm.services import record_create
 from tend.directory.services import user_create
 
 NOW = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """The preferences middleware leaves a request's language active in the test's thread: Yuki's
+    Japanese must not leak into the next test."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
@@ -17,7 +26,9 @@ def clock(time_machine):
 
 @pytest.fixture
 def manager(db):
-    return user_create(email="maria@example.com", password="pw-123456789", full_name="Maria Rossi", has_service_seat=True)
+    return user_create(
+        email="maria@example.com", password="pw-123456789", full_name="Maria Rossi", has_service_seat=True
+    )
 
 
 @pytest.fixture

@@ -33,9 +33,7 @@ def note(actor, body, acme):
 
 
 def rows():
-    return list(
-        Notification.objects.order_by("id").values_list("user__email", "kind", "actor__email", "record__name")
-    )
+    return list(Notification.objects.order_by("id").values_list("user__email", "kind", "actor__email", "record__name"))
 
 
 def test_a_task_assigned_to_someone_else_notifies_them(clock, manager, yuki, acme):
@@ -79,7 +77,10 @@ def test_a_mention_in_a_note_notifies_the_people_mentioned_but_not_the_writer(cl
 def test_editing_a_note_notifies_only_the_newly_mentioned(clock, manager, yuki, jonas, acme):
     written = note(manager, "Ask @jonas", acme)
     engagement.engagement_update(
-        actor=Actor(manager), kind=KINDS["notes"], engagement=written, properties={"body": "Ask @jonas and @yuki.tanaka"}
+        actor=Actor(manager),
+        kind=KINDS["notes"],
+        engagement=written,
+        properties={"body": "Ask @jonas and @yuki.tanaka"},
     )
 
     assert sorted(r[0] for r in rows()) == ["jonas@example.de", "yuki.tanaka@example.jp"]
@@ -158,7 +159,9 @@ def test_nobody_marks_another_persons_notifications_read(clock, manager, yuki, a
 def test_the_badge_stops_counting_past_99(clock, yuki):
     services.notify_many(
         actor=SYSTEM,
-        notices=[hooks.Notice(kind="custom", event=f"e{i}", user_ids=(yuki.pk,), params={"text": "x"}) for i in range(120)],
+        notices=[
+            hooks.Notice(kind="custom", event=f"e{i}", user_ids=(yuki.pk,), params={"text": "x"}) for i in range(120)
+        ],
     )
     count = queries.unread_count(yuki)
     assert (count, queries.badge(count), queries.badge(99)) == (100, "99+", "99")
