@@ -194,10 +194,13 @@ class Sql:
     figures: Callable[[list[list[tuple]]], object]
 
     def run(self, connection):
+        from django.db import transaction
+
         results = []
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":  # as the KPIs run theirs (kpis.sql.fetch)
-                cursor.execute("SET jit = off; SET work_mem = '64MB'")
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # as the history KPIs run theirs (kpis.sql.fetch), this
+                # statement only: a session-wide SET would switch JIT off for the views timed after it
+                cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
             for sql, params in self.queries:
                 cursor.execute(sql, params)
                 results.append(cursor.fetchall())
@@ -954,9 +957,11 @@ def explain(connection, cases: list[Case]) -> None:
     prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
 
     def plan(sql, params=None):
-        with connection.cursor() as cursor:
+        from django.db import transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute("SET jit = off; SET work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
             cursor.execute(prefix + sql, params)
             rows = cursor.fetchall()
         return "\n".join(f"    {row[-1] if connection.vendor == 'sqlite' else row[0]}" for row in rows)
