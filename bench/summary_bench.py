@@ -526,7 +526,7 @@ def page_sql(ctx: Ctx) -> Sql:
 
 def alerts_sql(ctx: Ctx) -> Sql:
     """Over the alerts' copies of whose book the record is in (health.books): three index ranges."""
-    from tend.summary.views import ALERTS_PER_PAGE
+    from tend.summary.views import ALERTS_CAP, ALERTS_PER_PAGE
 
     def run(q):
         seen, sp = [], []
@@ -545,12 +545,16 @@ def alerts_sql(ctx: Ctx) -> Sql:
         )
         # Each kind's capped count in one query; the card's total is their sum.
         kinds = ("status_change", "churn_signal")
-        parts = [capped(f"health_healthalert a WHERE {where} AND a.kind = %s") for _k in kinds]
+        parts = [
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM health_healthalert a WHERE {where} AND a.kind = %s "
+            f"LIMIT {ALERTS_CAP + 1}) capped"
+            for _k in kinds
+        ]
         sql = "SELECT " + ", ".join(f"({part})" for part in parts)
         counts = q(sql, [v for k in kinds for v in (*params, k)])[0]
         return {
             "ids": [r[0] for r in rows],
-            "count": min(sum(counts), CAP + 1),
+            "count": min(sum(counts), ALERTS_CAP + 1),
             "kinds": {k: n for k, n in zip(kinds, counts, strict=True) if n},
         }
 
@@ -769,7 +773,7 @@ def shown(card: str, context):
     if card == "alerts":
         page = context["page"]
         kinds = {k: n for k, _label, n in context.get("kind_counts") or [] if n}
-        return {"ids": [a.pk for a in context["alerts"]], "count": min(page.paginator.count, CAP + 1), "kinds": kinds}
+        return {"ids": [a.pk for a in context["alerts"]], "count": page.paginator.count, "kinds": kinds}
     if card == "tasks":
         return [(g.key, g.count, [(t.pk, [r.pk for r in t.records.all()]) for t in g.tasks]) for g in context["groups"]]
     if card == "views":
@@ -797,7 +801,10 @@ def describe(card: str, data) -> str:
         return f"team {len(data['team'])}, View as {len(data['view_as'])}"
     if card == "alerts":
         kinds = ", ".join(f"{n:,} {k.split('_')[0]}" for k, n in sorted(data["kinds"].items()))
-        return f"{data['count']:,} active ({kinds})" if data["count"] <= CAP else f"{CAP:,}+ active ({kinds})"
+        from tend.summary.views import ALERTS_CAP
+
+        shown = f"{data['count']:,}" if data["count"] <= ALERTS_CAP else f"{ALERTS_CAP:,}+"
+        return f"{shown} active ({kinds})"
     if card == "tasks":
         return " / ".join(f"{count:,}" for _k, count, _t in data) + " (today/overdue/tomorrow)"
     if card == "views":

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tend.core import clock, policy
 from tend.core.errors import NotFound, ValidationFailed
 from tend.core.listkit import page_of
-from tend.core.paging import COUNT_CAP, capped_counts
+from tend.core.paging import capped_counts
 from tend.core.web import viewing, workspace_view
 from tend.directory.models import User
 from tend.health import queries as health_queries
@@ -28,6 +28,9 @@ from .scope import Scope, scope_of
 
 CARDS = ("alerts", "tasks", "views", "schedule", "health", "reports")
 ALERTS_PER_PAGE = 5
+# The card counts (and pages through) the first thousand of each kind — "1,000+" past that —
+# and links to the Alerts page, which lists them all: a book can hold tens of thousands.
+ALERTS_CAP = 1000
 
 
 def _context(request, scope: Scope, **extra) -> dict:
@@ -77,14 +80,14 @@ def _render_card(request, scope: Scope, name: str, **extra):
         alerts = health_queries.book_alerts(scope.user, user_ids=scope.user_ids)
         # Each kind's count stops past the cap, as a list's does ("10,000+"), in one query; the
         # card's pages are counted from them.
-        kinds = capped_counts({k: alerts.filter(kind=k) for k in HealthAlert.Kind.values})
+        kinds = capped_counts({k: alerts.filter(kind=k) for k in HealthAlert.Kind.values}, cap=ALERTS_CAP)
         kind = request.GET.get("kind", "")
         if kinds.get(kind):
             alerts = alerts.filter(kind=kind)
         else:
             kind = ""
         total = kinds[kind] if kind else sum(kinds.values())
-        page = page_of(alerts, request.GET, per_page=ALERTS_PER_PAGE, count=min(total, COUNT_CAP + 1))
+        page = page_of(alerts, request.GET, per_page=ALERTS_PER_PAGE, cap=ALERTS_CAP, count=min(total, ALERTS_CAP + 1))
         extra |= {
             "page": page,
             "alerts": list(page.object_list),

@@ -276,6 +276,19 @@ def test_more_than_25_alerts_are_paged_never_capped(yuki):
     assert seen == [f"Alert {i}" for i in range(31)]
 
 
+def test_past_its_cap_the_card_says_more_than_and_links_to_every_alert(yuki, monkeypatch):
+    monkeypatch.setattr("tend.summary.views.ALERTS_CAP", 10)
+    book = [company(f"Account {i}", csm=yuki) for i in range(3)]
+    for i in range(12):
+        alert(book[i % 3], minutes=i, title=f"Alert {i}")
+    response = card(signed_in(yuki), "alerts")
+    html = response.content.decode()
+    assert response.context["page"].paginator.num_pages == 3  # the first 11 of them, 5 a page
+    assert "1–5 of more than 10" in html
+    assert 'data-testid="summary-alerts-kind-status_change"' in html and "10+</span>" in html
+    assert reverse("health-alerts") in html  # the Alerts page lists all 12
+
+
 def test_dismissing_from_the_card(yuki):
     raised = alert(company("Mine", csm=yuki))
     client = signed_in(yuki)
