@@ -87,10 +87,20 @@ def _render_card(request, scope: Scope, name: str, **extra):
         else:
             kind = ""
         total = kinds[kind] if kind else sum(kinds.values())
-        page = page_of(alerts, request.GET, per_page=ALERTS_PER_PAGE, cap=ALERTS_CAP, count=min(total, ALERTS_CAP + 1))
+        # The page's ids first, from the newest-first index alone; then their rows: with the joins in
+        # the same query SQLite would join every alert of the book before sorting.
+        page = page_of(
+            alerts.values_list("pk", flat=True),
+            request.GET,
+            per_page=ALERTS_PER_PAGE,
+            cap=ALERTS_CAP,
+            count=min(total, ALERTS_CAP + 1),
+        )
+        ids = list(page.object_list)
+        rows = {a.pk: a for a in alerts.filter(pk__in=ids)} if ids else {}
         extra |= {
             "page": page,
-            "alerts": list(page.object_list),
+            "alerts": [rows[pk] for pk in ids if pk in rows],
             "kind": kind,
             "kind_counts": [(k, label, kinds.get(k, 0)) for k, label in HealthAlert.Kind.choices],
             "total": total,
