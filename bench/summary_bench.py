@@ -537,12 +537,28 @@ def alerts_sql(ctx: Ctx) -> Sql:
         live = "a.dismissed_at IS NULL AND a.record_live"  # the partial indexes' own condition
         where = f"{live} AND a.expires_at > %s AND ({' OR '.join(seen)})"
         params = [ctx.when(ctx.now), *sp]
-        rows = q(
-            f"SELECT a.id, a.title, a.evidence, r.name, p.name FROM health_healthalert a "
-            f"JOIN crm_record r ON r.id = a.record_id LEFT JOIN health_scoreprofile p ON p.id = a.profile_id "
-            f"WHERE {where} ORDER BY a.raised_at DESC, a.id DESC LIMIT {ALERTS_PER_PAGE}",
-            params,
-        )
+        # The page's ids from the newest-first index, then their rows (joined, the whole book is sorted).
+        ids = [
+            r[0]
+            for r in q(
+                f"SELECT a.id FROM health_healthalert a WHERE {where} "
+                f"ORDER BY a.raised_at DESC, a.id DESC LIMIT {ALERTS_PER_PAGE}",
+                params,
+            )
+        ]
+        rows = []
+        if ids:
+            marks = ", ".join(["%s"] * len(ids))
+            found = {
+                r[0]: r
+                for r in q(
+                    f"SELECT a.id, a.title, a.evidence, r.name, p.name FROM health_healthalert a "
+                    f"JOIN crm_record r ON r.id = a.record_id LEFT JOIN health_scoreprofile p ON p.id = a.profile_id "
+                    f"WHERE a.id IN ({marks})",
+                    ids,
+                )
+            }
+            rows = [found[i] for i in ids if i in found]
         # Each kind's capped count in one query; the card's total is their sum.
         kinds = ("status_change", "churn_signal")
         parts = [
