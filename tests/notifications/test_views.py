@@ -46,7 +46,7 @@ def test_the_bell_counts_and_lists_in_a_bounded_number_of_queries(clock, yuki, a
     body = response.content.decode()
     assert 'data-testid="bell-badge">33<' in body
     assert body.count('data-testid="notification"') == 8
-    assert "Note 32" in body and "Mark all as read" in body
+    assert "Note 32" in body and "すべて既読にする" in body  # Yuki reads Japanese
 
 
 def test_the_badge_reads_99_plus(clock, yuki, acme):
@@ -57,7 +57,7 @@ def test_the_badge_reads_99_plus(clock, yuki, acme):
 def test_an_empty_bell_says_what_will_appear(yuki):
     body = client_for(yuki).get("/notifications/bell/").content.decode()
     assert "bell-badge" not in body
-    assert "Alerts on your accounts, tasks assigned to you and mentions of you in notes will appear here." in body
+    assert "まだ何もありません。担当アカウントのアラート、割り当てられたタスク、メモでのメンションがここに表示されます。" in body
 
 
 def test_opening_one_marks_it_read_and_goes_to_its_record(clock, yuki, acme):
@@ -115,14 +115,14 @@ def test_the_page_filters_by_kind_and_pages_on(clock, yuki, acme):
     only = client.get("/notifications/?kind=workflow").content.decode()
     assert only.count('data-testid="notification"') == 1 and "Onboarding: Kick-off call" in only
     empty = client.get("/notifications/?kind=mention").content.decode()
-    assert "When someone mentions you in a note (@ and your name), it appears here." in empty
+    assert "誰かがメモであなたをメンションすると（@ と名前）、ここに表示されます。" in empty
 
 
 def test_the_settings_section_saves(yuki):
     client = client_for(yuki)
     assert 'data-testid="notify-alert"' in client.get("/notifications/settings/").content.decode()
     response = client.post("/notifications/settings/", {"alert": "on", "mention": "on", "digest": "on"})
-    assert "Your notification settings are saved." in response.content.decode()
+    assert "通知設定を保存しました。" in response.content.decode()
     saved = NotificationSettings.objects.get(user=yuki)
     assert (saved.alert, saved.task_assigned, saved.mention, saved.workflow, saved.digest) == (
         True,
