@@ -7,11 +7,14 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from tend.core.errors import ValidationFailed
-from tend.crm.models import _SAFE_KEY, Association, ObjectType, Record
+from tend.crm.models import _SAFE_KEY, Association, ObjectType, PropertyText, Record
 
 from .models import SEQUENCE_TYPES, Activity, ActivityDismissal, ActivityType
 
@@ -40,18 +43,21 @@ def contacts_by_id(ids: Iterable[int]) -> set[int]:
 
 
 def contacts_by_email(emails: Iterable[str]) -> dict[str, int]:
-    """{email (lower case): contact id} of active contacts, compared case-insensitively."""
-    wanted = sorted({e.lower() for e in emails if e})
+    """{email (lower case): contact id} of active contacts, compared case-insensitively: one
+    query through the contacts' lower-case email index (crm's record_email)."""
+    wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
     if not wanted:
         return {}
     found: dict[str, int] = {}
-    for pk, email in _contacts().filter(properties__email__in=wanted).values_list("pk", "properties__email"):
-        found.setdefault(str(email).lower(), pk)
-    # Most emails are stored in lower case; the few others are looked up one by one.
-    for email in [e for e in wanted if e not in found][:200]:
-        match = _contacts().filter(properties__email__iexact=email).values_list("pk", flat=True).first()
-        if match is not None:
-            found[email] = match
+    rows = (
+        _contacts()
+        .annotate(email_key=Lower(PropertyText("email", "properties")))
+        .filter(email_key__in=wanted)
+        .order_by()  # an ORDER BY id would walk the primary key instead of the email index
+        .values_list("email_key", "pk")
+    )
+    for email, pk in sorted(rows, key=lambda row: row[1]):  # two contacts with one email: the first
+        found.setdefault(str(email), pk)
     return found
 
 
@@ -168,22 +174,59 @@ def feed_page(
     """One page of the activity of `companies` (company ids, or a queryset of them) that `user_id` has not
     dismissed, newest first, after `cursor`; and the cursor of the next page, if there is one.
     One query, whatever the page size: the contact and company come with each row."""
+    dismissed = ActivityDismissal.objects.filter(user_id=user_id, activity_id=OuterRef("pk"))
+    related = ("contact", "contact__object_type", "company", "company__object_type")
     if small_book:
-        rows = Activity.objects.filter(company_id__in=companies)
+        assert isinstance(companies, list)
+        rows = filtered(_before(Activity.objects.all(), cursor), filters).filter(~Exists(dismissed))
+        ids = _newest_ids(sorted(set(companies)), rows, limit + 1)
+        page = sorted(
+            Activity.objects.filter(pk__in=ids).select_related(*related),
+            key=lambda a: (a.occurred_at, a.pk),
+            reverse=True,
+        )
     else:
         # `company_id + 0` keeps the planner off the company index: for a large book, reading
         # the time index newest first and keeping the book's rows stops after a page.
         rows = Activity.objects.alias(book_company=F("company_id") + 0).filter(book_company__in=companies)
-    dismissed = ActivityDismissal.objects.filter(user_id=user_id, activity_id=OuterRef("pk"))
-    rows = filtered(_before(rows, cursor), filters).filter(~Exists(dismissed))
-    page = list(
-        rows.select_related("contact", "contact__object_type", "company", "company__object_type").order_by(
-            "-occurred_at", "-id"
-        )[: limit + 1]
-    )
+        rows = filtered(_before(rows, cursor), filters).filter(~Exists(dismissed))
+        page = list(rows.select_related(*related).order_by("-occurred_at", "-id")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
     return page, (Cursor(page[-1].occurred_at, page[-1].pk) if more and page else None)
+
+
+_COMPANY = object()  # stands for the company id in the per-company query's parameters (SQLite)
+
+
+def _newest_ids(companies: list[int], rows: QuerySet[Activity], limit: int) -> list[int]:
+    """The ids of the newest `limit` of `rows` among the companies' (the Feed's filters, cursor
+    and dismissals applied), read company by company from the (company, occurred_at, id) index —
+    at most `limit` entries each — and merged: a small book never reads its older rows.
+    PostgreSQL: one LATERAL query per company id; SQLite: a UNION ALL of per-company selects."""
+    if not companies:
+        return []
+    newest = rows.order_by("-occurred_at", "-id").values_list("id", "occurred_at")
+    merge = f"ORDER BY page.occurred_at DESC, page.id DESC LIMIT {int(limit)}"
+    if connection.vendor == "postgresql":
+        per_company = newest.filter(company_id=RawSQL("book.company_id", ()))[:limit]
+        sql, params = per_company.query.sql_with_params()
+        statement = (
+            f"SELECT page.id FROM unnest(%s::bigint[]) AS book(company_id) CROSS JOIN LATERAL ({sql}) AS page {merge}"
+        )
+        values: list = [companies, *params]
+    else:
+        per_company = newest.filter(company_id=RawSQL("%s", (_COMPANY,)))[:limit]
+        sql, params = per_company.query.sql_with_params()
+        statement = (
+            "SELECT page.id FROM ("
+            + " UNION ALL ".join([f"SELECT * FROM ({sql})"] * len(companies))
+            + f") AS page {merge}"
+        )
+        values = [company if p is _COMPANY else p for company in companies for p in params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def activity_list(

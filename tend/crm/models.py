@@ -11,7 +11,8 @@ import re
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.fields.json import KeyTransform, KeyTransformFactory, compile_json_path
+from django.db.models.fields.json import KeyTextTransform, KeyTransform, KeyTransformFactory, compile_json_path
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -151,6 +152,18 @@ class PropertyKey(KeyTransform):
         return sql, ()
 
 
+class PropertyText(KeyTextTransform):
+    """One property's value as text (`->>` on PostgreSQL), for expression indexes and lookups on
+    text, such as the contacts' lower-case email. On SQLite the path is written into the SQL, as
+    for `PropertyKey`, so that the query matches the index."""
+
+    def as_sqlite(self, compiler, connection):
+        lhs, params, key_transforms = self.preprocess_lhs(compiler, connection)
+        if params or not all(_SAFE_KEY.match(str(k)) for k in key_transforms):
+            return super().as_sqlite(compiler, connection)
+        return f"JSON_EXTRACT({lhs}, '{compile_json_path(key_transforms)}')", ()
+
+
 class PropertyKeyFactory:
     def __init__(self, key_name: str):
         self.key_name = key_name
@@ -243,6 +256,10 @@ class Record(models.Model):
                 name="record_pipeline_created",
                 condition=Q(archived_at__isnull=True),
             ),
+            # Contacts by email, compared case-insensitively (contact activity from the API and
+            # Segment). The email alone: led by object_type, SQLite would take it for every list of
+            # a type. Not partial: PostgreSQL keeps statistics of a whole index's expression only.
+            models.Index(Lower(PropertyText("email", "properties")), name="record_email"),
         ]
         verbose_name = _("record")
         verbose_name_plural = _("records")
