@@ -692,11 +692,15 @@ def schedule_sql(ctx: Ctx) -> Sql:
             "t.assignee_id = %s AND t.due_at >= %s AND t.due_at < %s ORDER BY t.due_at, t.id",
             [pk, w(start), w(end)],
         )
+        # The owner's meetings and the invitations as a UNION: each an index range (an OR reads them all).
+        window = "m.archived_at IS NULL AND m.start_at < %s AND m.end_at >= %s AND (m.end_at > %s OR m.start_at >= %s)"
+        bounds = [w(end), w(start), w(start), w(start)]
         meetings = q(
-            "SELECT m.id, m.title, m.start_at, m.end_at FROM engagement_meeting m WHERE m.archived_at IS NULL "
-            "AND (m.owner_id = %s OR m.id IN (SELECT a.meeting_id FROM engagement_meetingattendee a WHERE a.email = %s)) "
-            "AND m.start_at < %s AND m.end_at >= %s AND (m.end_at > %s OR m.start_at >= %s) ORDER BY m.start_at, m.id",
-            [pk, ctx.user.email.lower(), w(end), w(start), w(start), w(start)],
+            "SELECT m.id, m.title, m.start_at, m.end_at FROM engagement_meeting m WHERE m.id IN ("
+            f"SELECT m.id FROM engagement_meeting m WHERE {window} AND m.owner_id = %s UNION "
+            "SELECT m.id FROM engagement_meeting m JOIN engagement_meetingattendee a ON a.meeting_id = m.id "
+            f"WHERE {window} AND a.email = %s) ORDER BY m.start_at, m.id",
+            [*bounds, pk, *bounds, ctx.user.email.lower()],
         )
         records: dict[tuple[str, int], list[int]] = {}
         for kind, rows in (("task", tasks), ("meeting", meetings)):
