@@ -29,19 +29,37 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 try:
     from bench.filter_bench import DEFAULT_URL, ensure_data, percentile, setup
-    from bench.workspace_bench import BREAKDOWN_REQUESTS, CAP, _short, breakdown, capped, captured_get, key_sql
+    from bench.workspace_bench import (
+        BREAKDOWN_REQUESTS,
+        CAP,
+        _short,
+        capped,
+        captured_get,
+        getter,
+        interleaved,
+        key_sql,
+        where_time_goes,
+    )
 except ImportError:  # run as a script: bench/ is on sys.path, the repository root not yet
     from filter_bench import DEFAULT_URL, ensure_data, percentile, setup
-    from workspace_bench import BREAKDOWN_REQUESTS, CAP, _short, breakdown, capped, captured_get, key_sql
+    from workspace_bench import (
+        BREAKDOWN_REQUESTS,
+        CAP,
+        _short,
+        capped,
+        captured_get,
+        getter,
+        interleaved,
+        key_sql,
+        where_time_goes,
+    )
 
 TARGET_P95_MS = 50.0
 TEAM_SIZE = 6  # CSMs reporting to the manager, each with a book
@@ -883,36 +901,16 @@ def run_case(args, client, connection, ctx: Ctx, case: Case) -> dict:
     if view_shows != sql_shows:
         raise SystemExit(f"({case.key}) the view and the SQL disagree:\n  view {view_shows}\n  SQL  {sql_shows}")
 
-    def view():
-        r = client.get(case.path, case.params)
-        if r.status_code != 200:
-            raise SystemExit(f"({case.key}) answered {r.status_code}")
-
-    for _ in range(args.warmup):
-        view()
-        sql.run(connection)
-    view_ms, sql_ms = [], []
-    for _ in range(args.iterations):
-        started = time.perf_counter()
-        view()
-        middle = time.perf_counter()
-        sql.run(connection)
-        view_ms.append((middle - started) * 1000)
-        sql_ms.append((time.perf_counter() - middle) * 1000)
-    parts = []
-    for _ in range(BREAKDOWN_REQUESTS):
-        with breakdown(connection) as p:
-            started = time.perf_counter()
-            view()
-            total = time.perf_counter() - started
-        parts.append((total, p["sql"], p["template"], total - p["sql"] - p["template"]))
+    view = getter(client, case.key, case.path, case.params)
+    view_ms, sql_ms = interleaved(view, lambda: sql.run(connection), args.iterations, args.warmup)
+    medians = where_time_goes(view, connection)
     return {
         "shows": describe(case.card, view_shows),
         "queries": queries,
         "view": (percentile(view_ms, 50), percentile(view_ms, 95)),
         "sql": (percentile(sql_ms, 50), percentile(sql_ms, 95)),
         "sql_queries": len(sql.queries),
-        "breakdown": [statistics.median(p[i] for p in parts) * 1000 for i in range(4)],
+        "breakdown": medians,
         "hand_sql": list(sql.queries),
     }
 

@@ -135,7 +135,9 @@ class Ctx:
 
 def customers_sql(ctx: Ctx, *, sort: str = "", desc: bool = False, filtered: bool = False, page: int = 1) -> Sql:
     v = ctx.vendor
-    where = f"crm_record.object_type_id = %s AND crm_record.archived_at IS NULL AND {key_sql(v, ctx.csm)} = %s{ctx.cast}"
+    where = (
+        f"crm_record.object_type_id = %s AND crm_record.archived_at IS NULL AND {key_sql(v, ctx.csm)} = %s{ctx.cast}"
+    )
     params: list = [ctx.object_type_id, ctx.json(ctx.user_id)]
     renewal = key_sql(v, "renewal_date")
     if filtered:
@@ -158,14 +160,18 @@ def customers_sql(ctx: Ctx, *, sort: str = "", desc: bool = False, filtered: boo
             expression = key_sql(v, sort)
         order = f"{expression} {'DESC' if desc else 'ASC'} NULLS LAST, crm_record.id"
     offset = (page - 1) * PAGE_SIZE
-    page_sql = (
-        f"SELECT crm_record.* FROM {table} WHERE {where} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}"
-    )
+    page_sql = f"SELECT crm_record.* FROM {table} WHERE {where} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}"
     return Sql([(page_sql, params), (capped(f"crm_record WHERE {where}"), params)])
 
 
-TASK_SORTS = {"subject": "subject", "status": "status", "due_at": "due_at", "priority": "priority", "type": "type",
-              "assignee": "assignee_id"}
+TASK_SORTS = {
+    "subject": "subject",
+    "status": "status",
+    "due_at": "due_at",
+    "priority": "priority",
+    "type": "type",
+    "assignee": "assignee_id",
+}
 
 
 NOT_NULL_TASK_COLUMNS = ("subject", "status", "priority", "type")
@@ -244,10 +250,20 @@ def all_cases() -> list[Case]:
             )
     filtered = {"filters": json.dumps(FILTERS), "sort": "renewal_date", "dir": "asc"}
     cases += [
-        Case("customers-filter", "+ renewal in 90 d, 2 stages", "/customers/", filtered,
-             lambda c: customers_sql(c, sort="renewal_date", filtered=True)),
-        Case("customers-filter-p5", "  the same, page 5", "/customers/", {**filtered, "page": "5"},
-             lambda c: customers_sql(c, sort="renewal_date", filtered=True, page=5)),
+        Case(
+            "customers-filter",
+            "+ renewal in 90 d, 2 stages",
+            "/customers/",
+            filtered,
+            lambda c: customers_sql(c, sort="renewal_date", filtered=True),
+        ),
+        Case(
+            "customers-filter-p5",
+            "  the same, page 5",
+            "/customers/",
+            {**filtered, "page": "5"},
+            lambda c: customers_sql(c, sort="renewal_date", filtered=True, page=5),
+        ),
         Case("tasks-today", "Due today (default view)", "/tasks/", {}, lambda c: tasks_sql(c, view="today")),
         Case("tasks-open", "All open, by due date", "/tasks/", {"view": "open"}, lambda c: tasks_sql(c, view="open")),
     ]
@@ -356,6 +372,46 @@ def breakdown(connection):
         Template.render = render
 
 
+def getter(client, key: str, path: str, params: dict) -> Callable[[], None]:
+    """One GET of a case, refusing anything but 200."""
+
+    def view():
+        r = client.get(path, params)
+        if r.status_code != 200:
+            raise SystemExit(f"({key}) answered {r.status_code}")
+
+    return view
+
+
+def interleaved(view, sql, iterations: int, warmup: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of the view and of its SQL, one after the other in each turn, so that the
+    machine's noise hits both."""
+    for _ in range(warmup):
+        view()
+        sql()
+    view_ms, sql_ms = [], []
+    for _ in range(iterations):
+        started = time.perf_counter()
+        view()
+        middle = time.perf_counter()
+        sql()
+        view_ms.append((middle - started) * 1000)
+        sql_ms.append((time.perf_counter() - middle) * 1000)
+    return view_ms, sql_ms
+
+
+def where_time_goes(view, connection, requests: int = BREAKDOWN_REQUESTS) -> list[float]:
+    """Medians (ms) of a request's total, its SQL, its template net of SQL, and the rest."""
+    parts = []
+    for _ in range(requests):
+        with breakdown(connection) as p:
+            started = time.perf_counter()
+            view()
+            total = time.perf_counter() - started
+        parts.append((total, p["sql"], p["template"], total - p["sql"] - p["template"]))
+    return [statistics.median(p[i] for p in parts) * 1000 for i in range(4)]
+
+
 def captured_get(client, connection, path: str, params: dict):
     from django.db import reset_queries
     from django.test.utils import CaptureQueriesContext, setup_test_environment, teardown_test_environment
@@ -393,30 +449,9 @@ def run_case(args, client, connection, ctx: Ctx, case: Case) -> dict:
             f"({case.key}) the view and the SQL disagree: {view_count} {view_ids[:6]}… vs {sql_count} {sql_ids[:6]}…"
         )
 
-    def view():
-        r = client.get(case.path, case.params)
-        if r.status_code != 200:
-            raise SystemExit(f"({case.key}) answered {r.status_code}")
-
-    for _ in range(args.warmup):
-        view()
-        sql.run(connection)
-    view_ms, sql_ms = [], []
-    for _ in range(args.iterations):
-        started = time.perf_counter()
-        view()
-        middle = time.perf_counter()
-        sql.run(connection)
-        view_ms.append((middle - started) * 1000)
-        sql_ms.append((time.perf_counter() - middle) * 1000)
-    parts = []
-    for _ in range(BREAKDOWN_REQUESTS):
-        with breakdown(connection) as p:
-            started = time.perf_counter()
-            view()
-            total = time.perf_counter() - started
-        parts.append((total, p["sql"], p["template"], total - p["sql"] - p["template"]))
-    medians = [statistics.median(p[i] for p in parts) * 1000 for i in range(4)]
+    view = getter(client, case.key, case.path, case.params)
+    view_ms, sql_ms = interleaved(view, lambda: sql.run(connection), args.iterations, args.warmup)
+    medians = where_time_goes(view, connection)
     profile = None
     if args.profile:
         profiler = cProfile.Profile()
@@ -461,7 +496,10 @@ def report(args, connection, results: list[Case]) -> None:
     print("(SQL: every query of the request; template: rendering net of SQL; rest: middleware, view code, cells)")
     print("\nQueries per request:")
     for case in results:
-        print(f"  {case.key}: {len(case.result['queries'])} — " + " · ".join(_short(q["sql"]) for q in case.result["queries"]))
+        print(
+            f"  {case.key}: {len(case.result['queries'])} — "
+            + " · ".join(_short(q["sql"]) for q in case.result["queries"])
+        )
     if args.explain:
         explain(connection, results)
     if args.profile:
