@@ -995,7 +995,13 @@ def settle(connection) -> None:
     """What autovacuum would have done by now on a server (it is off on the bench machine)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("crm_record", "crm_propertychange", "health_healthscore", "crm_association"):
+            for table in (
+                "crm_record",
+                "crm_propertychange",
+                "crm_association",
+                "health_healthscore",
+                "signals_surveyresponse",
+            ):
                 cursor.execute(f"VACUUM ANALYZE {table}")
 
 

@@ -12,11 +12,11 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from tend.crm.models import ObjectType, Stage
-from tend.cs_settings.queries import workspace_settings
 
 from ..data import ReportData, Series
 from . import KpiScope
 from .calendar import Periods
+from .customers import customers
 from .sql import Sql
 
 TICKETS = "tickets"
@@ -48,14 +48,10 @@ def _rows(scope: KpiScope, periods: Periods) -> list[tuple]:
     where = "t.object_type_id = %s AND t.archived_at IS NULL"
     params.append(kind.pk)
     if scope.csm_ids is not None:
-        ws = workspace_settings()
-        csm, more = sql.property_text("a_r.properties", ws.customer_csm_property)
-        where += (
-            " AND EXISTS (SELECT 1 FROM crm_association a JOIN crm_record a_r ON a_r.id = a.to_record_id "
-            "WHERE a.from_record_id = t.id AND a_r.object_type_id = %s AND a_r.archived_at IS NULL "
-            f"AND {csm} IN ({', '.join(['%s'] * len(scope.csm_ids))}))"
-        )
-        params += [ws.customer_object_type_id, *more, *(str(i) for i in scope.csm_ids)]
+        # the scope's customers as the ORM filters them: in the expression the book indexes are on
+        book, more = customers(scope).values("pk").query.sql_with_params()
+        where += f" AND t.id IN (SELECT a.from_record_id FROM crm_association a WHERE a.to_record_id IN ({book}))"
+        params += list(more)
     tickets = (
         f"SELECT t.id, t.created_at, COALESCE({closed_at}, {entered}, {current if complete else 'NULL'}) AS closed "
         f"FROM crm_record t WHERE {where}"
