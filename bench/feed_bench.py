@@ -479,10 +479,10 @@ def ingestion(args):
         return out
 
     def service(prefix):
-        todo = rows(prefix)
+        batch_rows = rows(prefix)
         t = time.perf_counter()
         for i in range(0, n, batch):
-            activities_store(actor=SYSTEM, rows=todo[i : i + batch])
+            activities_store(actor=SYSTEM, rows=batch_rows[i : i + batch])
         return n / (time.perf_counter() - t)
 
     def api_service(prefix):
@@ -498,7 +498,7 @@ def ingestion(args):
         return n / (time.perf_counter() - t)
 
     def by_hand(prefix):
-        todo = rows(prefix)
+        batch_rows = rows(prefix)
         cols = ("external_id", "type", "label", "contact_id", "company_id", "asset_name", "asset_url",
                 "occurred_at", "source", "properties", "received_at")  # fmt: skip
         received = bulk.db_datetime(NOW)
@@ -507,7 +507,7 @@ def ingestion(args):
             values = [
                 (r.external_id, r.type, "", r.contact_id, r.company_id, r.asset_name, r.asset_url,
                  bulk.db_datetime(r.occurred_at), r.source, "{}", received)
-                for r in todo[i : i + batch]
+                for r in batch_rows[i : i + batch]
             ]  # fmt: skip
             with bulk.write_turn(), transaction.atomic(), connection.cursor() as cursor:
                 if bulk.is_postgres():
