@@ -8,13 +8,14 @@ from django.core import signing
 from django.test import Client
 
 from tend.core.errors import ValidationFailed
-from tend.core.policy import SYSTEM, Actor
+from tend.core.policy import Actor
 from tend.crm import services as crm
-from tend.crm.models import ChangeSource, ObjectType
 from tend.directory.services import user_create
 from tend.engagement.mail import library, sending, tracking
 from tend.engagement.models import Email, EmailTemplate
 from tests.smtp import free_port
+
+from .conftest import record
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
@@ -37,20 +38,14 @@ def sender(db):
     )
 
 
-def _record(type_name, **props):
-    return crm.record_create(
-        actor=SYSTEM, object_type=ObjectType.objects.get(name=type_name), properties=props, source=ChangeSource.SYSTEM
-    )
-
-
 @pytest.fixture
 def acme(sender):
-    return _record("companies", name="Müller GmbH", renewal_date="2026-09-30", csm=sender.pk)
+    return record("companies", name="Müller GmbH", renewal_date="2026-09-30", csm=sender.pk)
 
 
 @pytest.fixture
 def juergen(acme):
-    contact = _record("contacts", name="Jürgen Müller", first_name="Jürgen", email="Juergen@Mueller.example")
+    contact = record("contacts", name="Jürgen Müller", first_name="Jürgen", email="Juergen@Mueller.example")
     crm.association_link(acme, contact)
     crm.association_link(contact, acme)
     return contact

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from tend.core.policy import SYSTEM
 from tend.crm import services as crm
-from tend.crm.models import ChangeSource, ObjectType
 from tend.engagement.models import Call, Email, Note
+
+from .conftest import record
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
@@ -22,20 +22,14 @@ def clock(time_machine):
     time_machine.move_to(NOW, tick=False)
 
 
-def _record(type_name, **props):
-    return crm.record_create(
-        actor=SYSTEM, object_type=ObjectType.objects.get(name=type_name), properties=props, source=ChangeSource.SYSTEM
-    )
-
-
 @pytest.fixture
 def acme(csm):
-    return _record("companies", name="Acme", csm=csm.pk)
+    return record("companies", name="Acme", csm=csm.pk)
 
 
 @pytest.fixture
 def jane(acme):
-    contact = _record("contacts", name="Jane Doe", first_name="Jane", email="jane@acme.example")
+    contact = record("contacts", name="Jane Doe", first_name="Jane", email="jane@acme.example")
     crm.association_link(contact, acme)
     crm.association_link(acme, contact)
     return contact
@@ -99,8 +93,8 @@ def test_a_call_logged_from_the_follow_up_shows_on_the_contact_and_the_company(c
     assert response.status_code == 204
     call = Call.objects.get()
     assert set(call.records.values_list("pk", flat=True)) == {jane.pk, acme.pk}
-    for record in ("contacts", jane.pk), ("companies", acme.pk):
-        timeline = client.get(f"/records/{record[0]}/{record[1]}/timeline/", headers=HTMX).content.decode()
+    for type_name, pk in ("contacts", jane.pk), ("companies", acme.pk):
+        timeline = client.get(f"/records/{type_name}/{pk}/timeline/", headers=HTMX).content.decode()
         assert "Pricing questions" in timeline
 
 

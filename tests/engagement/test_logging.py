@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from tend.core.errors import Forbidden
 from tend.core.policy import SYSTEM, Actor
 from tend.crm import services as crm
-from tend.crm.models import ChangeSource, ObjectType
+from tend.crm.models import ObjectType
 from tend.directory.services import user_create
 from tend.engagement import services
 from tend.engagement.kinds import KINDS
@@ -26,16 +26,6 @@ HTMX = {"HX-Request": "true"}
 def clock(time_machine):
     time_machine.move_to(NOW, tick=False)
     return time_machine
-
-
-@pytest.fixture
-def acme(db):
-    return crm.record_create(
-        actor=SYSTEM,
-        object_type=ObjectType.objects.get(name="companies"),
-        properties={"name": "Acme"},
-        source=ChangeSource.SYSTEM,
-    )
 
 
 @pytest.fixture

@@ -27,16 +27,6 @@ def clock(time_machine):
 
 
 @pytest.fixture
-def acme(db):
-    return crm.record_create(
-        actor=SYSTEM,
-        object_type=ObjectType.objects.get(name="companies"),
-        properties={"name": "Acme"},
-        source=ChangeSource.SYSTEM,
-    )
-
-
-@pytest.fixture
 def pat(db):
     return crm.record_create(
         actor=SYSTEM,
